@@ -1,0 +1,35 @@
+# chanfitness build, test and benchmark entry points.
+GO ?= go
+BIN := $(CURDIR)/bin
+
+.PHONY: build test unit demo bench fmt fmt-check vet clean
+
+# build: every binary (each package under a cmd/ directory) into bin/.
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ $$($(GO) list ./... | grep '/cmd/')
+
+# test: what CI runs on a fresh machine.
+test: fmt-check vet
+	$(GO) test -race -count=1 ./...
+
+# demo: 30 simulated days of a 50-peer node on a badger store.
+demo:
+	$(GO) run ./examples/demo
+
+# bench: Go benchmarks with the figures the issues ask for.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+clean:
+	rm -rf $(BIN) demo-data

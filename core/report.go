@@ -1,0 +1,179 @@
+package core
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Window names of the presets every report carries.
+const (
+	Window1d       = "1d"
+	Window7d       = "7d"
+	Window30d      = "30d"
+	WindowLifetime = "lifetime"
+)
+
+// PresetWindows are the windows every report carries, in display order.
+var PresetWindows = []Window{
+	{Name: Window1d, Length: 24 * time.Hour},
+	{Name: Window7d, Length: 7 * 24 * time.Hour},
+	{Name: Window30d, Length: 30 * 24 * time.Hour},
+	{Name: WindowLifetime},
+}
+
+// Window is a trailing time window. A zero Length means the whole
+// lifetime (of a channel, or of the peer's tracking).
+type Window struct {
+	Name   string
+	Length time.Duration
+}
+
+// ParseWindow parses "1d", "7d", "30d", "lifetime" or a positive Go
+// duration such as "12h" or "90m". The empty string means "lifetime".
+func ParseWindow(s string) (Window, error) {
+	if s == "" {
+		s = WindowLifetime
+	}
+	for _, w := range PresetWindows {
+		if s == w.Name {
+			return w, nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return Window{}, fmt.Errorf("%w: window %q: want 1d, 7d, 30d, "+
+			"lifetime or a positive duration such as 12h", ErrBadInput,
+			s)
+	}
+	return Window{Name: s, Length: d}, nil
+}
+
+// Time is a report timestamp: RFC 3339 in UTC to the second in JSON, null
+// when zero.
+type Time struct {
+	time.Time
+}
+
+// MarshalJSON implements json.Marshaler.
+func (t Time) MarshalJSON() ([]byte, error) {
+	if t.IsZero() {
+		return []byte("null"), nil
+	}
+	return []byte(`"` + t.UTC().Format(time.RFC3339) + `"`), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(b, []byte("null")) {
+		t.Time = time.Time{}
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("time %s: %w", b, err)
+	}
+	v, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return fmt.Errorf("time %q: %w", s, err)
+	}
+	t.Time = v
+	return nil
+}
+
+// ReportQuery selects what a report covers.
+type ReportQuery struct {
+	// Peer limits the report to one peer and its channels when set.
+	Peer *PeerID
+
+	// Window is the headline window (see ParseWindow); the presets are
+	// always included. Empty means "lifetime".
+	Window string
+}
+
+// Report is the shared JSON report (SPEC section 4).
+type Report struct {
+	GeneratedAt        Time            `json:"generated_at"`
+	MonitoringSince    Time            `json:"monitoring_since"`
+	UnmonitoredSeconds int64           `json:"unmonitored_seconds"`
+	Window             string          `json:"window"`
+	NodeConnected      bool            `json:"node_connected"`
+	Channels           []ChannelReport `json:"channels"`
+	Peers              []PeerReport    `json:"peers"`
+}
+
+// ChannelReport is one channel in a Report.
+type ChannelReport struct {
+	ChannelPoint    string                   `json:"channel_point"`
+	ShortChannelID  *string                  `json:"short_channel_id"`
+	PeerID          string                   `json:"peer_id"`
+	Status          string                   `json:"status"`
+	OpenedAt        Time                     `json:"opened_at"`
+	ClosedAt        Time                     `json:"closed_at"`
+	AgeSeconds      int64                    `json:"age_seconds"`
+	LifetimeSeconds int64                    `json:"lifetime_seconds"`
+	UptimeSeconds   int64                    `json:"uptime_seconds"`
+	UptimeRatio     *float64                 `json:"uptime_ratio"`
+	Windows         map[string]ChannelWindow `json:"windows"`
+}
+
+// ChannelWindow is a channel's figures over one window.
+type ChannelWindow struct {
+	MonitoredSeconds int64    `json:"monitored_seconds"`
+	UptimeSeconds    int64    `json:"uptime_seconds"`
+	UptimeRatio      *float64 `json:"uptime_ratio"`
+}
+
+// PeerReport is one peer in a Report.
+type PeerReport struct {
+	PeerID           string                `json:"peer_id"`
+	Online           bool                  `json:"online"`
+	Since            Time                  `json:"since"`
+	OpenChannels     int                   `json:"open_channels"`
+	FlapCount        int                   `json:"flap_count"`
+	FlapCountDecayed int                   `json:"flap_count_decayed"`
+	LastFlap         Time                  `json:"last_flap"`
+	Windows          map[string]PeerWindow `json:"windows"`
+	RecentEvents     []RecentEvent         `json:"recent_events"`
+}
+
+// PeerWindow is a peer's figures over one window.
+type PeerWindow struct {
+	MonitoredSeconds     int64    `json:"monitored_seconds"`
+	UptimeSeconds        int64    `json:"uptime_seconds"`
+	UptimeRatio          *float64 `json:"uptime_ratio"`
+	LongestOutageSeconds int64    `json:"longest_outage_seconds"`
+}
+
+// RecentEvent is one committed transition of a peer.
+type RecentEvent struct {
+	Time   Time `json:"time"`
+	Online bool `json:"online"`
+}
+
+// ratio returns up/monitored, or nil when nothing was monitored.
+func ratio(up, monitored time.Duration) *float64 {
+	if monitored <= 0 {
+		return nil
+	}
+	r := float64(up) / float64(monitored)
+	if r > 1 {
+		r = 1
+	}
+	return &r
+}
+
+// seconds returns d in whole seconds.
+func seconds(d time.Duration) int64 {
+	return int64(d / time.Second)
+}
+
+// FormatRatio renders an optional ratio as a percentage for tables.
+func FormatRatio(r *float64) string {
+	if r == nil {
+		return "-"
+	}
+	return strings.TrimSuffix(fmt.Sprintf("%.1f", *r*100), ".0") + "%"
+}

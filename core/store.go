@@ -1,0 +1,185 @@
+package core
+
+import (
+	"context"
+	"time"
+)
+
+// State is the connection state recorded in a peer's event log.
+type State uint8
+
+const (
+	// StateOffline means the peer was disconnected.
+	StateOffline State = iota
+
+	// StateOnline means the peer was connected.
+	StateOnline
+
+	// StateUnknown marks the start of time in which the peer's state was
+	// not observed: the monitor lost its node (or was not running), or
+	// the peer's last channel closed and its live log was cleared. It
+	// counts neither as uptime nor as monitored time.
+	StateUnknown
+)
+
+// String returns the state's name.
+func (s State) String() string {
+	switch s {
+	case StateOffline:
+		return "offline"
+	case StateOnline:
+		return "online"
+	case StateUnknown:
+		return "unknown"
+	}
+	return "State(?)"
+}
+
+// LogEvent is one committed (or staged) entry of a peer's event log.
+type LogEvent struct {
+	Time  time.Time
+	State State
+}
+
+// PeerRecord is what the store keeps of a tracked peer besides its log.
+type PeerRecord struct {
+	Peer PeerID
+
+	// TrackedSince is when the peer's first channel was added.
+	TrackedSince time.Time
+
+	// Online is the peer's last known connection state, and StateSince
+	// when it entered that state (repeats keep the earliest time).
+	Online     bool
+	StateSince time.Time
+
+	// FlapCount and LastFlap are lnd's flap count and the time of the
+	// last flap (zero when there was none).
+	FlapCount int
+	LastFlap  time.Time
+
+	// Staged is the newest state event not yet committed to the log
+	// (nil when there is none).
+	Staged *LogEvent
+
+	// LastEvent is the time of the newest event applied for the peer;
+	// older events are clamped to it.
+	LastEvent time.Time
+}
+
+// WindowNumbers are the figures of one window.
+type WindowNumbers struct {
+	Monitored time.Duration
+	Uptime    time.Duration
+}
+
+// ChannelRecord is what the store keeps of a channel.
+type ChannelRecord struct {
+	Point          ChannelPoint
+	Peer           PeerID
+	ShortChannelID string
+	OpenedAt       time.Time
+
+	// ClosedAt is zero while the channel is open.
+	ClosedAt time.Time
+
+	// Frozen holds the channel's numbers as they were at close, keyed by
+	// window name (the presets and "lifetime"); nil while open.
+	Frozen map[string]WindowNumbers
+}
+
+// Gap is a closed interval of unmonitored time.
+type Gap struct {
+	Start, End time.Time
+}
+
+// Meta is the store's monitor-wide record.
+type Meta struct {
+	// MonitoringSince is when the monitor first started on this store.
+	MonitoringSince time.Time
+
+	// Heartbeat is the last time the monitor was known to be running
+	// and connected to its node.
+	Heartbeat time.Time
+}
+
+// PeerLog is a run of committed log events of one peer. Seq is the index
+// of Events[0] in the peer's whole log (0 for the first event ever).
+type PeerLog struct {
+	Peer   PeerID
+	Seq    uint64
+	Events []LogEvent
+}
+
+// StoredState is everything a store holds, as Load returns it.
+type StoredState struct {
+	// Meta is the zero value for a new store.
+	Meta     Meta
+	Gaps     []Gap
+	Peers    []PeerRecord
+	Channels []ChannelRecord
+
+	// Logs holds each peer's whole committed log, Seq 0, in order.
+	Logs []PeerLog
+}
+
+// Batch is one atomic write. A store applies all of it or none of it.
+type Batch struct {
+	// Meta, when not nil, replaces the stored meta record.
+	Meta *Meta
+
+	// Gaps are appended to the gap list.
+	Gaps []Gap
+
+	// Peers are inserted or replaced by PeerRecord.Peer.
+	Peers []PeerRecord
+
+	// Logs are appended to the peers' logs. Seq must equal the number of
+	// events already stored for that peer; a store rejects anything else
+	// so that a log can never have holes or duplicates.
+	Logs []PeerLog
+
+	// Channels are inserted or replaced by ChannelRecord.Point.
+	Channels []ChannelRecord
+
+	// DeleteChannels are removed (retention expired). Deleting an
+	// unknown channel is not an error.
+	DeleteChannels []ChannelPoint
+}
+
+// Empty reports whether the batch writes nothing.
+func (b *Batch) Empty() bool {
+	return b.Meta == nil && len(b.Gaps) == 0 && len(b.Peers) == 0 &&
+		len(b.Logs) == 0 && len(b.Channels) == 0 &&
+		len(b.DeleteChannels) == 0
+}
+
+// Reset empties the batch, keeping its slices' memory for reuse.
+func (b *Batch) Reset() {
+	b.Meta = nil
+	b.Gaps = b.Gaps[:0]
+	b.Peers = b.Peers[:0]
+	b.Logs = b.Logs[:0]
+	b.Channels = b.Channels[:0]
+	b.DeleteChannels = b.DeleteChannels[:0]
+}
+
+// Store persists the monitor's state. The monitor serializes its calls.
+//
+// Durability contract: once Write returns nil, the batch survives the
+// process being killed; after Sync returns nil it also survives an
+// operating-system crash. A store must not keep references to the batch
+// or its slices after Write returns.
+type Store interface {
+	// Load returns everything stored (an empty state for a new store).
+	Load(ctx context.Context) (*StoredState, error)
+
+	// Write applies b atomically.
+	Write(ctx context.Context, b *Batch) error
+
+	// Sync makes every written batch durable on stable storage.
+	Sync() error
+
+	// Close releases the store. It is safe to call more than once.
+	Close() error
+}
