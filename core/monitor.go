@@ -3,6 +3,8 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"time"
 
 	"github.com/lightningnetwork/lnd/clock"
@@ -93,69 +95,973 @@ type PeerWindowInfo struct {
 	LongestOutage time.Duration
 }
 
-var errTODO = errors.New("not implemented yet")
+// ev64 is a log event in the monitor's internal time form.
+type ev64 struct {
+	t int64
+	s State
+}
+
+// peerVals are a peer's scalar fields, copied before a change so that a
+// failed store write can be rolled back.
+type peerVals struct {
+	tracked      bool
+	trackedSince int64
+	online       bool
+	stateKnown   bool
+	stateSince   int64
+	flapCount    int
+	lastFlap     int64
+	hasLastFlap  bool
+	staged       ev64
+	hasStaged    bool
+	lastEvent    int64
+	liveStart    int
+	openChans    int
+}
+
+type peerState struct {
+	id PeerID
+	peerVals
+
+	// tl is the committed log (nil until the peer is tracked); pending
+	// holds events committed by the change under way, appended to tl
+	// once the store has them.
+	tl      *timeline
+	pending []ev64
+}
+
+func (p *peerState) committedLen() int {
+	n := len(p.pending)
+	if p.tl != nil {
+		n += p.tl.len()
+	}
+	return n
+}
+
+func (p *peerState) state() State {
+	if p.online {
+		return StateOnline
+	}
+	return StateOffline
+}
+
+// setState records the connection state, keeping the earliest time of a
+// run of repeats.
+func (p *peerState) setState(online bool, t int64) {
+	if !p.stateKnown || p.online != online {
+		p.stateSince = t
+	}
+	p.online = online
+	p.stateKnown = true
+}
+
+func (p *peerState) stagedRecord() *LogEvent {
+	if !p.hasStaged {
+		return nil
+	}
+	return &LogEvent{Time: nsTime(p.staged.t), State: p.staged.s}
+}
+
+func (p *peerState) record() PeerRecord {
+	r := PeerRecord{
+		Peer:         p.id,
+		TrackedSince: nsTime(p.trackedSince),
+		Online:       p.online,
+		StateSince:   nsTime(p.stateSince),
+		FlapCount:    p.flapCount,
+		Staged:       p.stagedRecord(),
+		LastEvent:    nsTime(p.lastEvent),
+	}
+	if p.hasLastFlap {
+		r.LastFlap = nsTime(p.lastFlap)
+	}
+	return r
+}
+
+type channelState struct {
+	rec      ChannelRecord
+	openedAt int64
+	closedAt int64 // 0 while open
+}
+
+func (c *channelState) open() bool {
+	return c.closedAt == 0
+}
 
 // Monitor computes channel fitness from node events. Its methods are safe
 // for concurrent use; events are applied one at a time, in call order.
 type Monitor struct {
-	cfg Config
+	cfg   Config
+	clock clock.Clock
+	log   Logger
+
+	mu       sync.RWMutex
+	started  bool
+	stopped  bool
+	peers    map[PeerID]*peerState
+	channels map[ChannelPoint]*channelState
+
+	monitoringSince int64
+	heartbeat       int64
+	lastTime        int64 // newest time seen in stored or applied data
+
+	// Closed unmonitored gaps, sorted, with gapCum[i] the total length
+	// of gaps before i.
+	gapStart, gapEnd, gapCum []int64
+
+	gapOpen        bool
+	openGapStart   int64
+	connectedSince int64
+
+	batch  Batch
+	logBuf []LogEvent
+
+	syncTicker  ticker.Ticker
+	maintTicker ticker.Ticker
+	cancel      context.CancelFunc
+	quit        chan struct{}
+	wg          sync.WaitGroup
 }
 
 // NewMonitor checks cfg and returns a monitor; it starts nothing.
 func NewMonitor(cfg Config) (*Monitor, error) {
-	return &Monitor{cfg: cfg}, errTODO
+	if cfg.Store == nil {
+		return nil, errors.New("monitor config: Store is required")
+	}
+	if cfg.SyncInterval < 0 {
+		return nil, fmt.Errorf("monitor config: SyncInterval %v is "+
+			"negative", cfg.SyncInterval)
+	}
+	if cfg.RecentEvents < 0 {
+		return nil, fmt.Errorf("monitor config: RecentEvents %d is "+
+			"negative", cfg.RecentEvents)
+	}
+	if cfg.SyncInterval == 0 {
+		cfg.SyncInterval = DefaultSyncInterval
+	}
+	if cfg.ClosedRetention == 0 {
+		cfg.ClosedRetention = DefaultClosedRetention
+	}
+	if cfg.RecentEvents == 0 {
+		cfg.RecentEvents = DefaultRecentEvents
+	}
+	m := &Monitor{
+		cfg:         cfg,
+		clock:       cfg.Clock,
+		log:         cfg.Logger,
+		peers:       make(map[PeerID]*peerState),
+		channels:    make(map[ChannelPoint]*channelState),
+		gapCum:      []int64{0},
+		syncTicker:  cfg.SyncTicker,
+		maintTicker: cfg.MaintenanceTicker,
+		quit:        make(chan struct{}),
+	}
+	if m.clock == nil {
+		m.clock = clock.NewDefaultClock()
+	}
+	if m.log == nil {
+		m.log = nopLogger{}
+	}
+	if m.syncTicker == nil {
+		m.syncTicker = ticker.New(cfg.SyncInterval)
+	}
+	if m.maintTicker == nil {
+		m.maintTicker = ticker.New(DefaultMaintenance)
+	}
+	return m, nil
+}
+
+type nopLogger struct{}
+
+func (nopLogger) Debugf(string, ...any) {}
+func (nopLogger) Infof(string, ...any)  {}
+func (nopLogger) Warnf(string, ...any)  {}
+func (nopLogger) Errorf(string, ...any) {}
+
+func nsTime(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
+}
+
+func timeNs(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func (m *Monitor) now() int64 {
+	return m.clock.Now().UnixNano()
 }
 
 // Start loads the stored history, records the time since the last
 // heartbeat as unmonitored, and starts the source (if any) and timers.
-func (m *Monitor) Start(ctx context.Context) error { return errTODO }
+func (m *Monitor) Start(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.stopped {
+		return ErrStopped
+	}
+	if m.started {
+		return errors.New("monitor already started")
+	}
+	st, err := m.cfg.Store.Load(ctx)
+	if err != nil {
+		return fmt.Errorf("load store: %w", err)
+	}
+	if err := m.load(st); err != nil {
+		return err
+	}
+	now := m.now()
+	if m.monitoringSince == 0 {
+		m.monitoringSince = now
+		m.heartbeat = now
+		if err := m.writeMeta(ctx); err != nil {
+			return err
+		}
+		if m.cfg.Source != nil {
+			m.gapOpen, m.openGapStart = true, now
+		} else {
+			m.connectedSince = now
+		}
+	} else {
+		start := max(m.heartbeat, m.lastTime)
+		if start > now {
+			start = now
+		}
+		if err := m.openGap(ctx, start); err != nil {
+			return err
+		}
+		if m.cfg.Source == nil {
+			if err := m.closeGap(ctx, now, nil); err != nil {
+				return err
+			}
+		}
+	}
+	m.pruneClosed(ctx, now)
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	m.started = true
+	m.syncTicker.Resume()
+	m.maintTicker.Resume()
+	m.wg.Add(1)
+	go m.timers(runCtx)
+	if m.cfg.Source != nil {
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			err := m.cfg.Source.Run(runCtx, m)
+			if err != nil && !errors.Is(err, context.Canceled) {
+				m.log.Errorf("event source stopped: %v", err)
+			}
+		}()
+	}
+	m.log.Infof("monitor started: %d peers, %d channels, monitoring "+
+		"since %v", len(m.peers), len(m.channels),
+		nsTime(m.monitoringSince))
+	return nil
+}
+
+// load rebuilds the in-memory state from what the store returned.
+func (m *Monitor) load(st *StoredState) error {
+	m.monitoringSince = timeNs(st.Meta.MonitoringSince)
+	m.heartbeat = timeNs(st.Meta.Heartbeat)
+	m.lastTime = m.heartbeat
+	for _, g := range st.Gaps {
+		s, e := timeNs(g.Start), timeNs(g.End)
+		if e < s || (len(m.gapEnd) > 0 && s < m.gapEnd[len(m.gapEnd)-1]) {
+			return fmt.Errorf("load store: gap %v..%v out of order",
+				g.Start, g.End)
+		}
+		m.appendGap(s, e)
+	}
+	for _, r := range st.Peers {
+		p := &peerState{id: r.Peer, tl: newTimeline()}
+		p.tracked = true
+		p.trackedSince = timeNs(r.TrackedSince)
+		p.online = r.Online
+		p.stateKnown = true
+		p.stateSince = timeNs(r.StateSince)
+		p.flapCount = r.FlapCount
+		if !r.LastFlap.IsZero() {
+			p.lastFlap, p.hasLastFlap = r.LastFlap.UnixNano(), true
+		}
+		if r.Staged != nil {
+			p.staged = ev64{timeNs(r.Staged.Time), r.Staged.State}
+			p.hasStaged = true
+		}
+		p.lastEvent = timeNs(r.LastEvent)
+		m.lastTime = max(m.lastTime, p.lastEvent)
+		m.peers[r.Peer] = p
+	}
+	for _, l := range st.Logs {
+		p, ok := m.peers[l.Peer]
+		if !ok {
+			return fmt.Errorf("load store: log of peer %v without a "+
+				"peer record", l.Peer)
+		}
+		if uint64(p.tl.len()) != l.Seq {
+			return fmt.Errorf("load store: log of peer %v starts at "+
+				"%d, want %d", l.Peer, l.Seq, p.tl.len())
+		}
+		for _, e := range l.Events {
+			t := timeNs(e.Time)
+			if last, _, ok := p.tl.last(); ok && t < last {
+				return fmt.Errorf("load store: log of peer %v "+
+					"goes back in time at %v", l.Peer, e.Time)
+			}
+			p.tl.append(t, e.State)
+		}
+		if last, _, ok := p.tl.last(); ok {
+			m.lastTime = max(m.lastTime, last)
+		}
+	}
+	for _, r := range st.Channels {
+		p, ok := m.peers[r.Peer]
+		if !ok {
+			return fmt.Errorf("load store: channel %v of untracked "+
+				"peer %v", r.Point, r.Peer)
+		}
+		c := &channelState{
+			rec:      r,
+			openedAt: timeNs(r.OpenedAt),
+			closedAt: timeNs(r.ClosedAt),
+		}
+		if c.open() {
+			p.openChans++
+		}
+		m.lastTime = max(m.lastTime, c.openedAt, c.closedAt)
+		m.channels[r.Point] = c
+	}
+	for _, p := range m.peers {
+		if p.openChans == 0 {
+			p.liveStart = p.tl.len()
+		}
+	}
+	return nil
+}
+
+func (m *Monitor) appendGap(s, e int64) {
+	m.gapStart = append(m.gapStart, s)
+	m.gapEnd = append(m.gapEnd, e)
+	m.gapCum = append(m.gapCum, m.gapCum[len(m.gapCum)-1]+e-s)
+}
+
+func (m *Monitor) writeMeta(ctx context.Context) error {
+	b := m.newBatch()
+	b.Meta = &Meta{
+		MonitoringSince: nsTime(m.monitoringSince),
+		Heartbeat:       nsTime(m.heartbeat),
+	}
+	if err := m.cfg.Store.Write(ctx, b); err != nil {
+		return fmt.Errorf("write heartbeat: %w", err)
+	}
+	return nil
+}
+
+// newBatch returns the monitor's reusable batch, emptied.
+func (m *Monitor) newBatch() *Batch {
+	m.batch.Reset()
+	m.logBuf = m.logBuf[:0]
+	return &m.batch
+}
+
+// addPeerToBatch adds p's record and pending log events to b.
+func (m *Monitor) addPeerToBatch(b *Batch, p *peerState) {
+	b.Peers = append(b.Peers, p.record())
+	if len(p.pending) == 0 {
+		return
+	}
+	start := len(m.logBuf)
+	for _, e := range p.pending {
+		m.logBuf = append(m.logBuf, LogEvent{
+			Time: nsTime(e.t), State: e.s,
+		})
+	}
+	b.Logs = append(b.Logs, PeerLog{
+		Peer:   p.id,
+		Seq:    uint64(p.tl.len()),
+		Events: m.logBuf[start:len(m.logBuf):len(m.logBuf)],
+	})
+}
+
+// flushPending moves p's pending events into its timeline.
+func (p *peerState) flushPending() {
+	for _, e := range p.pending {
+		p.tl.append(e.t, e.s)
+	}
+	p.pending = p.pending[:0]
+}
+
+// openGap starts unmonitored time at t: every live peer log gets its
+// staged event committed and a StateUnknown marker.
+func (m *Monitor) openGap(ctx context.Context, t int64) error {
+	if m.gapOpen {
+		return nil
+	}
+	b := m.newBatch()
+	var touched []*peerState
+	saved := make(map[*peerState]peerVals)
+	for _, p := range m.peers {
+		if !p.tracked || p.openChans == 0 {
+			continue
+		}
+		saved[p] = p.peerVals
+		if p.hasStaged {
+			p.pending = append(p.pending, p.staged)
+			p.hasStaged = false
+		}
+		if _, s, ok := p.tl.last(); !ok || s != StateUnknown ||
+			len(p.pending) > 0 {
+
+			p.pending = append(p.pending, ev64{t, StateUnknown})
+		}
+		p.lastEvent = max(p.lastEvent, t)
+		m.addPeerToBatch(b, p)
+		touched = append(touched, p)
+	}
+	m.heartbeat = max(m.heartbeat, t)
+	b.Meta = &Meta{
+		MonitoringSince: nsTime(m.monitoringSince),
+		Heartbeat:       nsTime(m.heartbeat),
+	}
+	if err := m.cfg.Store.Write(ctx, b); err != nil {
+		for _, p := range touched {
+			p.peerVals = saved[p]
+			p.pending = p.pending[:0]
+		}
+		return fmt.Errorf("record unmonitored time from %v: %w",
+			nsTime(t), err)
+	}
+	for _, p := range touched {
+		p.flushPending()
+	}
+	m.gapOpen, m.openGapStart = true, t
+	m.log.Infof("node lost at %v: time until it is back is unmonitored",
+		nsTime(t))
+	return nil
+}
+
+// closeGap ends unmonitored time at t. online gives each peer's state at
+// t (nil: keep the last known states). Live peers get their state
+// committed at t without counting a flap.
+func (m *Monitor) closeGap(ctx context.Context, t int64,
+	online map[PeerID]bool) error {
+
+	if !m.gapOpen {
+		return nil
+	}
+	start := m.openGapStart
+	if t < start {
+		t = start
+	}
+	b := m.newBatch()
+	var touched []*peerState
+	saved := make(map[*peerState]peerVals)
+	for _, p := range m.peers {
+		if !p.tracked {
+			if online != nil {
+				p.setState(online[p.id], t)
+			}
+			continue
+		}
+		saved[p] = p.peerVals
+		if online != nil {
+			p.setState(online[p.id], t)
+		}
+		p.lastEvent = max(p.lastEvent, t)
+		if p.openChans > 0 {
+			p.pending = append(p.pending, ev64{t, p.state()})
+		}
+		m.addPeerToBatch(b, p)
+		touched = append(touched, p)
+	}
+	if t > start {
+		b.Gaps = append(b.Gaps, Gap{Start: nsTime(start), End: nsTime(t)})
+	}
+	m.heartbeat = max(m.heartbeat, t)
+	b.Meta = &Meta{
+		MonitoringSince: nsTime(m.monitoringSince),
+		Heartbeat:       nsTime(m.heartbeat),
+	}
+	if err := m.cfg.Store.Write(ctx, b); err != nil {
+		for _, p := range touched {
+			p.peerVals = saved[p]
+			p.pending = p.pending[:0]
+		}
+		return fmt.Errorf("record end of unmonitored time at %v: %w",
+			nsTime(t), err)
+	}
+	for _, p := range touched {
+		p.flushPending()
+	}
+	if t > start {
+		m.appendGap(start, t)
+	}
+	m.gapOpen = false
+	m.connectedSince = t
+	m.lastTime = max(m.lastTime, t)
+	m.log.Infof("node connected at %v after %v unmonitored", nsTime(t),
+		time.Duration(t-start))
+	return nil
+}
+
+func (m *Monitor) timers(ctx context.Context) {
+	defer m.wg.Done()
+	for {
+		select {
+		case <-m.syncTicker.Ticks():
+			m.tick(ctx)
+		case <-m.maintTicker.Ticks():
+			m.mu.Lock()
+			m.pruneClosed(ctx, m.now())
+			m.mu.Unlock()
+		case <-m.quit:
+			return
+		}
+	}
+}
+
+// tick writes the heartbeat and syncs the store.
+func (m *Monitor) tick(ctx context.Context) {
+	m.mu.Lock()
+	if !m.gapOpen {
+		m.heartbeat = max(m.heartbeat, m.now())
+		if err := m.writeMeta(ctx); err != nil {
+			m.log.Errorf("%v", err)
+		}
+	}
+	m.mu.Unlock()
+	if err := m.cfg.Store.Sync(); err != nil {
+		m.log.Errorf("sync store: %v", err)
+	}
+}
+
+// pruneClosed forgets closed channels older than the retention period.
+func (m *Monitor) pruneClosed(ctx context.Context, now int64) {
+	if m.cfg.ClosedRetention < 0 {
+		return
+	}
+	cutoff := now - int64(m.cfg.ClosedRetention)
+	b := m.newBatch()
+	for cp, c := range m.channels {
+		if !c.open() && c.closedAt < cutoff {
+			b.DeleteChannels = append(b.DeleteChannels, cp)
+		}
+	}
+	if len(b.DeleteChannels) == 0 {
+		return
+	}
+	if err := m.cfg.Store.Write(ctx, b); err != nil {
+		m.log.Errorf("prune closed channels: %v", err)
+		return
+	}
+	for _, cp := range b.DeleteChannels {
+		delete(m.channels, cp)
+	}
+	m.log.Debugf("pruned %d closed channels", len(b.DeleteChannels))
+}
 
 // Stop stops the source and timers, writes a last heartbeat and syncs the
 // store. It does not close the store. It is safe to call more than once.
-func (m *Monitor) Stop() error { return errTODO }
+func (m *Monitor) Stop() error {
+	m.mu.Lock()
+	if m.stopped || !m.started {
+		m.stopped = true
+		m.mu.Unlock()
+		return nil
+	}
+	m.stopped = true
+	m.cancel()
+	close(m.quit)
+	m.mu.Unlock()
+
+	m.wg.Wait()
+	m.syncTicker.Stop()
+	m.maintTicker.Stop()
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var err error
+	if !m.gapOpen {
+		m.heartbeat = max(m.heartbeat, m.now())
+		err = m.writeMeta(context.Background())
+	}
+	if serr := m.cfg.Store.Sync(); serr != nil && err == nil {
+		err = fmt.Errorf("sync store: %w", serr)
+	}
+	m.log.Infof("monitor stopped")
+	return err
+}
+
+// usable checks that the monitor accepts input. Callers hold mu.
+func (m *Monitor) usable() error {
+	switch {
+	case m.stopped:
+		return ErrStopped
+	case !m.started:
+		return ErrNotStarted
+	}
+	return nil
+}
+
+// peer returns the state of id, creating an untracked one.
+func (m *Monitor) peer(id PeerID) *peerState {
+	p, ok := m.peers[id]
+	if !ok {
+		p = &peerState{id: id}
+		m.peers[id] = p
+	}
+	return p
+}
+
+// eventTime resolves an event's time: zero means now, and a time before
+// the peer's last event is clamped to it.
+func (m *Monitor) eventTime(p *peerState, t time.Time) int64 {
+	var ns int64
+	if t.IsZero() {
+		ns = m.now()
+	} else {
+		ns = t.UnixNano()
+	}
+	return max(ns, p.lastEvent)
+}
 
 // Apply applies one event. When it returns nil, the in-memory state and
 // the store reflect the event.
-func (m *Monitor) Apply(ctx context.Context, ev Event) error { return errTODO }
+func (m *Monitor) Apply(ctx context.Context, ev Event) error {
+	if err := ev.Validate(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.usable(); err != nil {
+		return err
+	}
+	p := m.peer(ev.Peer)
+	t := m.eventTime(p, ev.Time)
+	switch ev.Type {
+	case PeerOnline, PeerOffline:
+		return m.peerEvent(ctx, p, ev.Type == PeerOnline, t)
+	case ChannelOpened:
+		return m.openChannel(ctx, p, ev.Channel, ev.ShortChannelID, t)
+	default:
+		return m.closeChannel(ctx, p, ev.Channel, t)
+	}
+}
+
+// peerEvent applies an online or offline notification.
+func (m *Monitor) peerEvent(ctx context.Context, p *peerState, online bool,
+	t int64) error {
+
+	if !p.tracked {
+		p.setState(online, t)
+		p.lastEvent = t
+		return nil
+	}
+	saved := p.peerVals
+	m.flap(p, online, t)
+	p.lastEvent = t
+	if err := m.writePeer(ctx, p, saved, nil); err != nil {
+		return fmt.Errorf("record %v of peer %v: %w",
+			map[bool]string{true: "online", false: "offline"}[online],
+			p.id, err)
+	}
+	m.log.Debugf("peer %v %s (flap count %d)", p.id,
+		map[bool]string{true: "online", false: "offline"}[online],
+		p.flapCount)
+	return nil
+}
+
+// writePeer writes p (and ch, if not nil) and commits p's pending events
+// to its timeline, or rolls p back to saved on failure.
+func (m *Monitor) writePeer(ctx context.Context, p *peerState,
+	saved peerVals, ch *ChannelRecord) error {
+
+	b := m.newBatch()
+	m.addPeerToBatch(b, p)
+	if ch != nil {
+		b.Channels = append(b.Channels, *ch)
+	}
+	if err := m.cfg.Store.Write(ctx, b); err != nil {
+		p.peerVals = saved
+		p.pending = p.pending[:0]
+		return err
+	}
+	p.flushPending()
+	m.lastTime = max(m.lastTime, p.lastEvent)
+	return nil
+}
+
+// flap is lnd's onlineEvent: cool the count down, count the flap, and log
+// the state if the peer has channels.
+func (m *Monitor) flap(p *peerState, online bool, t int64) {
+	if p.hasLastFlap {
+		p.flapCount = cooled(t, p.flapCount, p.lastFlap)
+	}
+	p.flapCount++
+	p.lastFlap, p.hasLastFlap = t, true
+	p.setState(online, t)
+	if p.openChans == 0 {
+		return
+	}
+	m.addEvent(p, p.state(), t)
+}
+
+// addEvent is lnd's staging rule: the newest event is staged; the staged
+// one is committed when the new one comes more than the rate limit after
+// it.
+func (m *Monitor) addEvent(p *peerState, s State, t int64) {
+	if !p.hasStaged {
+		p.staged, p.hasStaged = ev64{t, s}, true
+		return
+	}
+	if p.staged.t+int64(RateLimit(p.flapCount)) < t {
+		p.pending = append(p.pending, p.staged)
+	}
+	p.staged = ev64{t, s}
+}
+
+// track makes p a tracked peer at t: lnd creates its monitor and applies
+// one state notification, which counts as a flap.
+func (m *Monitor) track(p *peerState, t int64) {
+	p.tracked = true
+	p.trackedSince = t
+	if p.tl == nil {
+		p.tl = newTimeline()
+	}
+	p.liveStart = p.tl.len()
+	if !p.stateKnown {
+		// A channel just opened with a peer we never heard of: it
+		// must have been connected to open it.
+		p.setState(true, t)
+	}
+	m.flap(p, p.online, t)
+}
+
+// openChannel adds a channel (lnd's addChannel).
+func (m *Monitor) openChannel(ctx context.Context, p *peerState,
+	cp ChannelPoint, scid string, t int64) error {
+
+	if c, ok := m.channels[cp]; ok {
+		if c.open() {
+			m.log.Errorf("channel %v already present (peer %v): "+
+				"ignored", cp, p.id)
+		} else {
+			m.log.Warnf("channel %v opened again after its close "+
+				"at %v: ignored", cp, nsTime(c.closedAt))
+		}
+		return nil
+	}
+	saved := p.peerVals
+	if !p.tracked {
+		m.track(p, t)
+	}
+	p.openChans++
+	if p.committedLen() == p.liveStart {
+		m.addEvent(p, p.state(), t)
+	}
+	p.lastEvent = t
+	c := &channelState{
+		rec: ChannelRecord{
+			Point:          cp,
+			Peer:           p.id,
+			ShortChannelID: scid,
+			OpenedAt:       nsTime(t),
+		},
+		openedAt: t,
+	}
+	if err := m.writePeer(ctx, p, saved, &c.rec); err != nil {
+		return fmt.Errorf("record open of channel %v with peer %v: %w",
+			cp, p.id, err)
+	}
+	m.channels[cp] = c
+	m.log.Infof("channel %v with peer %v opened", cp, p.id)
+	return nil
+}
+
+// closeChannel closes a channel (lnd's removeChannel), freezing its
+// numbers.
+func (m *Monitor) closeChannel(ctx context.Context, p *peerState,
+	cp ChannelPoint, t int64) error {
+
+	c, ok := m.channels[cp]
+	if !ok || !c.open() {
+		if ok {
+			m.log.Debugf("channel %v closed again: ignored", cp)
+		} else {
+			m.log.Warnf("close of unknown channel %v (peer %v): "+
+				"ignored", cp, p.id)
+		}
+		return nil
+	}
+	if c.rec.Peer != p.id {
+		m.log.Warnf("close of channel %v names peer %v, but its peer "+
+			"is %v", cp, p.id, c.rec.Peer)
+		p = m.peers[c.rec.Peer]
+		t = max(t, p.lastEvent)
+	}
+	now := m.now()
+	rec := c.rec
+	rec.ClosedAt = nsTime(t)
+	rec.Frozen = make(map[string]WindowNumbers, len(PresetWindows))
+	for _, w := range PresetWindows {
+		n := m.channelWindow(c, p, w, t, max(now, t))
+		rec.Frozen[w.Name] = WindowNumbers{
+			Monitored: time.Duration(n.monitored),
+			Uptime:    time.Duration(n.uptime),
+		}
+	}
+
+	saved := p.peerVals
+	p.openChans--
+	if p.openChans == 0 {
+		// lnd clears the live log; we keep the history and mark the
+		// time from here on as unobserved.
+		if p.hasStaged {
+			p.pending = append(p.pending, p.staged)
+			p.hasStaged = false
+		}
+		p.pending = append(p.pending, ev64{t, StateUnknown})
+		p.liveStart = p.committedLen()
+	}
+	p.lastEvent = t
+	if err := m.writePeer(ctx, p, saved, &rec); err != nil {
+		return fmt.Errorf("record close of channel %v with peer %v: %w",
+			cp, p.id, err)
+	}
+	c.rec = rec
+	c.closedAt = t
+	m.log.Infof("channel %v with peer %v closed", cp, p.id)
+	return nil
+}
 
 // Sync implements Sink.
 func (m *Monitor) Sync(ctx context.Context, snap Snapshot) error {
-	return errTODO
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.usable(); err != nil {
+		return err
+	}
+	t := timeNs(snap.Time)
+	if t == 0 {
+		t = m.now()
+	}
+	online := make(map[PeerID]bool, len(snap.OnlinePeers))
+	for _, id := range snap.OnlinePeers {
+		online[id] = true
+	}
+	inSnap := make(map[ChannelPoint]bool, len(snap.Channels))
+	for _, sc := range snap.Channels {
+		inSnap[sc.Point] = true
+		if _, ok := online[sc.Peer]; !ok {
+			online[sc.Peer] = false
+		}
+	}
+
+	if m.gapOpen {
+		if err := m.closeGap(ctx, t, online); err != nil {
+			return err
+		}
+	} else {
+		// Connected all along: a state that differs was missed; record
+		// it without counting a flap.
+		for id, on := range online {
+			if err := m.reconcileState(ctx, m.peer(id), on, t); err != nil {
+				return err
+			}
+		}
+		for _, p := range m.peers {
+			if _, ok := online[p.id]; !ok && p.stateKnown && p.online {
+				if err := m.reconcileState(ctx, p, false, t); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for _, id := range snap.OnlinePeers {
+		if p := m.peer(id); !p.tracked {
+			p.setState(true, max(t, p.lastEvent))
+		}
+	}
+
+	var firstErr error
+	keep := func(err error) {
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	for cp, c := range m.channels {
+		if c.open() && !inSnap[cp] {
+			p := m.peers[c.rec.Peer]
+			m.log.Infof("channel %v is no longer open on the node: "+
+				"closing it", cp)
+			keep(m.closeChannel(ctx, p, cp, max(t, p.lastEvent)))
+		}
+	}
+	for _, sc := range snap.Channels {
+		if _, ok := m.channels[sc.Point]; ok {
+			continue
+		}
+		p := m.peer(sc.Peer)
+		keep(m.openChannel(ctx, p, sc.Point, sc.ShortChannelID,
+			max(t, p.lastEvent)))
+	}
+	return firstErr
+}
+
+// reconcileState records a peer state found by a snapshot, without a flap.
+func (m *Monitor) reconcileState(ctx context.Context, p *peerState,
+	online bool, t int64) error {
+
+	t = max(t, p.lastEvent)
+	if !p.tracked {
+		if !p.stateKnown || p.online != online {
+			p.setState(online, t)
+		}
+		return nil
+	}
+	if p.stateKnown && p.online == online {
+		return nil
+	}
+	saved := p.peerVals
+	p.setState(online, t)
+	p.lastEvent = t
+	if p.openChans > 0 {
+		m.addEvent(p, p.state(), t)
+	}
+	if err := m.writePeer(ctx, p, saved, nil); err != nil {
+		return fmt.Errorf("record state of peer %v: %w", p.id, err)
+	}
+	m.log.Infof("peer %v found %s by reconciliation", p.id,
+		p.state())
+	return nil
 }
 
 // NodeLost implements Sink.
 func (m *Monitor) NodeLost(ctx context.Context, at time.Time) error {
-	return errTODO
-}
-
-// ChannelInfo returns a channel's figures: live for an open channel,
-// frozen at close for a closed one.
-func (m *Monitor) ChannelInfo(ctx context.Context,
-	cp ChannelPoint) (ChannelInfo, error) {
-
-	return ChannelInfo{}, errTODO
-}
-
-// FlapCount returns lnd's flap count of a tracked peer and its last flap.
-func (m *Monitor) FlapCount(ctx context.Context,
-	peer PeerID) (int, *time.Time, error) {
-
-	return 0, nil, errTODO
-}
-
-// PeerWindow returns a peer's monitored time, uptime and longest outage in
-// [start, end]. Its cost does not grow with the length of the history.
-func (m *Monitor) PeerWindow(ctx context.Context, peer PeerID, start,
-	end time.Time) (PeerWindowInfo, error) {
-
-	return PeerWindowInfo{}, errTODO
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.usable(); err != nil {
+		return err
+	}
+	t := timeNs(at)
+	if t == 0 {
+		t = m.now()
+	}
+	return m.openGap(ctx, t)
 }
 
 // Connected reports whether the node is connected (no open gap) and since
 // when.
-func (m *Monitor) Connected() (bool, time.Time) { return false, time.Time{} }
-
-// Report builds the SPEC section 4 report.
-func (m *Monitor) Report(ctx context.Context, q ReportQuery) (Report, error) {
-	return Report{}, errTODO
+func (m *Monitor) Connected() (bool, time.Time) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if !m.started || m.stopped || m.gapOpen {
+		return false, time.Time{}
+	}
+	return true, nsTime(m.connectedSince)
 }

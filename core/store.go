@@ -164,7 +164,8 @@ func (b *Batch) Reset() {
 	b.DeleteChannels = b.DeleteChannels[:0]
 }
 
-// Store persists the monitor's state. The monitor serializes its calls.
+// Store persists the monitor's state. The monitor serializes its calls,
+// except Sync, which may run while a Write is under way.
 //
 // Durability contract: once Write returns nil, the batch survives the
 // process being killed; after Sync returns nil it also survives an

@@ -1,0 +1,54 @@
+package core
+
+import (
+	"math"
+	"time"
+)
+
+// Flap counting and rate limiting, with lnd's constants.
+const (
+	// RateLimitScale is the number of flaps per rate-limit tier.
+	RateLimitScale = 200
+
+	// CooldownFactor is how much of the flap count survives one
+	// CooldownPeriod without flaps.
+	CooldownFactor = 0.95
+
+	// CooldownPeriod is the idle time after which the count cools down.
+	CooldownPeriod = 8 * time.Hour
+)
+
+// RateLimits are the minimum spacings between committed events, by tier.
+var RateLimits = []time.Duration{
+	time.Second,
+	5 * time.Second,
+	30 * time.Second,
+	time.Minute,
+	30 * time.Minute,
+	time.Hour,
+}
+
+// RateLimit returns the minimum spacing for a flap count.
+func RateLimit(flapCount int) time.Duration {
+	tier := flapCount / RateLimitScale
+	if tier >= len(RateLimits) {
+		tier = len(RateLimits) - 1
+	}
+	return RateLimits[tier]
+}
+
+// CooledFlapCount returns count cooled down from lastFlap to now:
+// unchanged before CooldownPeriod has passed, otherwise
+// floor(count * CooldownFactor^(idle / CooldownPeriod)).
+func CooledFlapCount(now time.Time, count int, lastFlap time.Time) int {
+	return cooled(now.UnixNano(), count, lastFlap.UnixNano())
+}
+
+func cooled(now int64, count int, lastFlap int64) int {
+	idle := now - lastFlap
+	if idle < int64(CooldownPeriod) {
+		return count
+	}
+	periods := float64(idle) / float64(CooldownPeriod)
+	return int(float64(count) * math.Pow(CooldownFactor, periods))
+}

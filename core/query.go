@@ -1,0 +1,358 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// figures are monitored time and uptime in ns.
+type figures struct {
+	monitored, uptime int64
+}
+
+// gapBefore returns the closed-gap time before t.
+func (m *Monitor) gapBefore(t int64) int64 {
+	j := sort.Search(len(m.gapStart), func(i int) bool {
+		return m.gapStart[i] >= t
+	})
+	if j == 0 {
+		return 0
+	}
+	return m.gapCum[j-1] + min(t, m.gapEnd[j-1]) - m.gapStart[j-1]
+}
+
+// unmonitored returns the unmonitored time within [s, e], counting an
+// open gap as lasting until now.
+func (m *Monitor) unmonitored(s, e, now int64) int64 {
+	if e <= s {
+		return 0
+	}
+	u := m.gapBefore(e) - m.gapBefore(s)
+	if m.gapOpen {
+		gs, ge := max(s, m.openGapStart), min(e, now)
+		if ge > gs {
+			u += ge - gs
+		}
+	}
+	return u
+}
+
+// view returns p's log as queries see it at now.
+func (p *peerState) view(now int64) view {
+	return p.tl.view(p.hasStaged, p.staged, now)
+}
+
+// channelWindow returns a channel's figures over window w ending at end.
+func (m *Monitor) channelWindow(c *channelState, p *peerState, w Window,
+	end, now int64) figures {
+
+	start := c.openedAt
+	if w.Length > 0 {
+		start = max(start, end-int64(w.Length))
+	}
+	end = min(end, now)
+	if end <= start {
+		return figures{}
+	}
+	on, _ := p.view(now).span(start, end)
+	return figures{
+		monitored: end - start - m.unmonitored(start, end, now),
+		uptime:    on,
+	}
+}
+
+// channelFigures returns a channel's figures for w: live while open,
+// frozen at close afterwards.
+func (m *Monitor) channelFigures(c *channelState, p *peerState, w Window,
+	now int64) figures {
+
+	if c.open() {
+		return m.channelWindow(c, p, w, now, now)
+	}
+	if f, ok := c.rec.Frozen[w.Name]; ok {
+		return figures{int64(f.Monitored), int64(f.Uptime)}
+	}
+	return m.channelWindow(c, p, w, c.closedAt, max(now, c.closedAt))
+}
+
+func (m *Monitor) channelInfo(c *channelState, now int64) ChannelInfo {
+	p := m.peers[c.rec.Peer]
+	f := m.channelFigures(c, p, PresetWindows[len(PresetWindows)-1], now)
+	end := now
+	if !c.open() {
+		end = c.closedAt
+	}
+	return ChannelInfo{
+		Point:          c.rec.Point,
+		Peer:           c.rec.Peer,
+		ShortChannelID: c.rec.ShortChannelID,
+		Open:           c.open(),
+		OpenedAt:       nsTime(c.openedAt),
+		ClosedAt:       nsTime(c.closedAt),
+		Age:            time.Duration(max(end-c.openedAt, 0)),
+		Lifetime:       time.Duration(f.monitored),
+		Uptime:         time.Duration(f.uptime),
+	}
+}
+
+// ChannelInfo returns a channel's figures: live for an open channel,
+// frozen at close for a closed one.
+func (m *Monitor) ChannelInfo(ctx context.Context,
+	cp ChannelPoint) (ChannelInfo, error) {
+
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	c, ok := m.channels[cp]
+	if !ok {
+		return ChannelInfo{}, fmt.Errorf("%w: %v", ErrChannelNotFound,
+			cp)
+	}
+	return m.channelInfo(c, m.now()), nil
+}
+
+// trackedPeer returns a tracked peer or ErrPeerNotFound.
+func (m *Monitor) trackedPeer(id PeerID) (*peerState, error) {
+	p, ok := m.peers[id]
+	if !ok || !p.tracked {
+		return nil, fmt.Errorf("%w: %v", ErrPeerNotFound, id)
+	}
+	return p, nil
+}
+
+// FlapCount returns lnd's flap count of a tracked peer and its last flap.
+func (m *Monitor) FlapCount(ctx context.Context,
+	peer PeerID) (int, *time.Time, error) {
+
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	p, err := m.trackedPeer(peer)
+	if err != nil {
+		return 0, nil, err
+	}
+	if !p.hasLastFlap {
+		return p.flapCount, nil, nil
+	}
+	last := nsTime(p.lastFlap)
+	return p.flapCount, &last, nil
+}
+
+// PeerWindow returns a peer's monitored time, uptime and longest outage in
+// [start, end]. Its cost does not grow with the length of the history.
+func (m *Monitor) PeerWindow(ctx context.Context, peer PeerID, start,
+	end time.Time) (PeerWindowInfo, error) {
+
+	if end.IsZero() {
+		return PeerWindowInfo{}, fmt.Errorf("%w: zero end time",
+			ErrBadInput)
+	}
+	if end.Before(start) {
+		return PeerWindowInfo{}, fmt.Errorf("%w: end time %v before "+
+			"start time %v", ErrBadInput, end, start)
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	p, err := m.trackedPeer(peer)
+	if err != nil {
+		return PeerWindowInfo{}, err
+	}
+	w := m.peerWindow(p, timeNs(start), end.UnixNano(), m.now())
+	return PeerWindowInfo{
+		Start:         start,
+		End:           end,
+		Monitored:     time.Duration(w.monitored),
+		Uptime:        time.Duration(w.uptime),
+		LongestOutage: time.Duration(w.outage),
+	}, nil
+}
+
+type peerFigures struct {
+	monitored, uptime, outage int64
+}
+
+func (m *Monitor) peerWindow(p *peerState, start, end,
+	now int64) peerFigures {
+
+	start = max(start, p.trackedSince)
+	v := p.view(now)
+	on, known := v.span(start, end)
+	return peerFigures{
+		monitored: known,
+		uptime:    on,
+		outage:    v.longestOutage(start, end),
+	}
+}
+
+// Report builds the SPEC section 4 report.
+func (m *Monitor) Report(ctx context.Context, q ReportQuery) (Report, error) {
+	head, err := ParseWindow(q.Window)
+	if err != nil {
+		return Report{}, err
+	}
+	windows := PresetWindows
+	custom := true
+	for _, w := range PresetWindows {
+		if w.Name == head.Name {
+			custom = false
+		}
+	}
+	if custom {
+		windows = append(append([]Window(nil), PresetWindows...), head)
+	}
+
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if err := m.usable(); err != nil {
+		return Report{}, err
+	}
+	if q.Peer != nil {
+		if _, err := m.trackedPeer(*q.Peer); err != nil {
+			return Report{}, err
+		}
+	}
+	now := m.now()
+	connected := !m.gapOpen
+	r := Report{
+		GeneratedAt:     Time{nsTime(now)},
+		MonitoringSince: Time{nsTime(m.monitoringSince)},
+		UnmonitoredSeconds: seconds(time.Duration(
+			m.unmonitored(m.monitoringSince, now, now))),
+		Window:        head.Name,
+		NodeConnected: connected,
+		Channels:      []ChannelReport{},
+		Peers:         []PeerReport{},
+	}
+
+	chans := make([]*channelState, 0, len(m.channels))
+	listed := make(map[PeerID]bool)
+	for _, c := range m.channels {
+		if q.Peer != nil && c.rec.Peer != *q.Peer {
+			continue
+		}
+		chans = append(chans, c)
+		listed[c.rec.Peer] = true
+	}
+	sort.Slice(chans, func(i, j int) bool {
+		a, b := chans[i], chans[j]
+		if a.open() != b.open() {
+			return a.open()
+		}
+		if a.openedAt != b.openedAt {
+			return a.openedAt < b.openedAt
+		}
+		return a.rec.Point.String() < b.rec.Point.String()
+	})
+	for _, c := range chans {
+		r.Channels = append(r.Channels, m.channelReport(c, windows,
+			now))
+	}
+
+	peers := make([]*peerState, 0, len(listed))
+	for _, p := range m.peers {
+		if !p.tracked || (q.Peer != nil && p.id != *q.Peer) {
+			continue
+		}
+		if p.openChans > 0 || listed[p.id] {
+			peers = append(peers, p)
+		}
+	}
+	sort.Slice(peers, func(i, j int) bool {
+		a, b := peers[i].id, peers[j].id
+		return string(a[:]) < string(b[:])
+	})
+	for _, p := range peers {
+		r.Peers = append(r.Peers, m.peerReport(p, windows, now))
+	}
+	return r, nil
+}
+
+func (m *Monitor) channelReport(c *channelState, windows []Window,
+	now int64) ChannelReport {
+
+	p := m.peers[c.rec.Peer]
+	info := m.channelInfo(c, now)
+	cr := ChannelReport{
+		ChannelPoint:    c.rec.Point.String(),
+		PeerID:          c.rec.Peer.String(),
+		Status:          "open",
+		OpenedAt:        Time{info.OpenedAt},
+		ClosedAt:        Time{info.ClosedAt},
+		AgeSeconds:      seconds(info.Age),
+		LifetimeSeconds: seconds(info.Lifetime),
+		UptimeSeconds:   seconds(info.Uptime),
+		UptimeRatio:     ratio(info.Uptime, info.Lifetime),
+		Windows:         make(map[string]ChannelWindow, len(windows)),
+	}
+	if c.rec.ShortChannelID != "" {
+		scid := c.rec.ShortChannelID
+		cr.ShortChannelID = &scid
+	}
+	if !c.open() {
+		cr.Status = "closed"
+	}
+	for _, w := range windows {
+		f := m.channelFigures(c, p, w, now)
+		cr.Windows[w.Name] = ChannelWindow{
+			MonitoredSeconds: seconds(time.Duration(f.monitored)),
+			UptimeSeconds:    seconds(time.Duration(f.uptime)),
+			UptimeRatio: ratio(time.Duration(f.uptime),
+				time.Duration(f.monitored)),
+		}
+	}
+	return cr
+}
+
+func (m *Monitor) peerReport(p *peerState, windows []Window,
+	now int64) PeerReport {
+
+	pr := PeerReport{
+		PeerID:       p.id.String(),
+		Online:       p.online,
+		Since:        Time{nsTime(p.stateSince)},
+		OpenChannels: p.openChans,
+		FlapCount:    p.flapCount,
+		Windows:      make(map[string]PeerWindow, len(windows)),
+		RecentEvents: m.recentEvents(p),
+	}
+	if p.hasLastFlap {
+		pr.LastFlap = Time{nsTime(p.lastFlap)}
+		pr.FlapCountDecayed = cooled(now, p.flapCount, p.lastFlap)
+	}
+	for _, w := range windows {
+		start := p.trackedSince
+		if w.Length > 0 {
+			start = max(start, now-int64(w.Length))
+		}
+		f := m.peerWindow(p, start, now, now)
+		pr.Windows[w.Name] = PeerWindow{
+			MonitoredSeconds: seconds(time.Duration(f.monitored)),
+			UptimeSeconds:    seconds(time.Duration(f.uptime)),
+			UptimeRatio: ratio(time.Duration(f.uptime),
+				time.Duration(f.monitored)),
+			LongestOutageSeconds: seconds(time.Duration(f.outage)),
+		}
+	}
+	return pr
+}
+
+// recentEvents lists a peer's most recent committed transitions, newest
+// first.
+func (m *Monitor) recentEvents(p *peerState) []RecentEvent {
+	out := []RecentEvent{}
+	tl := p.tl
+	limit := m.cfg.RecentEvents
+	// Bound the scan: long runs of repeats are not transitions.
+	floor := max(tl.len()-64*limit, 0)
+	for i := tl.len() - 1; i >= floor && len(out) < limit; i-- {
+		s := tl.states[i]
+		if s == StateUnknown || (i > 0 && tl.states[i-1] == s) {
+			continue
+		}
+		out = append(out, RecentEvent{
+			Time:   Time{nsTime(tl.times[i])},
+			Online: s == StateOnline,
+		})
+	}
+	return out
+}
