@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -594,3 +595,38 @@ func TestParse(t *testing.T) {
 
 func peerParse(s string) error { _, err := core.ParsePeerID(s); return err }
 func chanParse(s string) error { _, err := core.ParseChannelPoint(s); return err }
+
+// TestWriteTable renders a report with a custom headline window.
+func TestWriteTable(t *testing.T) {
+	tc := newTestCtx(t)
+	p := peerN(1)
+	tc.online(p)
+	tc.open(p, chanN(1))
+	tc.advance(2 * time.Hour)
+	tc.offline(p)
+	tc.advance(time.Hour)
+	rep, err := tc.m.Report(tc.ctx, core.ReportQuery{Window: "2h"})
+	require.NoError(t, err)
+	var sb strings.Builder
+	require.NoError(t, core.WriteTable(&sb, rep))
+	out := sb.String()
+	require.Contains(t, out, "UP 2h")
+	require.Contains(t, out, "OUTAGE 2h")
+	require.Contains(t, out, p.String()[:16])
+	require.Contains(t, out, "offline")
+	require.Contains(t, out, "66.7%") // lifetime: 2 h of 3 h
+	require.Contains(t, out, "1h00m") // the outage so far
+}
+
+func TestFormatSeconds(t *testing.T) {
+	tests := []struct {
+		in   int64
+		want string
+	}{
+		{0, "0s"}, {59, "59s"}, {60, "1m00s"}, {3725, "1h02m"},
+		{90000, "1d01h"},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, core.FormatSeconds(tt.in))
+	}
+}

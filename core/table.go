@@ -1,0 +1,99 @@
+package core
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+	"time"
+)
+
+// WriteTable writes a report as two readable tables, peers then channels.
+func WriteTable(w io.Writer, r Report) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "generated %s, monitoring since %s, unmonitored %s, "+
+		"node connected: %v\n\n", r.GeneratedAt.UTC().Format(time.RFC3339),
+		r.MonitoringSince.UTC().Format(time.RFC3339),
+		FormatSeconds(r.UnmonitoredSeconds), r.NodeConnected)
+
+	cols := []string{Window1d, Window7d, Window30d, WindowLifetime}
+	if r.Window != "" && !isPreset(r.Window) {
+		cols = append(cols, r.Window)
+	}
+	head := r.Window
+	if head == "" {
+		head = WindowLifetime
+	}
+
+	fmt.Fprint(tw, "PEER\tSTATE\tSINCE")
+	for _, c := range cols {
+		fmt.Fprintf(tw, "\tUP %s", c)
+	}
+	fmt.Fprintf(tw, "\tFLAPS\tDECAYED\tOUTAGE %s\tCHANNELS\n", head)
+	for _, p := range r.Peers {
+		state := "offline"
+		if p.Online {
+			state = "online"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s", shortID(p.PeerID), state,
+			p.Since.UTC().Format("2006-01-02 15:04"))
+		for _, c := range cols {
+			fmt.Fprintf(tw, "\t%s", FormatRatio(p.Windows[c].UptimeRatio))
+		}
+		fmt.Fprintf(tw, "\t%d\t%d\t%s\t%d\n", p.FlapCount,
+			p.FlapCountDecayed,
+			FormatSeconds(p.Windows[head].LongestOutageSeconds),
+			p.OpenChannels)
+	}
+
+	fmt.Fprintf(tw, "\nCHANNEL\tPEER\tSTATUS\tAGE\tLIFETIME\tUPTIME\t"+
+		"UP %s\n", head)
+	for _, c := range r.Channels {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			shortPoint(c.ChannelPoint), shortID(c.PeerID), c.Status,
+			FormatSeconds(c.AgeSeconds),
+			FormatSeconds(c.LifetimeSeconds),
+			FormatRatio(c.UptimeRatio),
+			FormatRatio(c.Windows[head].UptimeRatio))
+	}
+	return tw.Flush()
+}
+
+func isPreset(name string) bool {
+	for _, w := range PresetWindows {
+		if w.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func shortID(id string) string {
+	if len(id) > 16 {
+		return id[:16]
+	}
+	return id
+}
+
+func shortPoint(cp string) string {
+	for i := len(cp) - 1; i >= 0; i-- {
+		if cp[i] == ':' && i > 16 {
+			return cp[:12] + "…" + cp[i:]
+		}
+	}
+	return cp
+}
+
+// FormatSeconds renders whole seconds compactly: "0s", "42s", "3m12s",
+// "5h02m", "12d03h".
+func FormatSeconds(s int64) string {
+	switch {
+	case s < 60:
+		return strconv.FormatInt(s, 10) + "s"
+	case s < 3600:
+		return fmt.Sprintf("%dm%02ds", s/60, s%60)
+	case s < 86400:
+		return fmt.Sprintf("%dh%02dm", s/3600, s%3600/60)
+	}
+	return fmt.Sprintf("%dd%02dh", s/86400, s%86400/3600)
+}
