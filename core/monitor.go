@@ -766,13 +766,17 @@ func (m *Monitor) peerEvent(ctx context.Context, p *peerState, online bool,
 	m.flap(p, online, t)
 	p.lastEvent = t
 	if err := m.writePeer(ctx, p, saved, nil); err != nil {
-		return fmt.Errorf("record %v of peer %v: %w",
-			map[bool]string{true: "online", false: "offline"}[online],
-			p.id, err)
+		s := StateOffline
+		if online {
+			s = StateOnline
+		}
+		return fmt.Errorf("record %v of peer %v: %w", s, p.id, err)
 	}
-	m.log.Debugf("peer %v %s (flap count %d)", p.id,
-		map[bool]string{true: "online", false: "offline"}[online],
-		p.flapCount)
+	if m.cfg.Logger != nil {
+		// Guarded: formatting costs more than the rest of Apply.
+		m.log.Debugf("peer %v %v (flap count %d)", p.id, p.state(),
+			p.flapCount)
+	}
 	return nil
 }
 

@@ -1,6 +1,8 @@
 package core
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"sort"
@@ -241,7 +243,7 @@ func (m *Monitor) Report(ctx context.Context, q ReportQuery) (Report, error) {
 		if a.openedAt != b.openedAt {
 			return a.openedAt < b.openedAt
 		}
-		return a.rec.Point.String() < b.rec.Point.String()
+		return comparePoints(a.rec.Point, b.rec.Point) < 0
 	})
 	for _, c := range chans {
 		r.Channels = append(r.Channels, m.channelReport(c, windows,
@@ -355,4 +357,12 @@ func (m *Monitor) recentEvents(p *peerState) []RecentEvent {
 		})
 	}
 	return out
+}
+
+// comparePoints orders channel points by txid bytes, then index.
+func comparePoints(a, b ChannelPoint) int {
+	if c := bytes.Compare(a.Txid[:], b.Txid[:]); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Index, b.Index)
 }
