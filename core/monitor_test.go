@@ -630,3 +630,9 @@ func TestFormatSeconds(t *testing.T) {
 		require.Equal(t, tt.want, core.FormatSeconds(tt.in))
 	}
 }
+
+func TestSCID(t *testing.T) {
+	require.Equal(t, "812345x12x1", core.FormatSCID(812345, 12, 1))
+	v := uint64(812345)<<40 | uint64(12)<<16 | 1
+	require.Equal(t, "812345x12x1", core.SCIDFromUint64(v))
+}
