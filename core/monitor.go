@@ -348,7 +348,7 @@ func (m *Monitor) Start(ctx context.Context) error {
 	m.syncTicker.Resume()
 	m.maintTicker.Resume()
 	m.wg.Add(1)
-	go m.timers(runCtx)
+	go m.timers()
 	if m.cfg.Source != nil {
 		m.wg.Add(1)
 		go func() {
@@ -609,8 +609,10 @@ func (m *Monitor) closeGap(ctx context.Context, t int64,
 	return nil
 }
 
-func (m *Monitor) timers(ctx context.Context) {
+func (m *Monitor) timers() {
 	defer m.wg.Done()
+	// Writes here must not fail because Stop cancelled the source.
+	ctx := context.Background()
 	for {
 		select {
 		case <-m.syncTicker.Ticks():
