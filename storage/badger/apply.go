@@ -1,0 +1,294 @@
+package badger
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/chanfitness/chanfitness/core"
+	bdb "github.com/dgraph-io/badger/v4"
+)
+
+const (
+	// chunkEvents is the number of events of a full log chunk.
+	chunkEvents = 1024
+
+	// maxLoose is the number of small segments a peer's log may have
+	// after its full chunks before they are packed together.
+	maxLoose = 32
+)
+
+// logState is the layout of a peer's log in badger: full chunks of
+// chunkEvents events from seq 0 to sealed, then loose segments starting at
+// the seqs in loose, up to count.
+type logState struct {
+	count  uint64
+	sealed uint64
+	loose  []uint64
+
+	// stuck is set when packing failed (a damaged segment): the peer's
+	// log is not packed again until the store is reopened.
+	stuck bool
+}
+
+func (st *logState) needsPacking() bool {
+	return !st.stuck && (len(st.loose) > maxLoose ||
+		st.count-st.sealed >= chunkEvents)
+}
+
+// flush moves the pending batches into badger, packs the logs that need
+// it, syncs badger and empties the write-ahead log. Called with s.mu held.
+func (s *Store) flush() error {
+	if len(s.pending) == 0 {
+		return nil
+	}
+	var frames [][]byte
+	for data := s.pending; len(data) > 0; {
+		body, n, ok := nextFrame(data)
+		if !ok {
+			return fmt.Errorf("%w: pending write-ahead log frame "+
+				"after batch %d does not decode", ErrCorrupt,
+				s.applied)
+		}
+		frames = append(frames, body)
+		data = data[n:]
+	}
+	if err := s.applyFrames(frames); err != nil {
+		return err
+	}
+	s.pack()
+	if err := s.db.Sync(); err != nil {
+		return fmt.Errorf("sync badger: %w", err)
+	}
+	if err := s.wal.truncate(); err != nil {
+		// Badger has every batch; a write-ahead log that could not be
+		// emptied is replayed harmlessly (its batches are skipped).
+		s.broken = err
+		return err
+	}
+	s.pending = s.pending[:0]
+	if cap(s.pending) > 4*s.flushBytes {
+		s.pending = nil
+	}
+	return nil
+}
+
+// applyFrames applies the frames' batches, as one transaction when it
+// fits and else in halves, each ending at a batch boundary.
+func (s *Store) applyFrames(frames [][]byte) error {
+	err := s.applyGroup(frames)
+	if errors.Is(err, bdb.ErrTxnTooBig) && len(frames) > 1 {
+		h := len(frames) / 2
+		if err := s.applyFrames(frames[:h]); err != nil {
+			return err
+		}
+		return s.applyFrames(frames[h:])
+	}
+	return err
+}
+
+// group is the net effect of consecutive batches.
+type group struct {
+	meta     *core.Meta
+	gaps     []core.Gap
+	peers    map[core.PeerID]core.PeerRecord
+	channels map[core.ChannelPoint]*core.ChannelRecord // nil: delete
+	logs     map[core.PeerID][]core.LogEvent
+	lsn      uint64
+}
+
+func (g *group) add(b *core.Batch) {
+	if b.Meta != nil {
+		g.meta = b.Meta
+	}
+	g.gaps = append(g.gaps, b.Gaps...)
+	for _, p := range b.Peers {
+		g.peers[p.Peer] = p
+	}
+	for i := range b.Channels {
+		g.channels[b.Channels[i].Point] = &b.Channels[i]
+	}
+	for _, cp := range b.DeleteChannels {
+		g.channels[cp] = nil
+	}
+	for _, l := range b.Logs {
+		if len(l.Events) > 0 {
+			g.logs[l.Peer] = append(g.logs[l.Peer], l.Events...)
+		}
+	}
+}
+
+// applyGroup applies the frames' batches in one badger transaction, which
+// also records the last batch's sequence number.
+func (s *Store) applyGroup(frames [][]byte) error {
+	g := group{
+		peers:    make(map[core.PeerID]core.PeerRecord),
+		channels: make(map[core.ChannelPoint]*core.ChannelRecord),
+		logs:     make(map[core.PeerID][]core.LogEvent),
+	}
+	for _, body := range frames {
+		var b core.Batch
+		lsn, err := decodeFrame(body, &b)
+		if err != nil {
+			return fmt.Errorf("%w: pending batch after %d: %w",
+				ErrCorrupt, g.lsn, err)
+		}
+		g.add(&b)
+		g.lsn = lsn
+	}
+
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+	var e encoder
+	set := func(k []byte, write func(*encoder)) error {
+		e.b = nil
+		write(&e)
+		if err := txn.Set(k, e.b); err != nil {
+			return fmt.Errorf("set %s: %w", keyString(k), err)
+		}
+		return nil
+	}
+
+	if g.meta != nil {
+		if err := set(metaKey, func(e *encoder) {
+			e.meta(g.meta)
+		}); err != nil {
+			return err
+		}
+	}
+	for i := range g.gaps {
+		if err := set(gapKey(s.gaps+uint64(i)), func(e *encoder) {
+			e.gap(&g.gaps[i])
+		}); err != nil {
+			return err
+		}
+	}
+	for id, p := range g.peers {
+		if err := set(peerKey(id), func(e *encoder) {
+			e.peer(&p)
+		}); err != nil {
+			return err
+		}
+	}
+	for cp, c := range g.channels {
+		var err error
+		if c == nil {
+			err = txn.Delete(channelKey(cp))
+		} else {
+			err = set(channelKey(cp), func(e *encoder) {
+				e.channel(c)
+			})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	states := make(map[core.PeerID]*logState, len(g.logs))
+	for id, evs := range g.logs {
+		st := &logState{}
+		if old := s.logs[id]; old != nil {
+			*st = *old
+			st.loose = slices.Clip(st.loose)
+		}
+		if err := set(logKey(id, st.count), func(e *encoder) {
+			e.segment(evs)
+		}); err != nil {
+			return err
+		}
+		st.loose = append(st.loose, st.count)
+		st.count += uint64(len(evs))
+		states[id] = st
+	}
+	if err := set(appliedKey, func(e *encoder) {
+		e.uvarint(g.lsn)
+	}); err != nil {
+		return err
+	}
+	if err := txn.Commit(); err != nil {
+		return fmt.Errorf("commit batches %d to %d: %w", s.applied+1,
+			g.lsn, err)
+	}
+
+	s.applied = g.lsn
+	s.gaps += uint64(len(g.gaps))
+	maps.Copy(s.logs, states)
+	return nil
+}
+
+// pack rewrites the logs that have too many loose segments as full chunks
+// and at most one loose segment. Packing leaves a log's content alone, so
+// each peer is packed in a transaction of its own and a failure is only
+// logged.
+func (s *Store) pack() {
+	for id, st := range s.logs {
+		if !st.needsPacking() {
+			continue
+		}
+		if err := s.packPeer(id, st); err != nil {
+			st.stuck = true
+			s.log.Errorf("store %q: pack log of peer %v: %v", s.dir,
+				id, err)
+		}
+	}
+}
+
+func (s *Store) packPeer(id core.PeerID, st *logState) error {
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+
+	evs := make([]core.LogEvent, 0, st.count-st.sealed)
+	for _, start := range st.loose {
+		k := logKey(id, start)
+		if uint64(len(evs)) != start-st.sealed {
+			return fmt.Errorf("%w: %s: segment starts at %d, log "+
+				"holds %d", ErrCorrupt, keyString(k), start,
+				st.sealed+uint64(len(evs)))
+		}
+		item, err := txn.Get(k)
+		if err != nil {
+			return fmt.Errorf("get %s: %w", keyString(k), err)
+		}
+		err = item.Value(func(v []byte) error {
+			d := decoder{b: v}
+			evs = d.segment(evs)
+			return d.end()
+		})
+		if err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrCorrupt, keyString(k),
+				err)
+		}
+		if err := txn.Delete(k); err != nil {
+			return err
+		}
+	}
+	if uint64(len(evs)) != st.count-st.sealed {
+		return fmt.Errorf("%w: log of peer %v: segments hold %d events, "+
+			"want %d", ErrCorrupt, id, len(evs), st.count-st.sealed)
+	}
+
+	start, rest := st.sealed, evs
+	var loose []uint64
+	for len(rest) > 0 {
+		n := min(len(rest), chunkEvents)
+		var e encoder
+		e.segment(rest[:n])
+		if err := txn.Set(logKey(id, start), e.b); err != nil {
+			return err
+		}
+		if n < chunkEvents {
+			loose = []uint64{start}
+		}
+		start += uint64(n)
+		rest = rest[n:]
+	}
+	if err := txn.Commit(); err != nil {
+		return err
+	}
+	st.sealed = st.count
+	if loose != nil {
+		st.sealed = loose[0]
+	}
+	st.loose = loose
+	return nil
+}

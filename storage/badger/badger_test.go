@@ -1,0 +1,39 @@
+package badger_test
+
+import (
+	"testing"
+
+	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/storage/badger"
+	"github.com/chanfitness/chanfitness/storage/storagetest"
+	"github.com/stretchr/testify/require"
+)
+
+func TestConformance(t *testing.T) {
+	tests := []struct {
+		name       string
+		flushBytes int
+	}{
+		{name: "default"},
+		// Moves into badger every few writes.
+		{name: "small flush", flushBytes: 512},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := badger.Options{FlushBytes: tc.flushBytes}
+			open := func(t *testing.T, dir string) core.Store {
+				s, err := badger.Open(dir, opts)
+				require.NoError(t, err)
+				return s
+			}
+			storagetest.Run(t, func(t *testing.T) core.Store {
+				s := open(t, t.TempDir())
+				t.Cleanup(func() { require.NoError(t, s.Close()) })
+				return s
+			}, func(t *testing.T, s core.Store) core.Store {
+				require.NoError(t, s.Close())
+				return open(t, s.(*badger.Store).Dir())
+			})
+		})
+	}
+}

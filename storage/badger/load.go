@@ -1,0 +1,326 @@
+package badger
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/storage"
+	bdb "github.com/dgraph-io/badger/v4"
+)
+
+// checkSchema writes the schema version into a new database and checks it
+// in an existing one.
+func (s *Store) checkSchema() error {
+	var (
+		version uint64
+		found   bool
+		empty   = true
+	)
+	err := s.db.View(func(txn *bdb.Txn) error {
+		item, err := txn.Get(schemaKey)
+		switch {
+		case err == nil:
+			found = true
+			return item.Value(func(v []byte) error {
+				d := decoder{b: v}
+				version = d.uvarint()
+				if err := d.end(); err != nil {
+					return fmt.Errorf("%w: %s: %w", ErrSchema,
+						keyString(schemaKey), err)
+				}
+				return nil
+			})
+		case !errors.Is(err, bdb.ErrKeyNotFound):
+			return err
+		}
+		opts := bdb.DefaultIteratorOptions
+		opts.PrefetchValues = false
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		it.Rewind()
+		empty = !it.Valid()
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	switch {
+	case found && version != SchemaVersion:
+		return fmt.Errorf("%w: schema version %d, this build reads "+
+			"version %d", ErrSchema, version, SchemaVersion)
+	case found:
+		return nil
+	case !empty:
+		return fmt.Errorf("%w: data without a schema version key "+
+			"(not a chanfitness store?)", ErrSchema)
+	}
+	err = s.db.Update(func(txn *bdb.Txn) error {
+		return txn.Set(schemaKey, binary.AppendUvarint(nil,
+			SchemaVersion))
+	})
+	if err == nil {
+		err = s.db.Sync()
+	}
+	if err != nil {
+		return fmt.Errorf("write schema version: %w", err)
+	}
+	return nil
+}
+
+// readIndex reads what Write and the moves into badger need to know: the
+// last batch applied, the number of gaps and each log's layout.
+func (s *Store) readIndex() error {
+	return s.db.View(func(txn *bdb.Txn) error {
+		item, err := txn.Get(appliedKey)
+		switch {
+		case err == nil:
+			err = item.Value(func(v []byte) error {
+				d := decoder{b: v}
+				s.applied = d.uvarint()
+				return d.end()
+			})
+			if err != nil {
+				return fmt.Errorf("%w: %s: %w", ErrCorrupt,
+					keyString(appliedKey), err)
+			}
+		case !errors.Is(err, bdb.ErrKeyNotFound):
+			return err
+		}
+
+		opts := bdb.DefaultIteratorOptions
+		opts.PrefetchValues = false
+		opts.Prefix = []byte{gapPrefix}
+		it := txn.NewIterator(opts)
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if len(k) != gapKeyLen ||
+				binary.BigEndian.Uint64(k[1:]) != s.gaps {
+
+				it.Close()
+				return fmt.Errorf("%w: %s: want gap %d", ErrCorrupt,
+					keyString(k), s.gaps)
+			}
+			s.gaps++
+		}
+		it.Close()
+
+		opts.Prefix = []byte{logPrefix}
+		it = txn.NewIterator(opts)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			k := item.Key()
+			id, start, err := parseLogKey(k)
+			if err != nil {
+				return err
+			}
+			var n uint64
+			err = item.Value(func(v []byte) error {
+				d := decoder{b: v}
+				n = d.segmentLen()
+				return d.err
+			})
+			if err != nil {
+				return fmt.Errorf("%w: %s: %w", ErrCorrupt,
+					keyString(k), err)
+			}
+			st := s.logs[id]
+			if st == nil {
+				st = &logState{}
+				s.logs[id] = st
+			}
+			if start != st.count {
+				return fmt.Errorf("%w: %s: segment starts at %d, "+
+					"log holds %d", ErrCorrupt, keyString(k),
+					start, st.count)
+			}
+			if len(st.loose) == 0 && n == chunkEvents {
+				st.sealed += n
+			} else {
+				st.loose = append(st.loose, start)
+			}
+			st.count += n
+		}
+		for id, st := range s.logs {
+			s.counts[id] = st.count
+		}
+		return nil
+	})
+}
+
+func parseLogKey(k []byte) (core.PeerID, uint64, error) {
+	var id core.PeerID
+	if len(k) != logKeyLen {
+		return id, 0, fmt.Errorf("%w: log key %x: want %d bytes",
+			ErrCorrupt, k, logKeyLen)
+	}
+	copy(id[:], k[1:34])
+	return id, binary.BigEndian.Uint64(k[34:]), nil
+}
+
+// Load returns everything stored, after moving pending batches into
+// badger. Peers, channels and logs are ordered by key (peer id bytes; txid
+// bytes, then output index); times are in UTC. A value that does not
+// decode fails Load with an error wrapping ErrCorrupt that names its key.
+func (s *Store) Load(ctx context.Context) (*core.StoredState, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, fmt.Errorf("load store %q: %w", s.dir,
+			storage.ErrClosed)
+	}
+	if err := s.flush(); err != nil {
+		return nil, fmt.Errorf("load store %q: %w", s.dir, err)
+	}
+	st := &core.StoredState{}
+	if err := s.db.View(func(txn *bdb.Txn) error {
+		return s.load(ctx, txn, st)
+	}); err != nil {
+		return nil, fmt.Errorf("load store %q: %w", s.dir, err)
+	}
+	return st, nil
+}
+
+func (s *Store) load(ctx context.Context, txn *bdb.Txn,
+	st *core.StoredState) error {
+
+	item, err := txn.Get(metaKey)
+	switch {
+	case err == nil:
+		if err := decodeValue(item, func(d *decoder) {
+			st.Meta = d.meta()
+		}); err != nil {
+			return err
+		}
+	case !errors.Is(err, bdb.ErrKeyNotFound):
+		return err
+	}
+
+	st.Gaps = make([]core.Gap, 0, s.gaps)
+	err = iterate(txn, gapPrefix, func(item *bdb.Item) error {
+		return decodeValue(item, func(d *decoder) {
+			st.Gaps = append(st.Gaps, d.gap())
+		})
+	})
+	if err != nil {
+		return err
+	}
+
+	err = iterate(txn, peerPrefix, func(item *bdb.Item) error {
+		k := item.Key()
+		if len(k) != peerKeyLen {
+			return fmt.Errorf("%w: %s: bad key length", ErrCorrupt,
+				keyString(k))
+		}
+		var id core.PeerID
+		copy(id[:], k[1:])
+		return decodeValue(item, func(d *decoder) {
+			st.Peers = append(st.Peers, d.peer(id))
+		})
+	})
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	err = iterate(txn, channelPrefix, func(item *bdb.Item) error {
+		k := item.Key()
+		if len(k) != channelKeyLen {
+			return fmt.Errorf("%w: %s: bad key length", ErrCorrupt,
+				keyString(k))
+		}
+		var cp core.ChannelPoint
+		copy(cp.Txid[:], k[1:33])
+		cp.Index = binary.BigEndian.Uint32(k[33:])
+		return decodeValue(item, func(d *decoder) {
+			st.Channels = append(st.Channels, d.channel(cp))
+		})
+	})
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	var cur *core.PeerLog
+	err = iterate(txn, logPrefix, func(item *bdb.Item) error {
+		k := item.Key()
+		id, start, err := parseLogKey(k)
+		if err != nil {
+			return err
+		}
+		if cur == nil || cur.Peer != id {
+			st.Logs = append(st.Logs, core.PeerLog{Peer: id})
+			cur = &st.Logs[len(st.Logs)-1]
+			if ls := s.logs[id]; ls != nil {
+				cur.Events = make([]core.LogEvent, 0, ls.count)
+			}
+		}
+		if start != uint64(len(cur.Events)) {
+			return fmt.Errorf("%w: %s: segment starts at %d, log "+
+				"holds %d", ErrCorrupt, keyString(k), start,
+				len(cur.Events))
+		}
+		return decodeValue(item, func(d *decoder) {
+			cur.Events = d.segment(cur.Events)
+		})
+	})
+	if err != nil {
+		return err
+	}
+	for i := range st.Logs {
+		// A log whose last segments are gone is as corrupt as one with
+		// a hole.
+		l := &st.Logs[i]
+		if ls := s.logs[l.Peer]; ls != nil &&
+			uint64(len(l.Events)) != ls.count {
+
+			return fmt.Errorf("%w: log of peer %v: %d events stored, "+
+				"want %d", ErrCorrupt, l.Peer, len(l.Events),
+				ls.count)
+		}
+	}
+	return nil
+}
+
+// iterate calls fn for every key with the prefix, in key order.
+func iterate(txn *bdb.Txn, prefix byte, fn func(*bdb.Item) error) error {
+	opts := bdb.DefaultIteratorOptions
+	opts.PrefetchValues = false
+	opts.Prefix = []byte{prefix}
+	it := txn.NewIterator(opts)
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		if err := fn(it.Item()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeValue runs read on the item's value, which read must consume
+// whole. Whatever read keeps is copied out of the value.
+func decodeValue(item *bdb.Item, read func(*decoder)) error {
+	err := item.Value(func(v []byte) error {
+		d := decoder{b: v}
+		read(&d)
+		return d.end()
+	})
+	switch {
+	case errors.Is(err, errDecode):
+		return fmt.Errorf("%w: %s: %w", ErrCorrupt,
+			keyString(item.Key()), err)
+	case err != nil:
+		return fmt.Errorf("read %s: %w", keyString(item.Key()), err)
+	}
+	return nil
+}
