@@ -1,0 +1,40 @@
+// Package lnd connects the chanfitness monitor to an lnd node: it implements
+// core.EventSource over lnd's gRPC interface (lnrpc) with a least-privilege
+// macaroon (info:read, offchain:read, peers:read).
+//
+// A Source subscribes to lnd's channel and peer event streams, then takes a
+// snapshot with ListChannels and ListPeers and passes it to the sink, then
+// feeds the streamed events in arrival order. When lnd goes away it tells
+// the sink, reconnects with capped exponential backoff and jitter, and
+// starts over.
+package lnd
+
+import "errors"
+
+var (
+	// ErrPermission means the macaroon lacks a permission the companion
+	// needs. Retrying does not help.
+	ErrPermission = errors.New("macaroon permission missing")
+
+	// ErrBadMacaroon means the macaroon cannot be read or lnd rejects
+	// it. Retrying does not help.
+	ErrBadMacaroon = errors.New("macaroon not usable")
+
+	// ErrUnreachable means lnd's RPC server cannot be reached.
+	ErrUnreachable = errors.New("lnd unreachable")
+
+	// ErrTLS means the TLS certificate cannot be read or does not match
+	// the one lnd presents.
+	ErrTLS = errors.New("lnd TLS certificate not accepted")
+
+	// ErrWalletLocked means lnd runs but its wallet is locked.
+	ErrWalletLocked = errors.New("lnd wallet locked")
+
+	// ErrStarting means lnd runs but its RPC services are not ready yet.
+	ErrStarting = errors.New("lnd not ready")
+)
+
+// fatal reports whether err cannot be cured by retrying.
+func fatal(err error) bool {
+	return errors.Is(err, ErrPermission) || errors.Is(err, ErrBadMacaroon)
+}
