@@ -68,3 +68,136 @@ func BenchmarkWrite(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// Fixture size of BenchmarkLoad: a node's year.
+const (
+	fixturePeers    = 3000
+	fixtureChannels = 5000
+	fixtureRun      = 16
+)
+
+// buildFixture writes 3,000 peers with about 2,000,000 log events between
+// them (from 200 to 1,133 each), 5,000 channels (half closed, with frozen
+// numbers) and a gap a day for a year. Logs arrive in runs of 16 events,
+// peers in turn, so that every peer's log is spread over many moves into
+// badger as it would be after a year of running. It returns the number of
+// log events.
+func buildFixture(b *testing.B, dir string) int {
+	s, err := badger.Open(dir, badger.Options{})
+	require.NoError(b, err)
+	ctx := context.Background()
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+	ids := make([]core.PeerID, fixturePeers)
+	want := make([]int, fixturePeers)
+	for i := range ids {
+		ids[i][0] = 0x02
+		ids[i][1] = byte(i >> 8)
+		ids[i][2] = byte(i)
+		want[i] = 200 + (i*7919)%934
+	}
+
+	var batch core.Batch
+	meta := core.Meta{MonitoringSince: start, Heartbeat: start}
+	batch.Meta = &meta
+	for d := 0; d < 365; d++ {
+		day := start.Add(time.Duration(d) * 24 * time.Hour)
+		batch.Gaps = append(batch.Gaps, core.Gap{Start: day,
+			End: day.Add(time.Minute)})
+	}
+	for i := range ids {
+		batch.Peers = append(batch.Peers, core.PeerRecord{
+			Peer:         ids[i],
+			TrackedSince: start,
+			Online:       true,
+			StateSince:   start,
+			FlapCount:    want[i],
+			LastFlap:     start,
+			Staged:       &core.LogEvent{Time: start},
+			LastEvent:    start,
+		})
+	}
+	for c := 0; c < fixtureChannels; c++ {
+		ch := core.ChannelRecord{
+			Peer:           ids[c%fixturePeers],
+			ShortChannelID: "800000x1x1",
+			OpenedAt:       start,
+		}
+		ch.Point.Txid[0] = byte(c >> 8)
+		ch.Point.Txid[1] = byte(c)
+		if c%2 == 1 {
+			ch.ClosedAt = start.Add(time.Hour)
+			ch.Frozen = map[string]core.WindowNumbers{
+				"1d": {}, "7d": {}, "30d": {}, "90d": {},
+				"lifetime": {Monitored: time.Hour},
+			}
+		}
+		batch.Channels = append(batch.Channels, ch)
+	}
+	require.NoError(b, s.Write(ctx, &batch))
+
+	done := make([]int, fixturePeers)
+	total := 0
+	evs := make([]core.LogEvent, fixtureRun)
+	for more := true; more; {
+		more = false
+		for i := range ids {
+			n := min(fixtureRun, want[i]-done[i])
+			if n == 0 {
+				continue
+			}
+			more = true
+			for j := 0; j < n; j++ {
+				sec := (done[i] + j) * 47
+				evs[j] = core.LogEvent{
+					Time: start.Add(time.Duration(sec)*
+						time.Second + time.Duration(j)),
+					State: core.State(j & 1),
+				}
+			}
+			batch.Reset()
+			batch.Logs = append(batch.Logs, core.PeerLog{
+				Peer:   ids[i],
+				Seq:    uint64(done[i]),
+				Events: evs[:n],
+			})
+			require.NoError(b, s.Write(ctx, &batch))
+			done[i] += n
+			total += n
+		}
+	}
+	require.NoError(b, s.Close())
+	return total
+}
+
+// BenchmarkLoad measures a restart: Open and Load of a store holding a
+// year of a large node (see buildFixture), then Close.
+func BenchmarkLoad(b *testing.B) {
+	dir := b.TempDir()
+	events := buildFixture(b, dir)
+	b.Run("3000peers-5000channels", func(b *testing.B) {
+		ctx := context.Background()
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			s, err := badger.Open(dir, badger.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			st, err := s.Load(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(st.Logs) != fixturePeers ||
+				len(st.Channels) != fixtureChannels {
+
+				b.Fatalf("loaded %d logs, %d channels",
+					len(st.Logs), len(st.Channels))
+			}
+			if err := s.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(events)*float64(b.N)/
+			b.Elapsed().Seconds(), "events/s")
+	})
+}
