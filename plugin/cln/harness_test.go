@@ -1,0 +1,159 @@
+package cln_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/plugin/cln"
+	"github.com/chanfitness/chanfitness/plugin/cln/lightningdtest"
+	"github.com/lightningnetwork/lnd/clock"
+	"github.com/lightningnetwork/lnd/ticker"
+	"github.com/stretchr/testify/require"
+)
+
+// buildTimeout bounds building the plugin binary on a loaded machine.
+const buildTimeout = 10 * time.Minute
+
+var (
+	binOnce sync.Once
+	binDir  string
+	binPath string
+	binErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// pluginBinary builds the plugin once per test run, with the race
+// detector when the tests run with it, and returns its path.
+func pluginBinary(t testing.TB) string {
+	t.Helper()
+	binOnce.Do(func() {
+		binDir, binErr = os.MkdirTemp("", "cf-cln-bin-")
+		if binErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "chanfitness-cln")
+		args := []string{"build", "-o", binPath}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		args = append(args, "github.com/chanfitness/chanfitness/"+
+			"plugin/cln/cmd/chanfitness-cln")
+		// go test puts its own GOROOT/bin first in PATH.
+		ctx, cancel := context.WithTimeout(context.Background(),
+			buildTimeout)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "go", args...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go %v: %v\n%s", args, err, out)
+		}
+	})
+	require.NoError(t, binErr)
+	return binPath
+}
+
+
+// inProcess is a plugin run in this process under the emulator, on a
+// test clock and a forced reconcile ticker, so that times are exact.
+type inProcess struct {
+	*lightningdtest.Node
+	clock  *clock.TestClock
+	ticker *ticker.Force
+}
+
+// t0 is the test clock's start.
+var t0 = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+
+// startInProcess runs cln.Run under a new emulated node. setup, when set,
+// prepares the node's state before init.
+func startInProcess(t *testing.T, opts lightningdtest.Options,
+	values map[string]any, dynamic bool,
+	setup func(n *lightningdtest.Node)) *inProcess {
+
+	t.Helper()
+	n := lightningdtest.New(t, opts)
+	if setup != nil {
+		setup(n)
+	}
+	p := &inProcess{
+		Node:   n,
+		clock:  clock.NewTestClock(t0),
+		ticker: ticker.NewForce(time.Hour),
+	}
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := cln.Run(context.Background(), cln.Config{
+			In:    inR,
+			Out:   outW,
+			Clock: p.clock,
+			NewTicker: func(time.Duration) ticker.Ticker {
+				return p.ticker
+			},
+		})
+		outW.Close()
+		inR.Close()
+		done <- err
+	}()
+	n.Attach(inW, outR, done)
+	if values == nil {
+		values = map[string]any{}
+	}
+	if _, ok := values["chanfitness-store"]; !ok {
+		values["chanfitness-store"] = "memory"
+	}
+	reason := n.Init(values, dynamic)
+	require.Empty(t, reason, "plugin disabled itself")
+	return p
+}
+
+// reconcile forces a reconcile tick. The dispatcher takes the tick before
+// any later request, so a following call sees its result.
+func (p *inProcess) reconcile() {
+	p.ticker.Force <- p.clock.Now()
+}
+
+// advance moves the test clock forward.
+func (p *inProcess) advance(d time.Duration) {
+	p.clock.SetTime(p.clock.Now().Add(d))
+}
+
+// channel returns the report entry of a channel point.
+func channel(t *testing.T, r core.Report, point string) core.ChannelReport {
+	t.Helper()
+	for _, c := range r.Channels {
+		if c.ChannelPoint == point {
+			return c
+		}
+	}
+	require.Failf(t, "channel not in report", "%s", point)
+	return core.ChannelReport{}
+}
+
+// peer returns the report entry of a peer.
+func peer(t *testing.T, r core.Report, id string) core.PeerReport {
+	t.Helper()
+	for _, p := range r.Peers {
+		if p.PeerID == id {
+			return p
+		}
+	}
+	require.Failf(t, "peer not in report", "%s", id)
+	return core.PeerReport{}
+}

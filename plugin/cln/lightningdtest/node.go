@@ -1,0 +1,821 @@
+// Package lightningdtest emulates lightningd for testing a CLN plugin:
+// it starts the plugin as lightningd does (cwd <lightning-dir>/<network>,
+// LIGHTNINGD_PLUGIN and LIGHTNINGD_VERSION in the environment), speaks
+// the plugin protocol with "\n\n"-framed JSON and string ids, validates
+// the manifest, serves the RPC socket (getinfo, listpeers,
+// listpeerchannels, listclosedchannels), sends notifications in the shapes
+// of several CLN versions and calls the plugin's methods as lightning-cli
+// would. Like lightningd, it kills the plugin on anything on stdout that
+// is not a JSON-RPC object, on a log level it does not know, and on a
+// reply to a request it never sent; the test then fails.
+package lightningdtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chanfitness/chanfitness/core"
+)
+
+// Timeouts lightningd gives a plugin.
+const (
+	// ManifestTimeout is how long lightningd waits for getmanifest,
+	// and InitTimeout for init.
+	ManifestTimeout = 60 * time.Second
+	InitTimeout     = 60 * time.Second
+
+	// ShutdownTimeout is how long lightningd waits for a plugin
+	// subscribed to shutdown to exit.
+	ShutdownTimeout = 30 * time.Second
+)
+
+// validLevels are the log levels lightningd accepts from a plugin.
+var validLevels = map[string]bool{
+	"trace": true, "debug": true, "info": true, "unusual": true,
+	"warn": true, "error": true, "broken": true,
+}
+
+// Options configure an emulated node.
+type Options struct {
+	// Payload selects the notification shapes (default V24_11).
+	Payload Payload
+
+	// Version is LIGHTNINGD_VERSION and getinfo's version (default:
+	// the payload's version).
+	Version string
+
+	// Network defaults to "regtest".
+	Network string
+
+	// Dir is the lightning-dir; the plugin runs in Dir/Network. Empty
+	// means a fresh directory removed when the test ends (see NewDir).
+	Dir string
+
+	// OptionPrefix every option name must start with (default
+	// "chanfitness-").
+	OptionPrefix string
+
+	// CallTimeout bounds a method call (default 60 s).
+	CallTimeout time.Duration
+
+	// Stderr, when set, receives a copy of the plugin's stderr.
+	Stderr io.Writer
+
+	// ExpectViolations records protocol violations without failing the
+	// test (for testing the emulator itself).
+	ExpectViolations bool
+}
+
+// Response is a plugin's reply to a request.
+type Response struct {
+	ID     json.RawMessage
+	Result json.RawMessage
+	Error  *RPCError
+}
+
+// RPCError is a JSON-RPC error object.
+type RPCError struct {
+	Code    int             `json:"code"`
+	Message string          `json:"message"`
+	Data    json.RawMessage `json:"data,omitempty"`
+}
+
+// Error implements error.
+func (e *RPCError) Error() string {
+	return fmt.Sprintf("code %d: %s", e.Code, e.Message)
+}
+
+// LogLine is a log notification of the plugin.
+type LogLine struct {
+	Level   string
+	Message string
+}
+
+// Node is an emulated lightningd with one plugin.
+type Node struct {
+	t       testing.TB
+	opts    Options
+	NodeID  string
+	BaseDir string
+	NetDir  string
+	rpc     *rpcServer
+	st      *state
+
+	// Manifest is the plugin's validated manifest, once launched.
+	Manifest *Manifest
+
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stderr *tail
+
+	writeMu sync.Mutex
+
+	mu         sync.Mutex
+	seq        int
+	pending    map[string]chan Response
+	logs       []LogLine
+	logWake    chan struct{}
+	violations []string
+	exited     chan struct{}
+	exitCode   int
+	exitErr    error
+	killed     bool
+}
+
+// NewDir returns a fresh, short directory (unix socket paths are limited
+// to about 100 bytes) removed when the test ends.
+func NewDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "cf-cln-")
+	if err != nil {
+		t.Fatalf("temp dir: %v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// New creates the node's directory and RPC socket. The plugin is started
+// with Launch (a binary) or Attach (in this process).
+func New(t testing.TB, opts Options) *Node {
+	t.Helper()
+	if opts.Version == "" {
+		opts.Version = opts.Payload.String()
+	}
+	if opts.Network == "" {
+		opts.Network = "regtest"
+	}
+	if opts.OptionPrefix == "" {
+		opts.OptionPrefix = "chanfitness-"
+	}
+	if opts.CallTimeout == 0 {
+		opts.CallTimeout = 60 * time.Second
+	}
+	if opts.Dir == "" {
+		opts.Dir = NewDir(t)
+	}
+	n := &Node{
+		t:       t,
+		opts:    opts,
+		NodeID:  "03" + strings.Repeat("ab", 32),
+		BaseDir: opts.Dir,
+		NetDir:  filepath.Join(opts.Dir, opts.Network),
+		pending: make(map[string]chan Response),
+		logWake: make(chan struct{}),
+		exited:  make(chan struct{}),
+		stderr:  &tail{max: 64 << 10},
+	}
+	if err := os.MkdirAll(n.NetDir, 0o700); err != nil {
+		t.Fatalf("node dir: %v", err)
+	}
+	n.st = newState(n.NodeID, opts.Network, opts.Version)
+	rpc, err := startRPC(filepath.Join(n.NetDir, "lightning-rpc"), n.st)
+	if err != nil {
+		t.Fatalf("rpc socket: %v", err)
+	}
+	n.rpc = rpc
+	t.Cleanup(n.cleanup)
+	return n
+}
+
+// Launch starts the plugin binary as lightningd does and exchanges
+// getmanifest; it fails the test unless a valid manifest comes back in
+// time.
+func (n *Node) Launch(binary string) {
+	n.t.Helper()
+	cmd := exec.Command(binary)
+	cmd.Dir = n.NetDir
+	env := []string{}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "LIGHTNINGD_") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = append(env, "LIGHTNINGD_PLUGIN=1",
+		"LIGHTNINGD_VERSION="+n.opts.Version)
+	if n.opts.Stderr != nil {
+		cmd.Stderr = io.MultiWriter(n.stderr, n.opts.Stderr)
+	} else {
+		cmd.Stderr = n.stderr
+	}
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		n.t.Fatalf("stdin pipe: %v", err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		n.t.Fatalf("stdout pipe: %v", err)
+	}
+	if err := cmd.Start(); err != nil {
+		n.t.Fatalf("start %s: %v", binary, err)
+	}
+	n.cmd = cmd
+	n.stdin = in
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		n.readPlugin(out)
+	}()
+	go func() {
+		<-readDone
+		err := cmd.Wait()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		}
+		n.setExited(code, err)
+	}()
+	n.handshake()
+}
+
+// Attach connects the node to a plugin running in this process:
+// toPlugin is the plugin's input, fromPlugin its output, and done yields
+// the plugin's result when it returns. It then exchanges getmanifest.
+func (n *Node) Attach(toPlugin io.WriteCloser, fromPlugin io.Reader,
+	done <-chan error) {
+
+	n.t.Helper()
+	n.stdin = toPlugin
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		n.readPlugin(fromPlugin)
+	}()
+	go func() {
+		err := <-done
+		code := 0
+		if err != nil {
+			code = 1
+		}
+		n.setExited(code, err)
+	}()
+	n.handshake()
+}
+
+func (n *Node) setExited(code int, err error) {
+	n.mu.Lock()
+	n.exitCode, n.exitErr = code, err
+	for id, ch := range n.pending {
+		close(ch)
+		delete(n.pending, id)
+	}
+	n.mu.Unlock()
+	close(n.exited)
+}
+
+func (n *Node) handshake() {
+	n.t.Helper()
+	resp, err := n.request("cln:getmanifest#"+strconv.Itoa(n.nextSeq()),
+		"getmanifest", map[string]any{"allow-deprecated-apis": false},
+		ManifestTimeout)
+	if err != nil {
+		n.t.Fatalf("getmanifest: %v", err)
+	}
+	if resp.Error != nil {
+		n.t.Fatalf("getmanifest: %v", resp.Error)
+	}
+	m, err := ValidateManifest(resp.Result, n.opts.OptionPrefix)
+	if err != nil {
+		n.violate("invalid manifest: %v", err)
+		n.t.FailNow()
+	}
+	n.Manifest = m
+}
+
+// Init sends init as lightningd does: every option with a default gets a
+// value, given ones override it (a nil value leaves the option out, as
+// lightningd does for an unset flag). It returns the plugin's disable
+// reason, "" when it started. A dynamic init is a "plugin start" on a
+// running node (configuration.startup false).
+func (n *Node) Init(values map[string]any, dynamic bool) string {
+	n.t.Helper()
+	opts := map[string]any{}
+	for _, o := range n.Manifest.Options {
+		if o.Default != nil {
+			opts[o.Name] = o.Default
+		}
+	}
+	for k, v := range values {
+		if _, ok := n.Manifest.Option(k); !ok {
+			n.t.Fatalf("init: option %q is not in the manifest", k)
+		}
+		if v == nil {
+			delete(opts, k)
+			continue
+		}
+		opts[k] = v
+	}
+	params := map[string]any{
+		"options": opts,
+		"configuration": map[string]any{
+			"lightning-dir": n.NetDir,
+			"rpc-file":      "lightning-rpc",
+			"startup":       !dynamic,
+			"network":       n.opts.Network,
+			"feature_set": map[string]any{
+				"init":    "08a0000a0a69a2",
+				"node":    "88a0000a0a69a2",
+				"channel": "",
+				"invoice": "02000002024100",
+			},
+		},
+	}
+	resp, err := n.request("cln:init#"+strconv.Itoa(n.nextSeq()), "init",
+		params, InitTimeout)
+	if err != nil {
+		n.t.Fatalf("init: %v", err)
+	}
+	if resp.Error != nil {
+		n.violate("init failed: %v", resp.Error)
+		n.t.FailNow()
+	}
+	var res struct {
+		Disable *string `json:"disable"`
+	}
+	if err := json.Unmarshal(resp.Result, &res); err == nil &&
+		res.Disable != nil {
+
+		// lightningd kills a plugin that disables itself.
+		n.Kill()
+		return *res.Disable
+	}
+	return ""
+}
+
+// Start launches the binary and inits it with the given options; it fails
+// the test if the plugin disables itself.
+func (n *Node) Start(binary string, values map[string]any, dynamic bool) {
+	n.t.Helper()
+	n.Launch(binary)
+	if reason := n.Init(values, dynamic); reason != "" {
+		n.t.Fatalf("plugin disabled itself: %s", reason)
+	}
+}
+
+func (n *Node) nextSeq() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.seq++
+	return n.seq
+}
+
+// request sends a request with the given id and waits for its reply.
+func (n *Node) request(id, method string, params any,
+	timeout time.Duration) (Response, error) {
+
+	rawID, err := json.Marshal(id)
+	if err != nil {
+		return Response{}, err
+	}
+	ch := make(chan Response, 1)
+	n.mu.Lock()
+	select {
+	case <-n.exited:
+		n.mu.Unlock()
+		return Response{}, errors.New("plugin has exited")
+	default:
+	}
+	n.pending[string(rawID)] = ch
+	n.mu.Unlock()
+
+	msg := map[string]any{"jsonrpc": "2.0", "id": json.RawMessage(rawID),
+		"method": method, "params": params}
+	if err := n.send(msg); err != nil {
+		n.mu.Lock()
+		delete(n.pending, string(rawID))
+		n.mu.Unlock()
+		return Response{}, err
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case r, ok := <-ch:
+		if !ok {
+			return Response{}, fmt.Errorf("%s: plugin exited before "+
+				"replying (stderr: %s)", method, n.stderr.String())
+		}
+		return r, nil
+	case <-timer.C:
+		return Response{}, fmt.Errorf("%s: no reply within %v",
+			method, timeout)
+	}
+}
+
+// send writes one message, compact and followed by "\n\n".
+func (n *Node) send(msg any) error {
+	b, err := json.Marshal(msg)
+	if err != nil {
+		return err
+	}
+	return n.SendRaw(append(b, '\n', '\n'))
+}
+
+// SendRaw writes b to the plugin's stdin as it is.
+func (n *Node) SendRaw(b []byte) error {
+	n.writeMu.Lock()
+	defer n.writeMu.Unlock()
+	if _, err := n.stdin.Write(b); err != nil {
+		return fmt.Errorf("write to plugin: %w", err)
+	}
+	return nil
+}
+
+// Notify sends a notification; it fails the test if the plugin is gone.
+func (n *Node) Notify(topic string, params any) {
+	n.t.Helper()
+	err := n.send(map[string]any{"jsonrpc": "2.0", "method": topic,
+		"params": params})
+	if err != nil {
+		n.t.Fatalf("notify %s: %v", topic, err)
+	}
+}
+
+// Call calls a method with the id lightningd gives a lightning-cli call.
+func (n *Node) Call(method string, params any) Response {
+	n.t.Helper()
+	id := fmt.Sprintf("cli:%s#%d/cln:%s#%d", method, os.Getpid(), method,
+		n.nextSeq())
+	return n.CallWithID(id, method, params)
+}
+
+// CallWithID calls a method with the given request id.
+func (n *Node) CallWithID(id, method string, params any) Response {
+	n.t.Helper()
+	r, err := n.request(id, method, params, n.opts.CallTimeout)
+	if err != nil {
+		n.t.Fatalf("call %s: %v", method, err)
+	}
+	return r
+}
+
+// CLI calls a method as `lightning-cli method args...` would: arguments
+// go positionally unless the first is -k or one holds "=". Bare digits,
+// true, false, null and arguments starting with { or [ go as they are,
+// the rest as strings.
+func (n *Node) CLI(method string, args ...string) Response {
+	n.t.Helper()
+	return n.Call(method, CLIParams(args...))
+}
+
+var bareDigits = regexp.MustCompile(`^[0-9]+$`)
+
+// CLIParams converts lightning-cli arguments to request params.
+func CLIParams(args ...string) any {
+	raw := func(s string) json.RawMessage {
+		switch {
+		case bareDigits.MatchString(s), s == "true", s == "false",
+			s == "null", strings.HasPrefix(s, "{"),
+			strings.HasPrefix(s, "["):
+
+			return json.RawMessage(s)
+		}
+		b, _ := json.Marshal(s)
+		return b
+	}
+	keywords := len(args) > 0 && args[0] == "-k"
+	if keywords {
+		args = args[1:]
+	}
+	for _, a := range args {
+		if strings.Contains(a, "=") {
+			keywords = true
+		}
+	}
+	if !keywords {
+		arr := make([]json.RawMessage, 0, len(args))
+		for _, a := range args {
+			arr = append(arr, raw(a))
+		}
+		return arr
+	}
+	obj := map[string]json.RawMessage{}
+	for _, a := range args {
+		k, v, _ := strings.Cut(a, "=")
+		obj[k] = raw(v)
+	}
+	return obj
+}
+
+// Report calls chanfitness with lightning-cli arguments and decodes the
+// report; it fails the test on an error reply.
+func (n *Node) Report(args ...string) core.Report {
+	n.t.Helper()
+	r := n.CLI("chanfitness", args...)
+	if r.Error != nil {
+		n.t.Fatalf("chanfitness %v: %v", args, r.Error)
+	}
+	var rep core.Report
+	if err := json.Unmarshal(r.Result, &rep); err != nil {
+		n.t.Fatalf("chanfitness %v: decode %s: %v", args, r.Result, err)
+	}
+	return rep
+}
+
+// readPlugin reads the plugin's output as lightningd does. After a
+// violation it only drains the output, so that the plugin never blocks on
+// a write while it is being stopped.
+func (n *Node) readPlugin(r io.Reader) {
+	n.decodePlugin(r)
+	_, _ = io.Copy(io.Discard, r)
+}
+
+func (n *Node) decodePlugin(r io.Reader) {
+	dec := json.NewDecoder(r)
+	for {
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			rest, _ := io.ReadAll(io.LimitReader(dec.Buffered(), 200))
+			n.violate("plugin wrote something that is not JSON to "+
+				"stdout: %v (near %q)", err, rest)
+			return
+		}
+		if err := n.handleOutput(raw); err != nil {
+			n.violate("%v", err)
+			return
+		}
+	}
+}
+
+// pluginMessage is anything a plugin writes.
+type pluginMessage struct {
+	JSONRPC *string         `json:"jsonrpc"`
+	ID      json.RawMessage `json:"id"`
+	Method  string          `json:"method"`
+	Params  json.RawMessage `json:"params"`
+	Result  json.RawMessage `json:"result"`
+	Error   *RPCError       `json:"error"`
+}
+
+func (n *Node) handleOutput(raw json.RawMessage) error {
+	if raw[0] != '{' {
+		return fmt.Errorf("JSON-RPC message is not a valid JSON object "+
+			"type: %.200s", raw)
+	}
+	var m pluginMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return fmt.Errorf("malformed message %.200s: %v", raw, err)
+	}
+	if m.JSONRPC == nil {
+		return fmt.Errorf("JSON-RPC message does not contain "+
+			"\"jsonrpc\" field: %.200s", raw)
+	}
+	if *m.JSONRPC != "2.0" {
+		return fmt.Errorf("jsonrpc is %q, not \"2.0\"", *m.JSONRPC)
+	}
+	if len(m.ID) == 0 {
+		return n.handleNotification(&m, raw)
+	}
+	if (m.Result == nil) == (m.Error == nil) {
+		return fmt.Errorf("response needs exactly one of result and "+
+			"error: %.200s", raw)
+	}
+	n.mu.Lock()
+	ch, ok := n.pending[string(m.ID)]
+	delete(n.pending, string(m.ID))
+	n.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("Received a JSON-RPC response for "+
+			"non-existent request %s", m.ID)
+	}
+	ch <- Response{ID: m.ID, Result: m.Result, Error: m.Error}
+	return nil
+}
+
+func (n *Node) handleNotification(m *pluginMessage,
+	raw json.RawMessage) error {
+
+	switch m.Method {
+	case "log":
+		var p struct {
+			Level   *string `json:"level"`
+			Message *string `json:"message"`
+		}
+		if err := json.Unmarshal(m.Params, &p); err != nil ||
+			p.Message == nil {
+
+			return fmt.Errorf("Log notification from plugin doesn't "+
+				"have a string \"message\" field: %.200s", raw)
+		}
+		level := "info"
+		if p.Level != nil {
+			level = *p.Level
+		}
+		if !validLevels[level] {
+			return fmt.Errorf("Unknown log-level %q", level)
+		}
+		n.mu.Lock()
+		n.logs = append(n.logs, LogLine{Level: level,
+			Message: *p.Message})
+		close(n.logWake)
+		n.logWake = make(chan struct{})
+		n.mu.Unlock()
+		return nil
+	case "message", "progress":
+		return nil
+	}
+	return fmt.Errorf("plugin sent notification %q it did not declare: "+
+		"%.200s", m.Method, raw)
+}
+
+// violate records a protocol violation and kills the plugin, as
+// lightningd does.
+func (n *Node) violate(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	n.mu.Lock()
+	n.violations = append(n.violations, msg)
+	n.mu.Unlock()
+	if !n.opts.ExpectViolations {
+		n.t.Errorf("lightningd would kill the plugin: %s", msg)
+	}
+	n.Kill()
+}
+
+// Violations returns the protocol violations seen so far.
+func (n *Node) Violations() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]string(nil), n.violations...)
+}
+
+// Logs returns the plugin's log lines so far.
+func (n *Node) Logs() []LogLine {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]LogLine(nil), n.logs...)
+}
+
+// WaitLog waits until a log line contains substr and returns it; it fails
+// the test after timeout.
+func (n *Node) WaitLog(substr string, timeout time.Duration) LogLine {
+	n.t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	seen := 0
+	for {
+		n.mu.Lock()
+		for ; seen < len(n.logs); seen++ {
+			if strings.Contains(n.logs[seen].Message, substr) {
+				l := n.logs[seen]
+				n.mu.Unlock()
+				return l
+			}
+		}
+		wake := n.logWake
+		n.mu.Unlock()
+		select {
+		case <-wake:
+		case <-n.exited:
+			n.t.Fatalf("plugin exited before logging %q", substr)
+		case <-deadline.C:
+			n.t.Fatalf("no log line with %q within %v", substr,
+				timeout)
+		}
+	}
+}
+
+// Shutdown sends the shutdown notification and waits for the plugin to
+// exit, as lightningd does; it fails the test unless the plugin exits
+// within ShutdownTimeout. It returns the exit code.
+func (n *Node) Shutdown() int {
+	n.t.Helper()
+	n.Notify("shutdown", n.opts.Payload.ShutdownParams())
+	return n.Wait(ShutdownTimeout)
+}
+
+// CloseStdin closes the plugin's input, as lightningd's exit does for a
+// plugin not subscribed to shutdown, and waits for the plugin to exit.
+func (n *Node) CloseStdin() int {
+	n.t.Helper()
+	n.writeMu.Lock()
+	err := n.stdin.Close()
+	n.writeMu.Unlock()
+	if err != nil {
+		n.t.Fatalf("close plugin stdin: %v", err)
+	}
+	return n.Wait(ShutdownTimeout)
+}
+
+// Wait waits for the plugin to exit and returns its exit code; it fails
+// the test after timeout.
+func (n *Node) Wait(timeout time.Duration) int {
+	n.t.Helper()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-n.exited:
+	case <-timer.C:
+		n.t.Fatalf("plugin still running %v after it was told to "+
+			"stop", timeout)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.exitCode
+}
+
+// Exited reports whether the plugin has exited.
+func (n *Node) Exited() bool {
+	select {
+	case <-n.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Pid returns the plugin's process id (0 for an attached plugin).
+func (n *Node) Pid() int {
+	if n.cmd == nil || n.cmd.Process == nil {
+		return 0
+	}
+	return n.cmd.Process.Pid
+}
+
+// Kill ends the plugin at once: SIGKILL for a process, closed input for
+// an attached one.
+func (n *Node) Kill() {
+	n.mu.Lock()
+	n.killed = true
+	n.mu.Unlock()
+	if n.cmd != nil && n.cmd.Process != nil {
+		_ = n.cmd.Process.Signal(syscall.SIGKILL)
+		return
+	}
+	if n.stdin != nil {
+		_ = n.stdin.Close()
+	}
+}
+
+// Stderr returns the tail of the plugin's stderr.
+func (n *Node) Stderr() string {
+	return n.stderr.String()
+}
+
+func (n *Node) cleanup() {
+	if n.stdin != nil && !n.Exited() {
+		n.Kill()
+		select {
+		case <-n.exited:
+		case <-time.After(ShutdownTimeout):
+			n.t.Errorf("plugin did not exit after being killed")
+		}
+	}
+	n.rpc.close()
+	errOut := n.stderr.String()
+	if strings.Contains(errOut, "WARNING: DATA RACE") {
+		n.t.Errorf("the plugin process reported a data race:\n%s",
+			errOut)
+	} else if n.t.Failed() && errOut != "" {
+		n.t.Logf("plugin stderr (tail):\n%s", errOut)
+	}
+	if n.t.Failed() {
+		logs := n.Logs()
+		if len(logs) > 40 {
+			logs = logs[len(logs)-40:]
+		}
+		for _, l := range logs {
+			n.t.Logf("plugin log %s: %s", l.Level, l.Message)
+		}
+	}
+}
+
+// tail keeps the last max bytes written to it.
+type tail struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+// Write implements io.Writer.
+func (t *tail) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, b...)
+	if len(t.buf) > t.max {
+		t.buf = bytes.Clone(t.buf[len(t.buf)-t.max:])
+	}
+	return len(b), nil
+}
+
+// String returns what is kept.
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}

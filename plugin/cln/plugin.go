@@ -1,0 +1,580 @@
+package cln
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/storage/memory"
+	"github.com/elementsproject/glightning/glightning"
+	"github.com/elementsproject/glightning/jrpc2"
+	"github.com/lightningnetwork/lnd/clock"
+	"github.com/lightningnetwork/lnd/ticker"
+)
+
+var (
+	// errMalformed is wrapped by every error about a notification that
+	// cannot be understood.
+	errMalformed = errors.New("malformed notification")
+
+	// errNotRunning is returned by a chanfitness call before init
+	// succeeded or after the plugin stopped.
+	errNotRunning = errors.New("chanfitness is not running")
+)
+
+const (
+	// queueLen is how many messages the reader may be ahead of the
+	// dispatcher before it waits (lightningd buffers the rest).
+	queueLen = 4096
+
+	// bootstrapTimeout bounds init's RPC calls; lightningd waits 60 s
+	// for the init reply.
+	bootstrapTimeout = 50 * time.Second
+
+	// rpcFileDefault is lightningd's RPC socket name.
+	rpcFileDefault = "lightning-rpc"
+)
+
+// Monitor is the part of *core.Monitor the plugin drives.
+type Monitor interface {
+	Start(ctx context.Context) error
+	Stop() error
+	Apply(ctx context.Context, ev core.Event) error
+	Sync(ctx context.Context, snap core.Snapshot) error
+	Report(ctx context.Context, q core.ReportQuery) (core.Report, error)
+}
+
+// Config carries what Run needs. Zero fields take the production
+// defaults.
+type Config struct {
+	// In is the stream from lightningd (the process's stdin).
+	In io.Reader
+
+	// Out is the stream to lightningd (the process's stdout). Run is
+	// its only writer.
+	Out io.Writer
+
+	// Clock stamps notifications on arrival and drives the monitor.
+	Clock clock.Clock
+
+	// NewTicker returns the reconcile ticker (tests use ticker.Force).
+	NewTicker func(interval time.Duration) ticker.Ticker
+
+	// OpenStore opens the store of the given kind ("badger" or
+	// "memory") in dir.
+	OpenStore func(kind, dir string, log core.Logger) (core.Store, error)
+
+	// NewMonitor builds the monitor (core.NewMonitor by default).
+	NewMonitor func(cfg core.Config) (Monitor, error)
+
+	// dialRPC returns the client for lightningd's RPC socket.
+	dialRPC func(path string) nodeRPC
+}
+
+func (c *Config) setDefaults() {
+	if c.Clock == nil {
+		c.Clock = clock.NewDefaultClock()
+	}
+	if c.NewTicker == nil {
+		c.NewTicker = func(d time.Duration) ticker.Ticker {
+			return ticker.New(d)
+		}
+	}
+	if c.OpenStore == nil {
+		c.OpenStore = OpenStore
+	}
+	if c.NewMonitor == nil {
+		c.NewMonitor = func(cfg core.Config) (Monitor, error) {
+			return core.NewMonitor(cfg)
+		}
+	}
+	if c.dialRPC == nil {
+		c.dialRPC = func(path string) nodeRPC {
+			return newRPCClient(path)
+		}
+	}
+}
+
+// OpenStore opens a store of the given kind: "memory", or "badger" in
+// dir.
+func OpenStore(kind, dir string, log core.Logger) (core.Store, error) {
+	switch kind {
+	case storeMemory:
+		return memory.New(), nil
+	case storeBadger:
+		return openBadger(dir, log)
+	}
+	return nil, fmt.Errorf("store kind %q: want %s or %s", kind,
+		storeBadger, storeMemory)
+}
+
+// Run serves lightningd on cfg.In and cfg.Out until lightningd sends
+// shutdown, closes the stream, or ctx ends. The history is flushed and the
+// store closed before it returns.
+func Run(ctx context.Context, cfg Config) error {
+	return run(ctx, cfg, newProtoWriter(cfg.Out))
+}
+
+// runner is one run of the plugin.
+type runner struct {
+	cfg Config
+	out *protoWriter
+	log pluginLogger
+
+	// runCtx lives as long as the run; rpcCtx ends when lightningd
+	// announces its shutdown, since its RPC may then go at any moment.
+	runCtx    context.Context
+	rpcCtx    context.Context
+	cancelRPC context.CancelFunc
+
+	// readyc hands a bootstrapped session from init to the dispatcher;
+	// stopped is closed when the dispatcher stops taking it.
+	readyc  chan *session
+	stopped chan struct{}
+
+	mu       sync.Mutex
+	sess     *session
+	disable  string
+	stopping bool
+	initWG   sync.WaitGroup
+}
+
+func run(ctx context.Context, cfg Config, out *protoWriter) error {
+	cfg.setDefaults()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rpcCtx, cancelRPC := context.WithCancel(ctx)
+	defer cancelRPC()
+
+	r := &runner{
+		cfg:       cfg,
+		out:       out,
+		log:       pluginLogger{out: out},
+		runCtx:    ctx,
+		rpcCtx:    rpcCtx,
+		cancelRPC: cancelRPC,
+		readyc:    make(chan *session),
+		stopped:   make(chan struct{}),
+	}
+
+	p := glightning.NewPlugin(r.onInit)
+	if err := registerOptions(p); err != nil {
+		return err
+	}
+	if err := p.RegisterMethod(newReportMethod(r)); err != nil {
+		return fmt.Errorf("register method %s: %w", methodName, err)
+	}
+	p.SetDynamic(true)
+	br, err := startBridge(p, out, r.log, r.disableReason)
+	if err != nil {
+		return err
+	}
+
+	queue := make(chan inbound, queueLen)
+	readDone := make(chan struct{})
+	go func() {
+		defer close(queue)
+		err := readMessages(cfg.In, cfg.Clock.Now, func(m inbound) {
+			if !m.env.isRequest() && m.env.Method == topicShutdown {
+				r.cancelRPC()
+			}
+			select {
+			case queue <- m:
+			case <-readDone:
+			}
+		}, func(err error) {
+			r.log.Warnf("%v", err)
+		})
+		if err != nil {
+			r.log.Warnf("%v", err)
+		}
+	}()
+
+	reason := r.dispatch(ctx, queue, br)
+	close(readDone)
+
+	r.mu.Lock()
+	r.stopping = true
+	r.mu.Unlock()
+	close(r.stopped)
+	r.cancelRPC()
+	r.initWG.Wait()
+
+	err = r.stop(reason)
+	br.close()
+	return err
+}
+
+// dispatch handles lightningd's messages in arrival order, and the
+// reconcile ticks, until the run ends. It returns why it ended.
+func (r *runner) dispatch(ctx context.Context, queue <-chan inbound,
+	br *bridge) string {
+
+	var ticks <-chan time.Time
+	var sess *session
+	for {
+		select {
+		case m, ok := <-queue:
+			if !ok {
+				return "lightningd closed the connection"
+			}
+			if m.env.isRequest() {
+				r.request(br, m.env)
+				continue
+			}
+			if m.env.Method == topicShutdown {
+				return "lightningd shuts down"
+			}
+			if sess == nil {
+				r.log.Debugf("%s notification before init: "+
+					"ignored", m.env.Method)
+				continue
+			}
+			sess.notification(ctx, r.rpcCtx, m)
+
+		case s := <-r.readyc:
+			sess = s
+			sess.ticker.Resume()
+			ticks = sess.ticker.Ticks()
+
+		case <-ticks:
+			sess.reconcile(ctx, r.rpcCtx)
+
+		case <-ctx.Done():
+			return "interrupted"
+		}
+	}
+}
+
+// request passes a request on to glightning; chanfitness calls are
+// checked here first, and reach glightning only in a canonical form that
+// none of its parameter-parsing defects can trip on.
+func (r *runner) request(br *bridge, env envelope) {
+	params := env.Params
+	if env.Method == methodName {
+		args, err := parseReportArgs(env.Params)
+		if err != nil {
+			_ = r.out.fail(env.ID, codeInvalidParams, err.Error())
+			return
+		}
+		peer := ""
+		if args.Peer != nil {
+			peer = args.Peer.String()
+		}
+		params, _ = json.Marshal([]string{peer, args.Window})
+	}
+	if err := br.forward(env.ID, env.Method, params); err != nil {
+		r.log.Errorf("%v", err)
+		_ = r.out.fail(env.ID, codeInternal, err.Error())
+	}
+}
+
+func (r *runner) disableReason() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.disable
+}
+
+func (r *runner) session() *session {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sess
+}
+
+// onInit is glightning's init callback: it checks the options, opens the
+// store, starts the monitor and bootstraps it from the node, then hands
+// the session to the dispatcher. On failure it records the reason, which
+// the bridge sends to lightningd as {"disable": reason}.
+func (r *runner) onInit(p *glightning.Plugin, _ map[string]glightning.Option,
+	c *glightning.Config) {
+
+	r.mu.Lock()
+	if r.stopping {
+		r.disable = "stopping"
+		r.mu.Unlock()
+		return
+	}
+	r.initWG.Add(1)
+	r.mu.Unlock()
+	defer r.initWG.Done()
+
+	sess, err := r.bootstrap(p, c)
+	if err != nil {
+		r.mu.Lock()
+		r.disable = err.Error()
+		r.mu.Unlock()
+		return
+	}
+	select {
+	case r.readyc <- sess:
+		r.mu.Lock()
+		r.sess = sess
+		r.mu.Unlock()
+	case <-r.stopped:
+		_ = sess.close("stopped during init")
+	}
+}
+
+// bootstrap builds a running session.
+func (r *runner) bootstrap(p *glightning.Plugin,
+	c *glightning.Config) (*session, error) {
+
+	vals, err := readOptions(p)
+	if err != nil {
+		return nil, err
+	}
+	set, err := vals.check()
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return nil, errors.New("init without configuration")
+	}
+	rpcPath := c.RpcFile
+	if rpcPath == "" {
+		rpcPath = rpcFileDefault
+	}
+	if !filepath.IsAbs(rpcPath) {
+		rpcPath = filepath.Join(c.LightningDir, rpcPath)
+	}
+
+	ctx, cancel := context.WithTimeout(r.rpcCtx, bootstrapTimeout)
+	defer cancel()
+
+	s := &session{log: r.log}
+	s.rpc = r.cfg.dialRPC(rpcPath)
+	info, err := s.rpc.GetInfo(ctx)
+	if err != nil {
+		_ = s.close("")
+		return nil, fmt.Errorf("lightningd RPC at %s: %w", rpcPath, err)
+	}
+
+	dir := set.Datadir
+	if set.Store == storeBadger {
+		if dir, err = filepath.Abs(dir); err != nil {
+			_ = s.close("")
+			return nil, fmt.Errorf("option %s: %q: %w", optDatadir,
+				set.Datadir, err)
+		}
+	}
+	s.store, err = r.cfg.OpenStore(set.Store, dir, r.log)
+	if err != nil {
+		_ = s.close("")
+		return nil, fmt.Errorf("open %s store: %w", set.Store, err)
+	}
+	s.mon, err = r.cfg.NewMonitor(core.Config{
+		Store:           s.store,
+		Clock:           r.cfg.Clock,
+		Logger:          r.log,
+		ClosedRetention: set.Retention,
+	})
+	if err != nil {
+		_ = s.close("")
+		return nil, err
+	}
+	if err := s.mon.Start(r.runCtx); err != nil {
+		_ = s.close("")
+		return nil, fmt.Errorf("start monitor: %w", err)
+	}
+	s.started = true
+	s.tracker = newTracker(s.rpc, r.log, r.cfg.Clock.Now)
+	snap, err := s.tracker.snapshot(ctx)
+	if err != nil {
+		_ = s.close("")
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	if err := s.mon.Sync(r.runCtx, snap); err != nil {
+		_ = s.close("")
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	s.ticker = r.cfg.NewTicker(set.Reconcile)
+
+	where := "in memory"
+	if set.Store == storeBadger {
+		where = "in " + dir
+	}
+	r.log.Infof("monitoring node %s (%s): %d open channels, %d peers "+
+		"online, history %s, reconcile every %v", info.ID,
+		info.Version, len(snap.Channels), len(snap.OnlinePeers),
+		where, set.Reconcile)
+	return s, nil
+}
+
+// stop ends the session, if any.
+func (r *runner) stop(reason string) error {
+	r.mu.Lock()
+	s := r.sess
+	r.sess = nil
+	r.mu.Unlock()
+	if s == nil {
+		return nil
+	}
+	return s.close(reason)
+}
+
+// session is a bootstrapped plugin: store, monitor, RPC client and
+// channel tracker. After init only the dispatcher goroutine uses the
+// tracker; the monitor is safe for concurrent use.
+type session struct {
+	log     pluginLogger
+	rpc     nodeRPC
+	store   core.Store
+	mon     Monitor
+	started bool
+	tracker *tracker
+	ticker  ticker.Ticker
+}
+
+// notification applies one subscribed notification.
+func (s *session) notification(ctx, rpcCtx context.Context, m inbound) {
+	switch m.env.Method {
+	case topicConnect, topicDisconnect:
+		peer, err := parsePeerNotification(m.env.Method, m.env.Params)
+		if err != nil {
+			s.log.Warnf("%v", err)
+			return
+		}
+		typ := core.PeerOnline
+		if m.env.Method == topicDisconnect {
+			typ = core.PeerOffline
+		}
+		s.apply(ctx, core.Event{Type: typ, Peer: peer, Time: m.at})
+
+	case topicChannelOpened:
+		co, err := parseChannelOpened(m.env.Params)
+		if err != nil {
+			s.log.Warnf("%v", err)
+			return
+		}
+		s.log.Debugf("peer %v funded a channel (funding txid %s); it "+
+			"counts from CHANNELD_NORMAL", co.Peer, co.FundingTxid)
+
+	case topicChannelStateChanged:
+		sc, err := parseStateChange(m.env.Params)
+		if err != nil {
+			s.log.Warnf("%v", err)
+			return
+		}
+		ev, err := s.tracker.stateChanged(rpcCtx, sc, m.at)
+		if err != nil {
+			s.log.Warnf("channel %s %s -> %s: %v (the next "+
+				"reconcile repairs it)", sc.ChannelID,
+				sc.OldState, sc.NewState, err)
+			return
+		}
+		if ev != nil {
+			s.apply(ctx, *ev)
+		}
+	}
+}
+
+// apply applies one event; a failure is logged and the plugin goes on.
+func (s *session) apply(ctx context.Context, ev core.Event) {
+	if err := s.mon.Apply(ctx, ev); err != nil {
+		s.log.Warnf("apply %v of peer %v: %v", ev.Type, ev.Peer, err)
+	}
+}
+
+// reconcile takes a snapshot of the node and syncs the monitor with it,
+// repairing any notification that was missed.
+func (s *session) reconcile(ctx, rpcCtx context.Context) {
+	snap, err := s.tracker.snapshot(rpcCtx)
+	if err != nil {
+		s.log.Warnf("reconcile: %v", err)
+		return
+	}
+	if err := s.mon.Sync(ctx, snap); err != nil {
+		s.log.Warnf("reconcile: %v", err)
+	}
+}
+
+// close stops the monitor (a last heartbeat and a sync) and closes the
+// store and the RPC connection. reason is logged when not empty.
+func (s *session) close(reason string) error {
+	if s.ticker != nil {
+		s.ticker.Stop()
+	}
+	var err error
+	if s.mon != nil && s.started {
+		if serr := s.mon.Stop(); serr != nil {
+			err = fmt.Errorf("stop monitor: %w", serr)
+		}
+	}
+	if s.store != nil {
+		if cerr := s.store.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close store: %w", cerr)
+		}
+	}
+	if s.rpc != nil {
+		_ = s.rpc.Close()
+	}
+	if reason != "" {
+		if err != nil {
+			s.log.Errorf("stopped (%s): %v", reason, err)
+		} else {
+			s.log.Infof("stopped (%s): history flushed", reason)
+		}
+	}
+	return err
+}
+
+// reportMethod is the chanfitness method as glightning sees it. The
+// exported fields come first (glightning fills them in order); their
+// omitempty tags make glightning's usage string "[peer_id] [window]".
+// The runner has validated and canonicalized the params before they get
+// here, so glightning's own parsing only ever sees two strings.
+type reportMethod struct {
+	PeerID string `json:"peer_id,omitempty"`
+	Window string `json:"window,omitempty"`
+
+	r *runner
+}
+
+func newReportMethod(r *runner) *glightning.RpcMethod {
+	m := glightning.NewRpcMethod(&reportMethod{r: r},
+		"Channel fitness: uptime, lifetime and flap counts of "+
+			"channels and peers")
+	m.LongDesc = "Reports each channel's lifetime, uptime and uptime " +
+		"ratio over 1d, 7d, 30d and its lifetime, and each peer's " +
+		"state, flap count and longest outage. peer_id limits the " +
+		"report to one peer; window (1d, 7d, 30d, lifetime or a " +
+		"duration such as 12h) picks the headline window."
+	return m
+}
+
+// Name implements jrpc2.Method.
+func (m *reportMethod) Name() string {
+	return methodName
+}
+
+// New implements jrpc2.ServerMethod.
+func (m *reportMethod) New() any {
+	return &reportMethod{r: m.r}
+}
+
+// Call implements jrpc2.ServerMethod.
+func (m *reportMethod) Call() (jrpc2.Result, error) {
+	raw, err := json.Marshal([]string{m.PeerID, m.Window})
+	if err != nil {
+		return nil, err
+	}
+	args, err := parseReportArgs(raw)
+	if err != nil {
+		return nil, err
+	}
+	s := m.r.session()
+	if s == nil {
+		return nil, errNotRunning
+	}
+	rep, err := s.mon.Report(m.r.runCtx, args.query())
+	if err != nil {
+		return nil, err
+	}
+	return rep, nil
+}

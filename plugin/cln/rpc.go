@@ -1,0 +1,250 @@
+package cln
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/chanfitness/chanfitness/core"
+)
+
+// rpcTimeout bounds one call on lightningd's RPC socket.
+const rpcTimeout = 30 * time.Second
+
+// nodeRPC is what the plugin asks lightningd over its RPC socket. The
+// unix-socket client implements it; tests may stand in for it.
+type nodeRPC interface {
+	GetInfo(ctx context.Context) (nodeInfo, error)
+	ListPeers(ctx context.Context) ([]peerInfo, error)
+	ListPeerChannels(ctx context.Context,
+		peer *core.PeerID) ([]peerChannel, error)
+	ListClosedChannels(ctx context.Context,
+		peer *core.PeerID) ([]closedChannel, error)
+	Close() error
+}
+
+// nodeInfo is the part of getinfo the plugin uses.
+type nodeInfo struct {
+	ID      string `json:"id"`
+	Alias   string `json:"alias"`
+	Network string `json:"network"`
+	Version string `json:"version"`
+}
+
+// peerInfo is a listpeers entry.
+type peerInfo struct {
+	ID        string `json:"id"`
+	Connected bool   `json:"connected"`
+}
+
+// peerChannel is a listpeerchannels entry.
+type peerChannel struct {
+	PeerID         string  `json:"peer_id"`
+	PeerConnected  bool    `json:"peer_connected"`
+	State          string  `json:"state"`
+	ShortChannelID string  `json:"short_channel_id"`
+	ChannelID      string  `json:"channel_id"`
+	FundingTxid    string  `json:"funding_txid"`
+	FundingOutnum  *uint32 `json:"funding_outnum"`
+}
+
+// closedChannel is a listclosedchannels entry.
+type closedChannel struct {
+	PeerID         string  `json:"peer_id"`
+	ShortChannelID string  `json:"short_channel_id"`
+	ChannelID      string  `json:"channel_id"`
+	FundingTxid    string  `json:"funding_txid"`
+	FundingOutnum  *uint32 `json:"funding_outnum"`
+}
+
+// fundingPoint returns the channel point of a listed channel.
+func fundingPoint(txid string, outnum *uint32) (core.ChannelPoint, error) {
+	if txid == "" || outnum == nil {
+		return core.ChannelPoint{}, fmt.Errorf("%w: no funding "+
+			"outpoint", core.ErrBadInput)
+	}
+	return core.NewChannelPoint(txid, *outnum)
+}
+
+// rpcClient is a JSON-RPC client for lightningd's unix socket. Calls are
+// serialized over one connection, which is redialed after any error. It
+// is safe for concurrent use.
+type rpcClient struct {
+	path string
+
+	mu   sync.Mutex
+	conn net.Conn
+	dec  *json.Decoder
+	seq  uint64
+}
+
+var _ nodeRPC = (*rpcClient)(nil)
+
+func newRPCClient(path string) *rpcClient {
+	return &rpcClient{path: path}
+}
+
+// rpcRequest is a JSON-RPC request to lightningd.
+type rpcRequest struct {
+	JSONRPC string `json:"jsonrpc"`
+	ID      string `json:"id"`
+	Method  string `json:"method"`
+	Params  any    `json:"params"`
+}
+
+// rpcResponse is a JSON-RPC response from lightningd.
+type rpcResponse struct {
+	ID     json.RawMessage `json:"id"`
+	Result json.RawMessage `json:"result"`
+	Error  *rpcError       `json:"error"`
+}
+
+// call sends one request and decodes its result into out. A canceled ctx
+// aborts the call in flight.
+func (c *rpcClient) call(ctx context.Context, method string, params,
+	out any) error {
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("rpc %s: %w", method, err)
+	}
+	if c.conn == nil {
+		var d net.Dialer
+		conn, err := d.DialContext(ctx, "unix", c.path)
+		if err != nil {
+			return fmt.Errorf("rpc %s: connect to %s: %w", method,
+				c.path, err)
+		}
+		c.conn = conn
+		c.dec = json.NewDecoder(conn)
+	}
+	conn := c.conn
+	stop := context.AfterFunc(ctx, func() {
+		// Unblocks the read or write below.
+		_ = conn.SetDeadline(time.Unix(1, 0))
+	})
+	defer stop()
+
+	connOK, err := c.roundTrip(method, params, out)
+	if !connOK {
+		// The stream may hold half a reply: start over next time.
+		_ = c.conn.Close()
+		c.conn, c.dec = nil, nil
+		if ctx.Err() != nil {
+			err = fmt.Errorf("rpc %s: %w", method, ctx.Err())
+		}
+	}
+	return err
+}
+
+// roundTrip sends one request and reads its reply. connOK is false when
+// the connection can no longer be trusted.
+func (c *rpcClient) roundTrip(method string, params,
+	out any) (connOK bool, err error) {
+
+	c.seq++
+	id := "chanfitness:" + method + "#" + strconv.FormatUint(c.seq, 10)
+	req, err := json.Marshal(rpcRequest{JSONRPC: "2.0", ID: id,
+		Method: method, Params: params})
+	if err != nil {
+		return true, fmt.Errorf("rpc %s: %w", method, err)
+	}
+	if err := c.conn.SetDeadline(time.Now().Add(rpcTimeout)); err != nil {
+		return false, fmt.Errorf("rpc %s: %w", method, err)
+	}
+	if _, err := c.conn.Write(append(req, frameEnd...)); err != nil {
+		return false, fmt.Errorf("rpc %s: send: %w", method, err)
+	}
+	wantID, _ := json.Marshal(id)
+	for {
+		var resp rpcResponse
+		if err := c.dec.Decode(&resp); err != nil {
+			return false, fmt.Errorf("rpc %s: read reply: %w",
+				method, err)
+		}
+		if !bytes.Equal(resp.ID, wantID) {
+			// Not ours (a reply to an aborted call): skip it.
+			continue
+		}
+		if resp.Error != nil {
+			return true, fmt.Errorf("rpc %s: error %d: %s",
+				method, resp.Error.Code, resp.Error.Message)
+		}
+		if err := json.Unmarshal(resp.Result, out); err != nil {
+			return true, fmt.Errorf("rpc %s: decode reply: %w",
+				method, err)
+		}
+		return true, nil
+	}
+}
+
+// Close closes the connection, if any.
+func (c *rpcClient) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conn == nil {
+		return nil
+	}
+	err := c.conn.Close()
+	c.conn, c.dec = nil, nil
+	return err
+}
+
+// GetInfo calls getinfo.
+func (c *rpcClient) GetInfo(ctx context.Context) (nodeInfo, error) {
+	var info nodeInfo
+	err := c.call(ctx, "getinfo", struct{}{}, &info)
+	return info, err
+}
+
+// ListPeers calls listpeers. Since v24.05 its entries have no channels;
+// the client never reads them.
+func (c *rpcClient) ListPeers(ctx context.Context) ([]peerInfo, error) {
+	var res struct {
+		Peers []peerInfo `json:"peers"`
+	}
+	err := c.call(ctx, "listpeers", struct{}{}, &res)
+	return res.Peers, err
+}
+
+// peerFilter is the params of the list commands that take a peer id.
+type peerFilter struct {
+	ID string `json:"id,omitempty"`
+}
+
+func filterFor(peer *core.PeerID) peerFilter {
+	if peer == nil {
+		return peerFilter{}
+	}
+	return peerFilter{ID: peer.String()}
+}
+
+// ListPeerChannels calls listpeerchannels, for one peer when peer is set.
+func (c *rpcClient) ListPeerChannels(ctx context.Context,
+	peer *core.PeerID) ([]peerChannel, error) {
+
+	var res struct {
+		Channels []peerChannel `json:"channels"`
+	}
+	err := c.call(ctx, "listpeerchannels", filterFor(peer), &res)
+	return res.Channels, err
+}
+
+// ListClosedChannels calls listclosedchannels, for one peer when peer is
+// set.
+func (c *rpcClient) ListClosedChannels(ctx context.Context,
+	peer *core.PeerID) ([]closedChannel, error) {
+
+	var res struct {
+		Channels []closedChannel `json:"closedchannels"`
+	}
+	err := c.call(ctx, "listclosedchannels", filterFor(peer), &res)
+	return res.Channels, err
+}

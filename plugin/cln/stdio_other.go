@@ -1,0 +1,10 @@
+//go:build unix && !linux
+
+package cln
+
+import "syscall"
+
+// dupTo makes newfd a copy of oldfd.
+func dupTo(oldfd, newfd int) error {
+	return syscall.Dup2(oldfd, newfd)
+}

@@ -1,0 +1,244 @@
+package cln
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/chanfitness/chanfitness/core"
+)
+
+// trackedChannel is what the plugin knows of one CLN channel.
+type trackedChannel struct {
+	// point is the channel's key in the monitor: its funding outpoint
+	// when the plugin first saw it. A splice moves the funding output
+	// but not the channel id, and the point stays.
+	point core.ChannelPoint
+	peer  core.PeerID
+	scid  string
+
+	// open is whether the monitor was told the channel is open.
+	open bool
+}
+
+// tracker maps CLN's channel ids to the monitor's channel points (CLN's
+// notifications carry the id, not the funding outpoint), decides which
+// state changes open or close a channel, and builds reconcile snapshots.
+// It is owned by one goroutine.
+type tracker struct {
+	rpc   nodeRPC
+	log   core.Logger
+	now   func() time.Time
+	chans map[string]*trackedChannel
+}
+
+func newTracker(rpc nodeRPC, log core.Logger, now func() time.Time) *tracker {
+	return &tracker{
+		rpc:   rpc,
+		log:   log,
+		now:   now,
+		chans: make(map[string]*trackedChannel),
+	}
+}
+
+// learn records a listed channel and returns its entry, or nil when the
+// listing has no usable funding outpoint yet.
+func (t *tracker) learn(channelID, peerID, txid string, outnum *uint32,
+	scid string) (*trackedChannel, error) {
+
+	id, err := normChannelID(channelID)
+	if err != nil {
+		return nil, err
+	}
+	peer, err := core.ParsePeerID(peerID)
+	if err != nil {
+		return nil, fmt.Errorf("channel %s: %w", id, err)
+	}
+	tc := t.chans[id]
+	if tc == nil {
+		if txid == "" || outnum == nil {
+			// Still opening: no funding transaction yet.
+			return nil, nil
+		}
+		pt, err := fundingPoint(txid, outnum)
+		if err != nil {
+			return nil, fmt.Errorf("channel %s: %w", id, err)
+		}
+		tc = &trackedChannel{point: pt, peer: peer}
+		t.chans[id] = tc
+	}
+	if tc.scid == "" {
+		tc.scid = scid
+	}
+	return tc, nil
+}
+
+// snapshot lists the node's channels and peers and returns the monitor's
+// view of them: every channel in an open phase (see phaseOf), keyed by
+// the point it was first seen with, and every connected peer.
+func (t *tracker) snapshot(ctx context.Context) (core.Snapshot, error) {
+	chans, err := t.rpc.ListPeerChannels(ctx, nil)
+	if err != nil {
+		return core.Snapshot{}, err
+	}
+	peers, err := t.rpc.ListPeers(ctx)
+	if err != nil {
+		return core.Snapshot{}, err
+	}
+	snap := core.Snapshot{Time: t.now()}
+
+	listed := make(map[*trackedChannel]bool, len(chans))
+	for i := range chans {
+		ch := &chans[i]
+		tc, err := t.learn(ch.ChannelID, ch.PeerID, ch.FundingTxid,
+			ch.FundingOutnum, ch.ShortChannelID)
+		if err != nil {
+			t.log.Warnf("listpeerchannels: %v", err)
+			continue
+		}
+		if tc == nil {
+			continue
+		}
+		listed[tc] = true
+		open := phaseOf(ch.State) == phaseOpen
+		tc.open = open
+		if open {
+			snap.Channels = append(snap.Channels,
+				core.SnapshotChannel{
+					Point:          tc.point,
+					Peer:           tc.peer,
+					ShortChannelID: tc.scid,
+				})
+		}
+	}
+	for id, tc := range t.chans {
+		if !listed[tc] {
+			// Gone from the node (closed and forgotten): the
+			// Sync closes it if it was open.
+			delete(t.chans, id)
+		}
+	}
+
+	for _, p := range peers {
+		if !p.Connected {
+			continue
+		}
+		id, err := core.ParsePeerID(p.ID)
+		if err != nil {
+			t.log.Warnf("listpeers: %v", err)
+			continue
+		}
+		snap.OnlinePeers = append(snap.OnlinePeers, id)
+	}
+	return snap, nil
+}
+
+// stateChanged turns a channel_state_changed notification into the
+// monitor event it implies, if any, stamped at.
+func (t *tracker) stateChanged(ctx context.Context, sc stateChange,
+	at time.Time) (*core.Event, error) {
+
+	switch phaseOf(sc.NewState) {
+	case phaseOpen:
+		tc := t.chans[sc.ChannelID]
+		if tc != nil && tc.open {
+			// A splice or a close under negotiation: no news.
+			return nil, nil
+		}
+		if tc == nil {
+			var err error
+			tc, err = t.resolve(ctx, sc)
+			if err != nil {
+				return nil, err
+			}
+		}
+		tc.open = true
+		return &core.Event{
+			Type:           core.ChannelOpened,
+			Peer:           tc.peer,
+			Channel:        tc.point,
+			ShortChannelID: tc.scid,
+			Time:           at,
+		}, nil
+
+	case phaseClosed:
+		tc := t.chans[sc.ChannelID]
+		if tc == nil || !tc.open {
+			// Never opened here (a funding that failed), or
+			// already closed (ONCHAIN after CLOSINGD_COMPLETE).
+			return nil, nil
+		}
+		tc.open = false
+		return &core.Event{
+			Type:    core.ChannelClosed,
+			Peer:    tc.peer,
+			Channel: tc.point,
+			Time:    at,
+		}, nil
+	}
+	return nil, nil
+}
+
+// resolve finds a channel's funding outpoint by its id: first among the
+// peer's channels, then among its closed channels (the channel may have
+// closed, and CLN moved it there, before this notification was handled).
+func (t *tracker) resolve(ctx context.Context,
+	sc stateChange) (*trackedChannel, error) {
+
+	open, err := t.rpc.ListPeerChannels(ctx, &sc.Peer)
+	if err != nil {
+		return nil, fmt.Errorf("look up channel %s: %w", sc.ChannelID,
+			err)
+	}
+	for i := range open {
+		ch := &open[i]
+		if !sameChannelID(ch.ChannelID, sc.ChannelID) {
+			continue
+		}
+		return t.learned(sc, ch.PeerID, ch.FundingTxid,
+			ch.FundingOutnum, ch.ShortChannelID)
+	}
+	closed, err := t.rpc.ListClosedChannels(ctx, &sc.Peer)
+	if err != nil {
+		return nil, fmt.Errorf("look up channel %s: %w", sc.ChannelID,
+			err)
+	}
+	for i := range closed {
+		ch := &closed[i]
+		if !sameChannelID(ch.ChannelID, sc.ChannelID) {
+			continue
+		}
+		peer := ch.PeerID
+		if peer == "" {
+			peer = sc.Peer.String()
+		}
+		return t.learned(sc, peer, ch.FundingTxid, ch.FundingOutnum,
+			ch.ShortChannelID)
+	}
+	return nil, fmt.Errorf("channel %s of peer %v: not listed by "+
+		"listpeerchannels nor listclosedchannels", sc.ChannelID,
+		sc.Peer)
+}
+
+// learned is learn for a channel found by resolve.
+func (t *tracker) learned(sc stateChange, peer, txid string, outnum *uint32,
+	scid string) (*trackedChannel, error) {
+
+	if scid == "" {
+		scid = sc.ShortChannelID
+	}
+	tc, err := t.learn(sc.ChannelID, peer, txid, outnum, scid)
+	if err != nil {
+		return nil, err
+	}
+	if tc == nil {
+		return nil, fmt.Errorf("channel %s of peer %v: listed without "+
+			"a funding outpoint", sc.ChannelID, sc.Peer)
+	}
+	return tc, nil
+}
+
+func sameChannelID(listed, want string) bool {
+	id, err := normChannelID(listed)
+	return err == nil && id == want
+}
