@@ -67,7 +67,6 @@ func pluginBinary(t testing.TB) string {
 	return binPath
 }
 
-
 // inProcess is a plugin run in this process under the emulator, on a
 // test clock and a forced reconcile ticker, so that times are exact.
 type inProcess struct {
