@@ -80,6 +80,8 @@ func (s *Store) applyFrames(frames [][]byte) error {
 	err := s.applyGroup(frames)
 	if errors.Is(err, bdb.ErrTxnTooBig) && len(frames) > 1 {
 		h := len(frames) / 2
+		s.log.Debugf("store %q: %d batches exceed one transaction, "+
+			"split in two", s.dir, len(frames))
 		if err := s.applyFrames(frames[:h]); err != nil {
 			return err
 		}
