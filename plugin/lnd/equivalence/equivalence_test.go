@@ -4,10 +4,12 @@ import (
 	"context"
 	"flag"
 	"math/rand/v2"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/storage/badger"
 	"github.com/chanfitness/chanfitness/storage/memory"
 	"github.com/lightningnetwork/lnd/clock"
 	"github.com/lightningnetwork/lnd/ticker"
@@ -25,20 +27,51 @@ var (
 type store struct {
 	name string
 
-	// seeds is how many seeds run (full run, -short run).
+	// seeds is how many seeds run (full run, -short run), from first
+	// on; each store gets its own seeds, so that together they cover
+	// more sequences.
+	first        uint64
 	seeds, short int
 
 	open func(t *testing.T) (core.Store, func() error)
 }
 
+// openBadger opens a badger store in a fresh directory that closing it
+// removes (shrinking replays many runs, so t.TempDir would pile them up).
+func openBadger(t *testing.T) (core.Store, func() error) {
+	dir, err := os.MkdirTemp("", "chanfitness-equivalence-")
+	require.NoError(t, err)
+	st, err := badger.Open(dir, badger.Options{
+		GCTicker: ticker.NewForce(time.Hour),
+	})
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		require.NoError(t, err)
+	}
+	return st, func() error {
+		err := st.Close()
+		if rerr := os.RemoveAll(dir); err == nil {
+			err = rerr
+		}
+		return err
+	}
+}
+
 var stores = []store{{
 	name:  "memory",
+	first: 1,
 	seeds: 60,
 	short: 12,
 	open: func(*testing.T) (core.Store, func() error) {
 		st := memory.New()
 		return st, st.Close
 	},
+}, {
+	name:  "badger",
+	first: 1001,
+	seeds: 30,
+	short: 6,
+	open:  openBadger,
 }}
 
 // monitorFitness starts a core.Monitor on a store from s.
@@ -104,8 +137,8 @@ func TestEquivalence(t *testing.T) {
 				if testing.Short() && *seedsFlag == 0 {
 					n = s.short
 				}
-				for i := 1; i <= n; i++ {
-					seeds = append(seeds, uint64(i))
+				for i := range uint64(n) {
+					seeds = append(seeds, s.first+i)
 				}
 			}
 
