@@ -128,8 +128,12 @@ func (p *inProcess) reconcile() {
 	p.ticker.Force <- p.clock.Now()
 }
 
-// advance moves the test clock forward.
+// advance moves the test clock forward once every message sent so far
+// has been stamped: the plugin stamps a message when it reads it, and
+// answers a call only after everything before it, so a reply is the
+// barrier.
 func (p *inProcess) advance(d time.Duration) {
+	p.Report()
 	p.clock.SetTime(p.clock.Now().Add(d))
 }
 

@@ -121,7 +121,8 @@ type Node struct {
 	stdin  io.WriteCloser
 	stderr *tail
 
-	writeMu sync.Mutex
+	writeMu   sync.Mutex
+	closeOnce sync.Once
 
 	mu         sync.Mutex
 	seq        int
@@ -133,6 +134,11 @@ type Node struct {
 	exitCode   int
 	exitErr    error
 	killed     bool
+}
+
+// Payload returns the node's payload shape.
+func (n *Node) Payload() Payload {
+	return n.opts.Payload
 }
 
 // NewDir returns a fresh, short directory (unix socket paths are limited
@@ -423,6 +429,17 @@ func (n *Node) send(msg any) error {
 	return n.SendRaw(append(b, '\n', '\n'))
 }
 
+// NotificationFrame returns a notification as lightningd frames it on
+// the wire, for tests that send many at once with SendRaw.
+func NotificationFrame(topic string, params any) []byte {
+	b, err := json.Marshal(map[string]any{"jsonrpc": "2.0",
+		"method": topic, "params": params})
+	if err != nil {
+		panic(err)
+	}
+	return append(b, '\n', '\n')
+}
+
 // SendRaw writes b to the plugin's stdin as it is.
 func (n *Node) SendRaw(b []byte) error {
 	n.writeMu.Lock()
@@ -463,8 +480,8 @@ func (n *Node) CallWithID(id, method string, params any) Response {
 
 // CLI calls a method as `lightning-cli method args...` would: arguments
 // go positionally unless the first is -k or one holds "=". Bare digits,
-// true, false, null and arguments starting with { or [ go as they are,
-// the rest as strings.
+// true, false, null, {...}, [...] and "..." go as they are, the rest as
+// strings.
 func (n *Node) CLI(method string, args ...string) Response {
 	n.t.Helper()
 	return n.Call(method, CLIParams(args...))
@@ -475,10 +492,14 @@ var bareDigits = regexp.MustCompile(`^[0-9]+$`)
 // CLIParams converts lightning-cli arguments to request params.
 func CLIParams(args ...string) any {
 	raw := func(s string) json.RawMessage {
+		enclosed := func(open, close string) bool {
+			return strings.HasPrefix(s, open) &&
+				strings.HasSuffix(s, close)
+		}
 		switch {
 		case bareDigits.MatchString(s), s == "true", s == "false",
-			s == "null", strings.HasPrefix(s, "{"),
-			strings.HasPrefix(s, "["):
+			s == "null", enclosed("{", "}"), enclosed("[", "]"),
+			len(s) > 1 && enclosed(`"`, `"`):
 
 			return json.RawMessage(s)
 		}
@@ -767,16 +788,26 @@ func (n *Node) Stderr() string {
 	return n.stderr.String()
 }
 
-func (n *Node) cleanup() {
-	if n.stdin != nil && !n.Exited() {
-		n.Kill()
-		select {
-		case <-n.exited:
-		case <-time.After(ShutdownTimeout):
-			n.t.Errorf("plugin did not exit after being killed")
+// Close kills the plugin if it still runs and closes the RPC socket, so
+// that another node can use the directory. It is safe to call more than
+// once; the test's cleanup calls it.
+func (n *Node) Close() {
+	n.closeOnce.Do(func() {
+		if n.stdin != nil && !n.Exited() {
+			n.Kill()
+			select {
+			case <-n.exited:
+			case <-time.After(ShutdownTimeout):
+				n.t.Errorf("plugin did not exit after being " +
+					"killed")
+			}
 		}
-	}
-	n.rpc.close()
+		n.rpc.close()
+	})
+}
+
+func (n *Node) cleanup() {
+	n.Close()
 	errOut := n.stderr.String()
 	if strings.Contains(errOut, "WARNING: DATA RACE") {
 		n.t.Errorf("the plugin process reported a data race:\n%s",

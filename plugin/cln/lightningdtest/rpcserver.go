@@ -40,9 +40,10 @@ func (c *Channel) Point() string {
 		10)
 }
 
-// PeerID returns a valid, distinct node id for i.
+// PeerID returns a valid node id, distinct for each i.
 func PeerID(i int) string {
-	return fmt.Sprintf("02%064x", i+1)
+	h := sha256.Sum256([]byte("chanfitness peer " + strconv.Itoa(i)))
+	return "02" + hex.EncodeToString(h[:])
 }
 
 // NewChannel returns a channel with peer whose funding txid is derived
