@@ -1,0 +1,116 @@
+package daemon
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Defaults of the command line.
+const (
+	DefaultLndHost    = "localhost:10009"
+	DefaultTLSCert    = "~/.lnd/tls.cert"
+	DefaultNetwork    = "mainnet"
+	DefaultStore      = "badger"
+	DefaultListen     = "127.0.0.1:9739"
+	DefaultDebugLevel = "info"
+)
+
+// LndConfig says how to reach lnd (the --lnd.* options).
+type LndConfig struct {
+	Host string `long:"host" description:"lnd's RPC address (host:port)"`
+
+	TLSCertPath string `long:"tlscertpath" description:"Path to lnd's TLS certificate"`
+
+	MacaroonPath string `long:"macaroonpath" description:"Path to a macaroon with info:read, offchain:read and peers:read" default-mask:"~/.lnd/data/chain/bitcoin/<network>/readonly.macaroon"`
+}
+
+// Config is the command line of chanfitness-lnd.
+type Config struct {
+	Lnd *LndConfig `group:"lnd" namespace:"lnd"`
+
+	Network string `long:"network" description:"The network lnd runs on: mainnet, testnet, testnet4, signet, regtest or simnet"`
+
+	DataDir string `long:"datadir" description:"Directory of the companion's history" default-mask:"~/.chanfitness-lnd/<network>"`
+
+	Store string `long:"store" description:"Where history is kept: badger (on disk, in --datadir) or memory (lost at exit)"`
+
+	Listen string `long:"listen" description:"Address of the HTTP server (/v1/report, /v1/health, /metrics); the report command asks it"`
+
+	DebugLevel string `long:"debuglevel" description:"Logging level: debug, info, warn or error"`
+
+	Report ReportCommand `command:"report" description:"Print the report of a running daemon" long-description:"Ask the running daemon at --listen for its report and print it as tables, or as JSON with --json."`
+}
+
+// ReportCommand holds the options of the report command.
+type ReportCommand struct {
+	Peer   string `long:"peer" description:"Only this peer (66 hex characters) and its channels"`
+	Window string `long:"window" description:"Headline window: 1d, 7d, 30d, lifetime or a duration such as 12h" default:"lifetime"`
+	JSON   bool   `long:"json" description:"Print the JSON report instead of tables"`
+}
+
+// defaultConfig returns the configuration before the command line.
+func defaultConfig() *Config {
+	return &Config{
+		Lnd: &LndConfig{
+			Host:        DefaultLndHost,
+			TLSCertPath: DefaultTLSCert,
+		},
+		Network:    DefaultNetwork,
+		Store:      DefaultStore,
+		Listen:     DefaultListen,
+		DebugLevel: DefaultDebugLevel,
+		Report:     ReportCommand{Window: "lifetime"},
+	}
+}
+
+// networks are the values of --network.
+var networks = []string{"mainnet", "testnet", "testnet4", "signet",
+	"regtest", "simnet"}
+
+// resolve checks the values, fills the defaults that follow --network and
+// expands "~".
+func (c *Config) resolve() error {
+	if !slices.Contains(networks, c.Network) {
+		return fmt.Errorf("network %q: want one of %s", c.Network,
+			strings.Join(networks, ", "))
+	}
+	if c.Store != "badger" && c.Store != "memory" {
+		return fmt.Errorf("store %q: want badger or memory", c.Store)
+	}
+	if _, err := parseLevel(c.DebugLevel); err != nil {
+		return err
+	}
+	if c.Lnd.MacaroonPath == "" {
+		c.Lnd.MacaroonPath = filepath.Join("~", ".lnd", "data", "chain",
+			"bitcoin", c.Network, "readonly.macaroon")
+	}
+	if c.DataDir == "" {
+		c.DataDir = filepath.Join("~", ".chanfitness-lnd", c.Network)
+	}
+	for _, p := range []*string{&c.Lnd.TLSCertPath, &c.Lnd.MacaroonPath,
+		&c.DataDir} {
+
+		v, err := expandPath(*p)
+		if err != nil {
+			return err
+		}
+		*p = v
+	}
+	return nil
+}
+
+// expandPath replaces a leading "~" with the home directory and cleans
+// the path.
+func expandPath(p string) (string, error) {
+	if p != "~" && !strings.HasPrefix(p, "~/") {
+		return filepath.Clean(p), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("expand %q: %w", p, err)
+	}
+	return filepath.Join(home, strings.TrimPrefix(p, "~")), nil
+}

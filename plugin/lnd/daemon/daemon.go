@@ -1,0 +1,258 @@
+// Package daemon is the chanfitness-lnd companion: it runs the chanfitness
+// monitor against an lnd node, keeps its history in a store, and serves
+// the report, a health check and Prometheus metrics over HTTP. Its report
+// command prints the report of a running daemon.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/plugin/lnd"
+	"github.com/chanfitness/chanfitness/storage/badger"
+	"github.com/chanfitness/chanfitness/storage/memory"
+	"github.com/jessevdk/go-flags"
+	"github.com/lightningnetwork/lnd/clock"
+)
+
+// shutdownTimeout bounds the wait for HTTP requests in flight at exit.
+const shutdownTimeout = 5 * time.Second
+
+// Env is what Run takes from its surroundings.
+type Env struct {
+	// Stdout receives the report command's output and --help; Stderr
+	// the log. Nil discards.
+	Stdout, Stderr io.Writer
+
+	// Clock is the time of the monitor and the source; nil means the
+	// system clock.
+	Clock clock.Clock
+
+	// Ready, when set, is called with the HTTP server's address once it
+	// listens and the monitor runs.
+	Ready func(addr string)
+}
+
+// Run runs chanfitness-lnd with the command line args (without the
+// program name) until ctx is done, and returns why it stopped: nil after
+// a normal shutdown.
+func Run(ctx context.Context, args []string, env Env) error {
+	if env.Stdout == nil {
+		env.Stdout = io.Discard
+	}
+	if env.Stderr == nil {
+		env.Stderr = io.Discard
+	}
+	if env.Clock == nil {
+		env.Clock = clock.NewDefaultClock()
+	}
+
+	cfg, cmd, err := parse(args)
+	var ferr *flags.Error
+	switch {
+	case errors.As(err, &ferr) && ferr.Type == flags.ErrHelp:
+		fmt.Fprintln(env.Stdout, err)
+		return nil
+	case err != nil:
+		return err
+	case cmd == "report":
+		return runReport(ctx, cfg, env.Stdout)
+	}
+	return runDaemon(ctx, cfg, env)
+}
+
+// parse reads the command line; cmd is the command it names ("" for the
+// daemon).
+func parse(args []string) (cfg *Config, cmd string, err error) {
+	cfg = defaultConfig()
+	parser := flags.NewParser(cfg, flags.HelpFlag|flags.PassDoubleDash)
+	parser.SubcommandsOptional = true
+	if _, err := parser.ParseArgs(args); err != nil {
+		return nil, "", err
+	}
+	if err := cfg.resolve(); err != nil {
+		return nil, "", err
+	}
+	if parser.Active != nil {
+		cmd = parser.Active.Name
+	}
+	return cfg, cmd, nil
+}
+
+// runDaemon runs the companion.
+func runDaemon(ctx context.Context, cfg *Config, env Env) error {
+	level, err := parseLevel(cfg.DebugLevel)
+	if err != nil {
+		return err
+	}
+	out := &logWriter{w: env.Stderr, level: level, now: env.Clock.Now}
+	log := logger{out: out, subs: "LNDC"}
+
+	if err := checkMacaroon(cfg.Lnd.MacaroonPath, log); err != nil {
+		return err
+	}
+
+	store, err := openStore(cfg, logger{out: out, subs: "STOR"})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Errorf("close store: %v", err)
+		}
+	}()
+
+	var mon *core.Monitor
+	src := lnd.NewSource(lnd.Config{
+		Conn: lnd.ConnConfig{
+			Host:         cfg.Lnd.Host,
+			TLSCertPath:  cfg.Lnd.TLSCertPath,
+			MacaroonPath: cfg.Lnd.MacaroonPath,
+		},
+		Clock: env.Clock,
+		KnownOpen: func(ctx context.Context) ([]core.ChannelPoint,
+			error) {
+
+			return openChannels(ctx, mon)
+		},
+		Logger: log,
+	})
+	mon, err = core.NewMonitor(core.Config{
+		Store:  store,
+		Clock:  env.Clock,
+		Source: src,
+		Logger: logger{out: out, subs: "CHFT"},
+	})
+	if err != nil {
+		return err
+	}
+
+	lis, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           NewHandler(mon),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	serveErr := make(chan error, 1)
+
+	if err := mon.Start(ctx); err != nil {
+		lis.Close()
+		return fmt.Errorf("start monitor: %w", err)
+	}
+	go func() {
+		serveErr <- srv.Serve(lis)
+	}()
+	log.Infof("serving %s, %s and %s on http://%s", PathReport,
+		PathHealth, PathMetrics, lis.Addr())
+	if env.Ready != nil {
+		env.Ready(lis.Addr().String())
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Infof("shutting down")
+	case <-src.Fatal():
+		runErr = src.Err()
+	case err := <-serveErr:
+		runErr = fmt.Errorf("HTTP server: %w", err)
+	}
+
+	sctx, cancel := context.WithTimeout(context.Background(),
+		shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warnf("HTTP shutdown: %v", err)
+	}
+	if err := mon.Stop(); err != nil && runErr == nil {
+		runErr = fmt.Errorf("stop monitor: %w", err)
+	}
+	return runErr
+}
+
+// checkMacaroon reads what the macaroon grants: a missing permission is
+// an error, an admin macaroon a warning.
+func checkMacaroon(path string, log logger) error {
+	mac, err := lnd.LoadMacaroon(path)
+	if err != nil {
+		return fmt.Errorf("%w (set --lnd.macaroonpath, or bake one "+
+			"with: %s)", err, lnd.BakeCommand)
+	}
+	perms, err := lnd.MacaroonPermissions(mac)
+	if err != nil {
+		log.Warnf("cannot read the permissions of %s (%v); lnd will "+
+			"check them", path, err)
+		return nil
+	}
+	if err := perms.Check(path); err != nil {
+		return err
+	}
+	if w := perms.Writes(); len(w) > 0 {
+		log.Warnf("macaroon %s can change the node (%s): the "+
+			"companion only reads, a narrower macaroon suffices: %s",
+			path, strings.Join(w, ", "), lnd.BakeCommand)
+	} else if x := perms.Extra(); len(x) > 0 {
+		log.Infof("macaroon %s grants more than the companion uses "+
+			"(%s); a narrower one: %s", path, strings.Join(x, ", "),
+			lnd.BakeCommand)
+	}
+	return nil
+}
+
+// openStore opens the store --store names.
+func openStore(cfg *Config, log logger) (core.Store, error) {
+	switch cfg.Store {
+	case "memory":
+		log.Warnf("memory store: history is lost when the companion " +
+			"stops")
+		return memory.New(), nil
+	case "badger", "":
+		dir := filepath.Join(cfg.DataDir, "badger")
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+		return badger.Open(dir, badger.Options{Logger: log})
+	}
+	return nil, fmt.Errorf("store %q: want badger or memory", cfg.Store)
+}
+
+// openChannels lists the channels the monitor holds open.
+func openChannels(ctx context.Context, m *core.Monitor) ([]core.ChannelPoint,
+	error) {
+
+	r, err := m.Report(ctx, core.ReportQuery{})
+	if err != nil {
+		return nil, err
+	}
+	var cps []core.ChannelPoint
+	for _, c := range r.Channels {
+		if c.Status != "open" {
+			continue
+		}
+		cp, err := core.ParseChannelPoint(c.ChannelPoint)
+		if err != nil {
+			return nil, err
+		}
+		cps = append(cps, cp)
+	}
+	return cps, nil
+}
+
+// Main runs chanfitness-lnd with the process's command line until SIGINT
+// or SIGTERM.
+func Main() error {
+	ctx, stop := signalContext()
+	defer stop()
+	return Run(ctx, os.Args[1:], Env{Stdout: os.Stdout, Stderr: os.Stderr})
+}

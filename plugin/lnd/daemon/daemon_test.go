@@ -1,0 +1,497 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/plugin/lnd"
+	"github.com/chanfitness/chanfitness/plugin/lnd/lndtest"
+	"github.com/chanfitness/chanfitness/storage/badger"
+	"github.com/lightningnetwork/lnd/clock"
+	"github.com/lightningnetwork/lnd/lnrpc"
+	"github.com/stretchr/testify/require"
+)
+
+// t0 is the test clock's start.
+var t0 = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// running is a daemon run by a test.
+type running struct {
+	t      *testing.T
+	addr   string
+	stderr *syncBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// lndArgs are the options that point the daemon at srv with a macaroon.
+func lndArgs(srv *lndtest.Server, mac string) []string {
+	return []string{"--lnd.host=" + srv.Host,
+		"--lnd.tlscertpath=" + srv.CertPath,
+		"--lnd.macaroonpath=" + mac, "--listen=127.0.0.1:0",
+		"--debuglevel=debug"}
+}
+
+// startDaemon runs the daemon with args and waits until it serves.
+func startDaemon(t *testing.T, clk clock.Clock, args ...string) *running {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{t: t, stderr: &syncBuffer{}, cancel: cancel,
+		done: make(chan error, 1)}
+	ready := make(chan string, 1)
+	go func() {
+		r.done <- Run(ctx, args, Env{Stderr: r.stderr, Clock: clk,
+			Ready: func(addr string) { ready <- addr }})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-r.done:
+		case <-time.After(lndtest.WaitTimeout):
+			t.Error("daemon did not stop")
+		}
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", r.stderr.String())
+		}
+	})
+	select {
+	case r.addr = <-ready:
+	case err := <-r.done:
+		require.FailNow(t, "daemon stopped", "%v\n%s", err,
+			r.stderr.String())
+	case <-time.After(lndtest.WaitTimeout):
+		require.FailNow(t, "daemon did not start", r.stderr.String())
+	}
+	return r
+}
+
+// stop stops the daemon and returns Run's error.
+func (r *running) stop() error {
+	r.t.Helper()
+	r.cancel()
+	select {
+	case err := <-r.done:
+		r.done <- err
+		return err
+	case <-time.After(lndtest.WaitTimeout):
+		require.FailNow(r.t, "daemon did not stop")
+	}
+	return nil
+}
+
+// get fetches path from the daemon.
+func (r *running) get(path string) (int, []byte) {
+	r.t.Helper()
+	resp, err := http.Get("http://" + r.addr + path)
+	require.NoError(r.t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(r.t, err)
+	return resp.StatusCode, body
+}
+
+// report fetches and decodes the report.
+func (r *running) report(query string) core.Report {
+	r.t.Helper()
+	code, body := r.get(PathReport + query)
+	require.Equal(r.t, http.StatusOK, code, string(body))
+	var rep core.Report
+	require.NoError(r.t, json.Unmarshal(body, &rep))
+	return rep
+}
+
+// eventually waits until cond holds for the daemon's report.
+func (r *running) eventually(what string, cond func(core.Report) bool) {
+	r.t.Helper()
+	require.Eventually(r.t, func() bool {
+		return cond(r.report(""))
+	}, lndtest.WaitTimeout, 5*time.Millisecond, what)
+}
+
+// waitConnected waits until the health endpoint says lnd is connected.
+func (r *running) waitConnected() {
+	r.t.Helper()
+	require.Eventually(r.t, func() bool {
+		code, _ := r.get(PathHealth)
+		return code == http.StatusOK
+	}, lndtest.WaitTimeout, 5*time.Millisecond, "lnd connected")
+}
+
+func channel(r core.Report, cp string) core.ChannelReport {
+	for _, c := range r.Channels {
+		if c.ChannelPoint == cp {
+			return c
+		}
+	}
+	return core.ChannelReport{}
+}
+
+func peer(r core.Report, id string) core.PeerReport {
+	for _, p := range r.Peers {
+		if p.PeerID == id {
+			return p
+		}
+	}
+	return core.PeerReport{}
+}
+
+// runCommand runs a one-shot command line and returns its output.
+func runCommand(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	err := Run(context.Background(), args, Env{Stdout: &out})
+	return out.String(), err
+}
+
+func TestDaemonFollowsLnd(t *testing.T) {
+	srv := lndtest.New(t)
+	p1, p2 := lndtest.PeerKey(1), lndtest.PeerKey(2)
+	a, b := lndtest.ChanPoint(1), lndtest.ChanPoint(2)
+	srv.OpenChannel(a, p1, 812345<<40|12<<16|1)
+	srv.OpenChannel(b, p2, 0)
+	srv.SetOnline(p1, true)
+	srv.SetOnline(p2, true)
+
+	clk := clock.NewTestClock(t0)
+	args := append(lndArgs(srv, srv.Macaroon(t, "info:read",
+		"offchain:read", "peers:read")), "--store=memory")
+	d := startDaemon(t, clk, args...)
+	d.waitConnected()
+	srv.WaitSubscribed(t, 1)
+
+	code, body := d.get(PathHealth)
+	require.Equal(t, http.StatusOK, code)
+	require.JSONEq(t, `{"node_connected":true,`+
+		`"since":"2026-11-21T10:00:00Z"}`, string(body))
+
+	// p2 is away for half an hour.
+	clk.SetTime(t0.Add(time.Hour))
+	srv.SetOnline(p2, false)
+	d.eventually("p2 offline", func(r core.Report) bool {
+		return !peer(r, p2).Online
+	})
+	clk.SetTime(t0.Add(90 * time.Minute))
+	srv.SetOnline(p2, true)
+	d.eventually("p2 online", func(r core.Report) bool {
+		return peer(r, p2).Online
+	})
+
+	clk.SetTime(t0.Add(2 * time.Hour))
+	r := d.report("")
+	ca, cb := channel(r, a), channel(r, b)
+	require.Equal(t, "open", ca.Status)
+	require.Equal(t, "812345x12x1", *ca.ShortChannelID)
+	require.Equal(t, int64(7200), ca.LifetimeSeconds)
+	require.Equal(t, int64(7200), ca.UptimeSeconds)
+	require.Equal(t, int64(7200), cb.LifetimeSeconds)
+	require.Equal(t, int64(5400), cb.UptimeSeconds)
+	require.InDelta(t, 0.75, *cb.UptimeRatio, 1e-9)
+
+	// b closes; lnd repeats the close (harmless).
+	srv.CloseChannel(b, lnrpc.ChannelCloseSummary_COOPERATIVE_CLOSE)
+	srv.SendChannelEvent(&lnrpc.ChannelEventUpdate{
+		Type: lnrpc.ChannelEventUpdate_CLOSED_CHANNEL,
+		Channel: &lnrpc.ChannelEventUpdate_ClosedChannel{
+			ClosedChannel: &lnrpc.ChannelCloseSummary{
+				ChannelPoint: b, RemotePubkey: p2,
+			},
+		},
+	})
+	d.eventually("b closed", func(r core.Report) bool {
+		return channel(r, b).Status == "closed"
+	})
+	clk.SetTime(t0.Add(3 * time.Hour))
+	r = d.report("")
+	cb = channel(r, b)
+	require.Equal(t, t0.Add(2*time.Hour), cb.ClosedAt.Time)
+	require.Equal(t, int64(7200), cb.LifetimeSeconds, "frozen")
+	require.Equal(t, int64(5400), cb.UptimeSeconds, "frozen")
+	require.Equal(t, int64(10800), channel(r, a).LifetimeSeconds)
+	require.Equal(t, 1, srv.Calls("GetInfo"), "no reconnect")
+
+	// One peer only.
+	r = d.report("?peer=" + p1 + "&window=1d")
+	require.Len(t, r.Peers, 1)
+	require.Len(t, r.Channels, 1)
+	require.Equal(t, "1d", r.Window)
+
+	_, metrics := d.get(PathMetrics)
+	require.Contains(t, string(metrics), `chanfitness_channel_open{`+
+		`channel_point="`+b+`",peer="`+p2+`"} 0`)
+	require.Contains(t, string(metrics), `chanfitness_channel_uptime_`+
+		`seconds{channel_point="`+a+`",peer="`+p1+`"} 10800`)
+
+	// The report command, as tables and as JSON.
+	out, err := runCommand(t, "--listen="+d.addr, "report")
+	require.NoError(t, err)
+	require.Contains(t, out, "PEER")
+	require.Contains(t, out, "closed")
+	require.Contains(t, out, "75%")
+
+	out, err = runCommand(t, "report", "--listen="+d.addr, "--json",
+		"--peer="+p2, "--window=12h")
+	require.NoError(t, err)
+	var fromCmd core.Report
+	require.NoError(t, json.Unmarshal([]byte(out), &fromCmd))
+	require.Equal(t, d.report("?peer="+p2+"&window=12h"), fromCmd)
+	require.Contains(t, out, "\n  \"channels\": [")
+
+	_, err = runCommand(t, "report", "--listen="+d.addr, "--peer=zz")
+	require.ErrorContains(t, err, `peer id "zz"`)
+	_, err = runCommand(t, "report", "--listen="+d.addr,
+		"--window=fortnight")
+	require.ErrorContains(t, err, `window "fortnight"`)
+
+	require.NoError(t, d.stop())
+	require.NotContains(t, d.stderr.String(), "[ERR]")
+	require.Contains(t, d.stderr.String(), "monitor stopped")
+}
+
+func TestReportCommandWithoutDaemon(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := lis.Addr().String()
+	require.NoError(t, lis.Close())
+
+	_, err = runCommand(t, "report", "--listen="+addr)
+	require.ErrorContains(t, err, "is it running, with this --listen?")
+	require.ErrorContains(t, err, addr)
+}
+
+func TestDaemonMacaroonCheck(t *testing.T) {
+	tests := []struct {
+		name    string
+		perms   []string
+		wantErr []string
+		wantLog string
+	}{{
+		name:    "least privilege",
+		perms:   []string{"info:read", "offchain:read", "peers:read"},
+		wantLog: "synced with lnd",
+	}, {
+		name: "method scoped",
+		perms: []string{"uri:/lnrpc.Lightning/GetInfo",
+			"uri:/lnrpc.Lightning/ListChannels",
+			"uri:/lnrpc.Lightning/SubscribeChannelEvents",
+			"uri:/lnrpc.Lightning/ClosedChannels",
+			"uri:/lnrpc.Lightning/ListPeers",
+			"uri:/lnrpc.Lightning/SubscribePeerEvents"},
+		wantLog: "synced with lnd",
+	}, {
+		name: "read only",
+		perms: []string{"info:read", "offchain:read", "peers:read",
+			"onchain:read", "invoices:read"},
+		wantLog: "grants more than the companion uses " +
+			"(invoices:read, onchain:read)",
+	}, {
+		name: "admin",
+		perms: []string{"info:read", "info:write", "offchain:read",
+			"offchain:write", "peers:read", "peers:write",
+			"macaroon:generate"},
+		wantLog: "can change the node (info:write, macaroon:generate, " +
+			"offchain:write, peers:write): the companion only reads",
+	}, {
+		name:    "missing peers:read",
+		perms:   []string{"info:read", "offchain:read"},
+		wantErr: []string{"lacks peers:read", lnd.BakeCommand},
+	}, {
+		name:  "missing two",
+		perms: []string{"info:read"},
+		wantErr: []string{"lacks offchain:read, peers:read",
+			lnd.BakeCommand},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := lndtest.New(t)
+			mac := srv.Macaroon(t, tc.perms...)
+			args := append(lndArgs(srv, mac), "--store=memory")
+			if tc.wantErr != nil {
+				var stderr syncBuffer
+				err := Run(context.Background(), args,
+					Env{Stderr: &stderr})
+				require.ErrorIs(t, err, lnd.ErrPermission)
+				for _, w := range tc.wantErr {
+					require.ErrorContains(t, err, w)
+				}
+				require.Zero(t, srv.Calls("GetInfo"),
+					"refused before connecting")
+				return
+			}
+			d := startDaemon(t, clock.NewTestClock(t0), args...)
+			d.waitConnected()
+			require.Contains(t, d.stderr.String(), tc.wantLog)
+		})
+	}
+}
+
+func TestDaemonStopsWhenLndRejectsMacaroon(t *testing.T) {
+	srv := lndtest.New(t)
+	args := append(lndArgs(srv, srv.ForeignMacaroon(t, "info:read",
+		"offchain:read", "peers:read")), "--store=memory")
+	var stderr syncBuffer
+	err := Run(context.Background(), args, Env{Stderr: &stderr})
+	require.ErrorIs(t, err, lnd.ErrBadMacaroon)
+	require.ErrorContains(t, err, "was it baked by this lnd node?")
+}
+
+func TestDaemonMissingMacaroonFile(t *testing.T) {
+	srv := lndtest.New(t)
+	missing := filepath.Join(t.TempDir(), "nope.macaroon")
+	err := Run(context.Background(), lndArgs(srv, missing), Env{})
+	require.ErrorContains(t, err, "nope.macaroon")
+	require.ErrorContains(t, err, lnd.BakeCommand)
+}
+
+func TestDaemonBadgerHistoryContinues(t *testing.T) {
+	srv := lndtest.New(t)
+	p, cp := lndtest.PeerKey(1), lndtest.ChanPoint(1)
+	srv.OpenChannel(cp, p, 0)
+	srv.SetOnline(p, true)
+	dataDir := t.TempDir()
+	args := append(lndArgs(srv, srv.Macaroon(t, "info:read",
+		"offchain:read", "peers:read")), "--datadir="+dataDir)
+
+	clk := clock.NewTestClock(t0)
+	d := startDaemon(t, clk, args...)
+	d.waitConnected()
+
+	// A second daemon on the same store is refused, naming it.
+	err := Run(context.Background(), args, Env{})
+	require.ErrorIs(t, err, badger.ErrLocked)
+	require.ErrorContains(t, err, filepath.Join(dataDir, "badger"))
+
+	clk.SetTime(t0.Add(time.Hour))
+	require.NoError(t, d.stop())
+
+	// Down for an hour, then back: the history continues and the
+	// hour away is unmonitored, not downtime of the peer.
+	clk.SetTime(t0.Add(2 * time.Hour))
+	d = startDaemon(t, clk, args...)
+	d.waitConnected()
+	clk.SetTime(t0.Add(3 * time.Hour))
+	r := d.report("")
+	require.Equal(t, t0, r.MonitoringSince.Time)
+	require.Equal(t, int64(3600), r.UnmonitoredSeconds)
+	c := channel(r, cp)
+	require.Equal(t, t0, c.OpenedAt.Time)
+	require.Equal(t, int64(3*3600), c.AgeSeconds)
+	require.Equal(t, int64(2*3600), c.LifetimeSeconds)
+	require.Equal(t, int64(2*3600), c.UptimeSeconds)
+}
+
+func TestConfig(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	tests := []struct {
+		name    string
+		args    []string
+		want    func(c *Config)
+		wantErr string
+	}{{
+		name: "defaults",
+		want: func(c *Config) {
+			c.Lnd.MacaroonPath = filepath.Join(home, ".lnd/data/"+
+				"chain/bitcoin/mainnet/readonly.macaroon")
+			c.DataDir = filepath.Join(home, ".chanfitness-lnd/mainnet")
+		},
+	}, {
+		name: "network moves the macaroon and the data",
+		args: []string{"--network=testnet4"},
+		want: func(c *Config) {
+			c.Network = "testnet4"
+			c.Lnd.MacaroonPath = filepath.Join(home, ".lnd/data/"+
+				"chain/bitcoin/testnet4/readonly.macaroon")
+			c.DataDir = filepath.Join(home,
+				".chanfitness-lnd/testnet4")
+		},
+	}, {
+		name: "explicit paths stay",
+		args: []string{"--network=regtest",
+			"--lnd.macaroonpath=~/cf.macaroon",
+			"--lnd.tlscertpath=/etc/lnd/tls.cert",
+			"--lnd.host=10.0.0.2:10009", "--datadir=/var/lib/cf",
+			"--store=memory", "--listen=127.0.0.1:9999"},
+		want: func(c *Config) {
+			c.Network = "regtest"
+			c.Lnd.MacaroonPath = filepath.Join(home, "cf.macaroon")
+			c.Lnd.TLSCertPath = "/etc/lnd/tls.cert"
+			c.Lnd.Host = "10.0.0.2:10009"
+			c.DataDir = "/var/lib/cf"
+			c.Store = "memory"
+			c.Listen = "127.0.0.1:9999"
+		},
+	}, {
+		name:    "unknown network",
+		args:    []string{"--network=litecoin"},
+		wantErr: `network "litecoin": want one of mainnet, testnet`,
+	}, {
+		name:    "unknown store",
+		args:    []string{"--store=bolt"},
+		wantErr: `store "bolt": want badger or memory`,
+	}, {
+		name:    "unknown level",
+		args:    []string{"--debuglevel=loud"},
+		wantErr: `debug level "loud"`,
+	}, {
+		name:    "unknown flag",
+		args:    []string{"--lnd.rpcserver=x"},
+		wantErr: "unknown flag `lnd.rpcserver'",
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, _, err := parse(tc.args)
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			want := defaultConfig()
+			want.Lnd.TLSCertPath = filepath.Join(home,
+				".lnd/tls.cert")
+			tc.want(want)
+			require.Equal(t, want, cfg)
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	out, err := runCommand(t, "--help")
+	require.NoError(t, err)
+	for _, flag := range []string{"--lnd.host", "--lnd.tlscertpath",
+		"--lnd.macaroonpath", "--network", "--datadir", "--store",
+		"--listen", "report"} {
+
+		require.Contains(t, out, flag)
+	}
+	out, err = runCommand(t, "report", "--help")
+	require.NoError(t, err)
+	require.True(t, strings.Contains(out, "--json"), out)
+}
