@@ -17,9 +17,11 @@ test: fmt-check vet
 demo:
 	$(GO) run ./examples/demo
 
-# bench: Go benchmarks with the figures the issues ask for.
+# bench: Go benchmarks with the figures the issues ask for, ending with the
+# lnd/ours table (benchtable fails the target if a benchmark failed).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem ./... | \
+		$(GO) run ./plugin/lnd/equivalence/cmd/benchtable
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
