@@ -17,6 +17,9 @@ const (
 	// maxLoose is the number of small segments a peer's log may have
 	// after its full chunks before they are packed together.
 	maxLoose = 32
+
+	// packStepEvents bounds the events one packing transaction reads.
+	packStepEvents = 64 * chunkEvents
 )
 
 // logState is the layout of a peer's log in badger: full chunks of
@@ -236,11 +239,27 @@ func (s *Store) pack() {
 }
 
 func (s *Store) packPeer(id core.PeerID, st *logState) error {
+	for st.needsPacking() {
+		if err := s.packStep(id, st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// packStep rewrites the first loose segments of a log, about
+// packStepEvents events at most (so that the transaction stays small), as
+// full chunks and at most one loose segment.
+func (s *Store) packStep(id core.PeerID, st *logState) error {
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
 
-	evs := make([]core.LogEvent, 0, st.count-st.sealed)
+	var evs []core.LogEvent
+	used := 0
 	for _, start := range st.loose {
+		if len(evs) >= packStepEvents {
+			break
+		}
 		k := logKey(id, start)
 		if uint64(len(evs)) != start-st.sealed {
 			return fmt.Errorf("%w: %s: segment starts at %d, log "+
@@ -263,10 +282,17 @@ func (s *Store) packPeer(id core.PeerID, st *logState) error {
 		if err := txn.Delete(k); err != nil {
 			return err
 		}
+		used++
 	}
-	if uint64(len(evs)) != st.count-st.sealed {
-		return fmt.Errorf("%w: log of peer %v: segments hold %d events, "+
-			"want %d", ErrCorrupt, id, len(evs), st.count-st.sealed)
+	end := st.sealed + uint64(len(evs))
+	next := st.count
+	if used < len(st.loose) {
+		next = st.loose[used]
+	}
+	if end != next {
+		return fmt.Errorf("%w: log of peer %v: segments from %d hold "+
+			"%d events, want %d", ErrCorrupt, id, st.sealed, len(evs),
+			next-st.sealed)
 	}
 
 	start, rest := st.sealed, evs
@@ -287,10 +313,10 @@ func (s *Store) packPeer(id core.PeerID, st *logState) error {
 	if err := txn.Commit(); err != nil {
 		return err
 	}
-	st.sealed = st.count
+	st.sealed = end
 	if loose != nil {
 		st.sealed = loose[0]
 	}
-	st.loose = loose
+	st.loose = append(loose, st.loose[used:]...)
 	return nil
 }

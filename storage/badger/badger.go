@@ -13,9 +13,10 @@
 // Write accepted.
 //
 // Each peer's log is kept as segments of events under keys ordered by
-// sequence number; a background step of every move packs a peer's small
-// segments into chunks of 1,024 events, so Load reads a few thousand
-// values rather than millions.
+// sequence number. Every move ends by packing the logs that have gathered
+// many small segments into chunks of 1,024 events (each peer in its own
+// transaction; packing never changes a log's content), so Load reads a
+// few thousand values rather than millions.
 package badger
 
 import (

@@ -421,23 +421,7 @@ func TestPacking(t *testing.T) {
 	require.NoError(t, s.Sync())
 	requireSample(t, s, n)
 
-	keys := func() (full, loose int) {
-		err := s.db.View(func(txn *bdb.Txn) error {
-			return iterate(txn, logPrefix, func(item *bdb.Item) error {
-				return decodeValue(item, func(d *decoder) {
-					if d.segmentLen() == chunkEvents {
-						full++
-					} else {
-						loose++
-					}
-					d.off = len(d.b)
-				})
-			})
-		})
-		require.NoError(t, err)
-		return full, loose
-	}
-	full, loose := keys()
+	full, loose := logSegments(t, s)
 	require.Equal(t, n/chunkEvents, full)
 	require.LessOrEqual(t, loose, maxLoose+1)
 	require.Positive(t, loose)
@@ -451,6 +435,53 @@ func TestPacking(t *testing.T) {
 	defer func() { require.NoError(t, s.Close()) }()
 	require.Equal(t, st, s.logs[peerN(1)])
 	requireSample(t, s, n)
+}
+
+// TestPackingLargeRun packs a run larger than one packing step.
+func TestPackingLargeRun(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, s.Close()) }()
+
+	const n = 2*packStepEvents + 5000
+	evs := make([]core.LogEvent, n)
+	for i := range evs {
+		evs[i] = eventN(i)
+	}
+	require.NoError(t, s.Write(context.Background(), &core.Batch{
+		Logs: []core.PeerLog{{Peer: peerN(1), Events: evs}},
+	}))
+	require.NoError(t, s.Sync())
+	full, loose := logSegments(t, s)
+	require.Equal(t, n/chunkEvents, full)
+	require.Equal(t, 1, loose)
+
+	st, err := s.Load(context.Background())
+	require.NoError(t, err)
+	require.Len(t, st.Logs, 1)
+	require.Len(t, st.Logs[0].Events, n)
+	for i, ev := range st.Logs[0].Events {
+		require.True(t, ev.Time.Equal(evs[i].Time), "event %d", i)
+	}
+}
+
+// logSegments counts the full chunks and the other segments in badger.
+func logSegments(t *testing.T, s *Store) (full, loose int) {
+	t.Helper()
+	err := s.db.View(func(txn *bdb.Txn) error {
+		return iterate(txn, logPrefix, func(item *bdb.Item) error {
+			return decodeValue(item, func(d *decoder) {
+				if d.segmentLen() == chunkEvents {
+					full++
+				} else {
+					loose++
+				}
+				d.off = len(d.b)
+			})
+		})
+	})
+	require.NoError(t, err)
+	return full, loose
 }
 
 // FuzzDecodeFrame feeds damaged frames to the decoder, which must return
