@@ -276,8 +276,8 @@ func (s *Store) packStep(id core.PeerID, st *logState) error {
 			return d.end()
 		})
 		if err != nil {
-			return fmt.Errorf("%w: %s: %w", ErrCorrupt, keyString(k),
-				err)
+			return fmt.Errorf("%w: %s: %w", ErrCorrupt,
+				keyString(k), err)
 		}
 		if err := txn.Delete(k); err != nil {
 			return err
@@ -290,9 +290,9 @@ func (s *Store) packStep(id core.PeerID, st *logState) error {
 		next = st.loose[used]
 	}
 	if end != next {
-		return fmt.Errorf("%w: log of peer %v: segments from %d hold "+
-			"%d events, want %d", ErrCorrupt, id, st.sealed, len(evs),
-			next-st.sealed)
+		return fmt.Errorf("%w: log of peer %v: segments from %d "+
+			"hold %d events, want %d", ErrCorrupt, id, st.sealed,
+			len(evs), next-st.sealed)
 	}
 
 	start, rest := st.sealed, evs

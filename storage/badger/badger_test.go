@@ -28,7 +28,9 @@ func TestConformance(t *testing.T) {
 			}
 			storagetest.Run(t, func(t *testing.T) core.Store {
 				s := open(t, t.TempDir())
-				t.Cleanup(func() { require.NoError(t, s.Close()) })
+				t.Cleanup(func() {
+					require.NoError(t, s.Close())
+				})
 				return s
 			}, func(t *testing.T, s core.Store) core.Store {
 				require.NoError(t, s.Close())

@@ -203,46 +203,7 @@ func TestCrash(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			cmd, _, lines, stderr := helper(t, "writer", dir,
-				helperFlushEnv+"="+strconv.Itoa(tc.flush))
-
-			reported := 0
-			deadline := time.After(helperDeadline)
-		wait:
-			for {
-				select {
-				case line, ok := <-lines:
-					if !ok {
-						_ = cmd.Wait()
-						require.FailNow(t, "writer stopped",
-							"after %d batches: %s", reported,
-							stderr.String())
-					}
-					n, err := strconv.Atoi(line)
-					require.NoError(t, err, "writer said %q", line)
-					reported = n
-					if reported >= tc.killAfter {
-						break wait
-					}
-				case <-deadline:
-					require.FailNow(t, "writer too slow",
-						"%d batches in %v", reported,
-						helperDeadline)
-				}
-			}
-			require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-			// Lines the writer printed before it died count too.
-			for line := range lines {
-				n, err := strconv.Atoi(line)
-				require.NoError(t, err, "writer said %q", line)
-				reported = n
-			}
-			err := cmd.Wait()
-			var exit *exec.ExitError
-			require.True(t, errors.As(err, &exit), "wait: %v", err)
-			ws := exit.Sys().(syscall.WaitStatus)
-			require.True(t, ws.Signaled() &&
-				ws.Signal() == syscall.SIGKILL, "writer ended: %v", err)
+			reported := killWriter(t, dir, tc.flush, tc.killAfter)
 
 			s := openStore(t, dir, badger.Options{})
 			st, err := s.Load(context.Background())
@@ -260,6 +221,54 @@ func TestCrash(t *testing.T) {
 			require.NoError(t, s.Write(context.Background(), &b))
 		})
 	}
+}
+
+// killWriter runs a writer on dir, kills it with SIGKILL once it has
+// reported killAfter batches, and returns the number of batches it
+// reported, counting the lines it printed before it died.
+func killWriter(t *testing.T, dir string, flush, killAfter int) int {
+	t.Helper()
+	cmd, _, lines, stderr := helper(t, "writer", dir,
+		helperFlushEnv+"="+strconv.Itoa(flush))
+
+	reported := 0
+	deadline := time.After(helperDeadline)
+wait:
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				_ = cmd.Wait()
+				require.FailNow(t, "writer stopped",
+					"after %d batches: %s", reported,
+					stderr.String())
+			}
+			n, err := strconv.Atoi(line)
+			require.NoError(t, err, "writer said %q", line)
+			reported = n
+			if reported >= killAfter {
+				break wait
+			}
+		case <-deadline:
+			require.FailNow(t, "writer too slow",
+				"%d batches in %v", reported,
+				helperDeadline)
+		}
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+	// Lines the writer printed before it died count too.
+	for line := range lines {
+		n, err := strconv.Atoi(line)
+		require.NoError(t, err, "writer said %q", line)
+		reported = n
+	}
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	require.True(t, errors.As(err, &exit), "wait: %v", err)
+	ws := exit.Sys().(syscall.WaitStatus)
+	require.True(t, ws.Signaled() &&
+		ws.Signal() == syscall.SIGKILL, "writer ended: %v", err)
+	return reported
 }
 
 // requireCrashState checks that st holds the writer's batches 0 to

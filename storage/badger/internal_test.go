@@ -57,6 +57,11 @@ func abandon(t *testing.T, s *Store) {
 	require.NoError(t, unlockDir(s.lock))
 }
 
+func writeFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(path, data, 0o600))
+}
+
 // rawUpdate changes the badger database of the closed store in dir.
 func rawUpdate(t *testing.T, dir string, fn func(txn *bdb.Txn) error) {
 	t.Helper()
@@ -162,8 +167,7 @@ func TestReplay(t *testing.T) {
 				data, err := os.ReadFile(walPath(dir))
 				require.NoError(t, err)
 				data[size+frameHeaderLen+3] ^= 0xff
-				require.NoError(t, os.WriteFile(walPath(dir), data,
-					0o600))
+				writeFile(t, walPath(dir), data)
 				return 50
 			},
 			warn: true,
@@ -184,16 +188,16 @@ func TestReplay(t *testing.T) {
 				require.NoError(t, err)
 				abandon(t, s)
 				data = append(data, more[walHeaderLen:]...)
-				require.NoError(t, os.WriteFile(walPath(dir), data,
-					0o600))
+				writeFile(t, walPath(dir), data)
 				return 100
 			},
 		},
 		{
 			name: "frames after a lost move",
 			prepare: func(t *testing.T, dir string) int {
-				// Frames that do not follow badger's last batch
-				// (badger lost a move in an OS crash) are dropped.
+				// Frames that do not follow badger's last
+				// batch (badger lost a move in an OS crash)
+				// are dropped.
 				s, err := Open(dir, Options{})
 				require.NoError(t, err)
 				writeSample(t, s, 0, 40)
@@ -207,8 +211,7 @@ func TestReplay(t *testing.T) {
 				require.NotEmpty(t, first)
 				data = append(data[:walHeaderLen],
 					data[walHeaderLen+n:]...)
-				require.NoError(t, os.WriteFile(walPath(dir), data,
-					0o600))
+				writeFile(t, walPath(dir), data)
 				return 40
 			},
 			warn: true,
@@ -288,8 +291,8 @@ func TestSchema(t *testing.T) {
 		{
 			name: "foreign write-ahead log",
 			spoil: func(t *testing.T, dir string) {
-				require.NoError(t, os.WriteFile(filepath.Join(dir,
-					walName), []byte("something else"), 0o600))
+				writeFile(t, filepath.Join(dir, walName),
+					[]byte("something else"))
 			},
 			want: "unknown format",
 		},
@@ -375,10 +378,14 @@ func TestCorruptValue(t *testing.T) {
 			require.NoError(t, s.Write(context.Background(),
 				&core.Batch{
 					Meta: &meta,
-					Peers: []core.PeerRecord{{Peer: peerN(1),
-						TrackedSince: t1}},
-					Channels: []core.ChannelRecord{{Point: cp,
-						Peer: peerN(1)}},
+					Peers: []core.PeerRecord{{
+						Peer:         peerN(1),
+						TrackedSince: t1,
+					}},
+					Channels: []core.ChannelRecord{{
+						Point: cp,
+						Peer:  peerN(1),
+					}},
 				}))
 			require.NoError(t, s.Close())
 			rawUpdate(t, dir, func(txn *bdb.Txn) error {

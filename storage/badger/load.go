@@ -28,8 +28,9 @@ func (s *Store) checkSchema() error {
 				d := decoder{b: v}
 				version = d.uvarint()
 				if err := d.end(); err != nil {
-					return fmt.Errorf("%w: %s: %w", ErrSchema,
-						keyString(schemaKey), err)
+					return fmt.Errorf("%w: %s: %w",
+						ErrSchema, keyString(schemaKey),
+						err)
 				}
 				return nil
 			})
@@ -100,8 +101,8 @@ func (s *Store) readIndex() error {
 				binary.BigEndian.Uint64(k[1:]) != s.gaps {
 
 				it.Close()
-				return fmt.Errorf("%w: %s: want gap %d", ErrCorrupt,
-					keyString(k), s.gaps)
+				return fmt.Errorf("%w: %s: want gap %d",
+					ErrCorrupt, keyString(k), s.gaps)
 			}
 			s.gaps++
 		}
@@ -133,9 +134,9 @@ func (s *Store) readIndex() error {
 				s.logs[id] = st
 			}
 			if start != st.count {
-				return fmt.Errorf("%w: %s: segment starts at %d, "+
-					"log holds %d", ErrCorrupt, keyString(k),
-					start, st.count)
+				return fmt.Errorf("%w: %s: segment starts "+
+					"at %d, log holds %d", ErrCorrupt,
+					keyString(k), start, st.count)
 			}
 			if len(st.loose) == 0 && n == chunkEvents {
 				st.sealed += n
@@ -284,9 +285,9 @@ func (s *Store) load(ctx context.Context, txn *bdb.Txn,
 		if ls := s.logs[l.Peer]; ls != nil &&
 			uint64(len(l.Events)) != ls.count {
 
-			return fmt.Errorf("%w: log of peer %v: %d events stored, "+
-				"want %d", ErrCorrupt, l.Peer, len(l.Events),
-				ls.count)
+			return fmt.Errorf("%w: log of peer %v: %d events "+
+				"stored, want %d", ErrCorrupt, l.Peer,
+				len(l.Events), ls.count)
 		}
 	}
 	return nil

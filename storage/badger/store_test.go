@@ -68,7 +68,8 @@ var t0 = time.Date(2025, 6, 1, 8, 0, 0, 0, time.UTC)
 func eventAt(p int, seq uint64) core.LogEvent {
 	return core.LogEvent{
 		Time: t0.Add(time.Duration(seq)*time.Second +
-			time.Duration(p)*time.Millisecond + time.Duration(seq%997)),
+			time.Duration(p)*time.Millisecond +
+			time.Duration(seq%997)),
 		State: core.State(seq % 2),
 	}
 }
@@ -107,9 +108,10 @@ func requireLogs(t *testing.T, st *core.StoredState, min map[int]uint64) {
 		for seq, ev := range evs {
 			want := eventAt(p, uint64(seq))
 			if !ev.Time.Equal(want.Time) || ev.State != want.State {
-				require.Failf(t, "log differs", "peer %d seq %d: "+
-					"got %v %v, want %v %v", p, seq, ev.Time,
-					ev.State, want.Time, want.State)
+				require.Failf(t, "log differs", "peer %d "+
+					"seq %d: got %v %v, want %v %v", p,
+					seq, ev.Time, ev.State, want.Time,
+					want.State)
 			}
 		}
 	}
@@ -140,7 +142,8 @@ func TestReopenKeepsEverything(t *testing.T) {
 				want[p]++
 			}
 			meta := core.Meta{MonitoringSince: t0, Heartbeat: t0}
-			require.NoError(t, s.Write(ctx, &core.Batch{Meta: &meta}))
+			require.NoError(t, s.Write(ctx,
+				&core.Batch{Meta: &meta}))
 			if tc.sync {
 				require.NoError(t, s.Sync())
 			}

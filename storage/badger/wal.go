@@ -88,12 +88,13 @@ func openWAL(path string) (*wal, error) {
 func (w *wal) readAll() ([]byte, error) {
 	data, err := io.ReadAll(io.NewSectionReader(w.f, 0, 1<<62))
 	if err != nil {
-		return nil, fmt.Errorf("read write-ahead log %q: %w", w.path, err)
+		return nil, fmt.Errorf("read write-ahead log %q: %w", w.path,
+			err)
 	}
 	n := min(len(data), walHeaderLen)
 	if string(data[:n]) != walMagic[:n] {
-		return nil, fmt.Errorf("%w: write-ahead log %q: unknown format "+
-			"%q", ErrSchema, w.path, data[:n])
+		return nil, fmt.Errorf("%w: write-ahead log %q: unknown "+
+			"format %q", ErrSchema, w.path, data[:n])
 	}
 	if n < walHeaderLen {
 		return nil, w.truncate()
@@ -129,7 +130,8 @@ func (w *wal) repair() error {
 // truncate empties the log down to its header.
 func (w *wal) truncate() error {
 	if err := w.f.Truncate(0); err != nil {
-		return fmt.Errorf("truncate write-ahead log %q: %w", w.path, err)
+		return fmt.Errorf("truncate write-ahead log %q: %w", w.path,
+			err)
 	}
 	w.size = 0
 	if err := w.append([]byte(walMagic)); err != nil {
@@ -180,15 +182,15 @@ func (s *Store) replay() error {
 		}
 		s.pending = append(s.pending, data[off:off+n]...)
 		s.lsn = lsn
-		for i := range b.Logs {
-			s.counts[b.Logs[i].Peer] += uint64(len(b.Logs[i].Events))
+		for _, l := range b.Logs {
+			s.counts[l.Peer] += uint64(len(l.Events))
 		}
 		off += n
 	}
 	if off < len(data) {
 		s.log.Warnf("store %q: dropping %d bytes of write-ahead log "+
-			"after batch %d: cut short or damaged by a crash", s.dir,
-			len(data)-off, s.lsn)
+			"after batch %d: cut short or damaged by a crash",
+			s.dir, len(data)-off, s.lsn)
 	}
 	if len(s.pending) > 0 {
 		s.log.Infof("store %q: replayed batches %d to %d from the "+

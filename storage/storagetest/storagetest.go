@@ -135,7 +135,10 @@ func normalize(st *core.StoredState) *core.StoredState {
 	for _, l := range st.Logs {
 		evs := make([]core.LogEvent, len(l.Events))
 		for i, ev := range l.Events {
-			evs[i] = core.LogEvent{Time: utc(ev.Time), State: ev.State}
+			evs[i] = core.LogEvent{
+				Time:  utc(ev.Time),
+				State: ev.State,
+			}
 		}
 		out.Logs = append(out.Logs, core.PeerLog{
 			Peer:   l.Peer,
@@ -185,8 +188,11 @@ func fullPeer(n byte) core.PeerRecord {
 		StateSince:   at(2),
 		FlapCount:    int(n) + 7,
 		LastFlap:     at(3),
-		Staged:       &core.LogEvent{Time: at(4), State: core.StateOffline},
-		LastEvent:    at(4),
+		Staged: &core.LogEvent{
+			Time:  at(4),
+			State: core.StateOffline,
+		},
+		LastEvent: at(4),
 	}
 }
 
@@ -413,7 +419,8 @@ func testLogSeqRejected(t *testing.T, h *harness) {
 		{
 			name: "good run then bad run",
 			logs: []core.PeerLog{
-				{Peer: peerID(9), Seq: 0, Events: events(10, 1)},
+				{Peer: peerID(9), Seq: 0,
+					Events: events(10, 1)},
 				{Peer: p, Seq: 5, Events: events(10, 2)},
 				{Peer: p, Seq: 8, Events: events(20, 1)},
 			},
