@@ -17,10 +17,11 @@ test: fmt-check vet
 demo:
 	$(GO) run ./examples/demo
 
-# bench: Go benchmarks with the figures the issues ask for, ending with the
-# lnd/ours table (benchtable fails the target if a benchmark failed).
+# bench: Go benchmarks with the figures the issues ask for, one package at
+# a time so that they do not share the CPUs, ending with the lnd/ours table
+# (benchtable fails the target if a benchmark failed).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./... | \
+	$(GO) test -p 1 -run '^$$' -bench . -benchmem ./... | \
 		$(GO) run ./plugin/lnd/equivalence/cmd/benchtable
 
 fmt:
