@@ -61,8 +61,8 @@ func (s *Store) flush() error {
 		return err
 	}
 	s.pack()
-	if err := s.db.Sync(); err != nil {
-		return fmt.Errorf("sync badger: %w", err)
+	if err := s.syncBadger(); err != nil {
+		return err
 	}
 	if err := s.wal.truncate(); err != nil {
 		// Badger has every batch; a write-ahead log that could not be
