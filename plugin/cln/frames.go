@@ -13,7 +13,7 @@ import (
 // maxFrame bounds one message from lightningd. Its notifications and
 // requests are a few hundred bytes; the bound only stops a runaway
 // stream from eating memory.
-const maxFrame = 64 << 20
+const maxFrame = 16 << 20
 
 // envelope is a JSON-RPC message from lightningd: a request when ID is
 // set, a notification otherwise.
@@ -111,11 +111,22 @@ func parseEnvelope(raw json.RawMessage) (envelope, error) {
 	return env, nil
 }
 
-// excerpt quotes the start of b for an error message.
+// excerptLen bounds what an error message quotes of its input.
+const excerptLen = 120
+
+// excerpt quotes the start of raw input for an error message.
 func excerpt(b []byte) string {
-	const max = 120
-	if len(b) > max {
-		return fmt.Sprintf("%q...", b[:max])
+	if len(b) > excerptLen {
+		return fmt.Sprintf("%q...", b[:excerptLen])
 	}
 	return fmt.Sprintf("%q", b)
+}
+
+// jsonText returns the start of a decoded JSON value for an error
+// message, as it was written: 5 for a number, "x" for a string.
+func jsonText(v []byte) string {
+	if len(v) > excerptLen {
+		return string(v[:excerptLen]) + "..."
+	}
+	return string(v)
 }

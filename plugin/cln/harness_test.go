@@ -78,46 +78,68 @@ type inProcess struct {
 // t0 is the test clock's start.
 var t0 = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 
-// startInProcess runs cln.Run under a new emulated node. setup, when set,
-// prepares the node's state before init.
-func startInProcess(t *testing.T, opts lightningdtest.Options,
-	values map[string]any, dynamic bool,
-	setup func(n *lightningdtest.Node)) *inProcess {
+// inProcessOpts configure startInProcess.
+type inProcessOpts struct {
+	node lightningdtest.Options
 
+	// values are init's option values; the store defaults to memory.
+	values map[string]any
+
+	// dynamic inits as a "plugin start" on a running node.
+	dynamic bool
+
+	// setup prepares the node's state before init.
+	setup func(n *lightningdtest.Node)
+
+	// config adjusts the plugin's config.
+	config func(c *cln.Config)
+
+	// disabled expects init to disable the plugin with a reason
+	// containing it.
+	disabled string
+}
+
+// startInProcess runs cln.Run under a new emulated node.
+func startInProcess(t *testing.T, o inProcessOpts) *inProcess {
 	t.Helper()
-	n := lightningdtest.New(t, opts)
-	if setup != nil {
-		setup(n)
+	n := lightningdtest.New(t, o.node)
+	if o.setup != nil {
+		o.setup(n)
 	}
 	p := &inProcess{
 		Node:   n,
 		clock:  clock.NewTestClock(t0),
 		ticker: ticker.NewForce(time.Hour),
 	}
+	cfg := cln.Config{
+		Clock: p.clock,
+		NewTicker: func(time.Duration) ticker.Ticker {
+			return p.ticker
+		},
+	}
+	if o.config != nil {
+		o.config(&cfg)
+	}
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
+	cfg.In, cfg.Out = inR, outW
 	done := make(chan error, 1)
 	go func() {
-		err := cln.Run(context.Background(), cln.Config{
-			In:    inR,
-			Out:   outW,
-			Clock: p.clock,
-			NewTicker: func(time.Duration) ticker.Ticker {
-				return p.ticker
-			},
-		})
+		err := cln.Run(context.Background(), cfg)
 		outW.Close()
 		inR.Close()
 		done <- err
 	}()
 	n.Attach(inW, outR, done)
-	if values == nil {
-		values = map[string]any{}
+	values := map[string]any{"chanfitness-store": "memory"}
+	for k, v := range o.values {
+		values[k] = v
 	}
-	if _, ok := values["chanfitness-store"]; !ok {
-		values["chanfitness-store"] = "memory"
+	reason := n.Init(values, o.dynamic)
+	if o.disabled != "" {
+		require.Contains(t, reason, o.disabled)
+		return p
 	}
-	reason := n.Init(values, dynamic)
 	require.Empty(t, reason, "plugin disabled itself")
 	return p
 }

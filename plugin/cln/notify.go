@@ -46,7 +46,7 @@ func payloadFields(topic string, params json.RawMessage) (fields, error) {
 	var top fields
 	if err := json.Unmarshal(params, &top); err != nil || top == nil {
 		return nil, fmt.Errorf("%w: %s params %s: not a JSON object",
-			errMalformed, topic, excerpt(params))
+			errMalformed, topic, jsonText(params))
 	}
 	inner, ok := top[topic]
 	if !ok || isNull(inner) {
@@ -55,7 +55,7 @@ func payloadFields(topic string, params json.RawMessage) (fields, error) {
 	var f fields
 	if err := json.Unmarshal(inner, &f); err != nil || f == nil {
 		return nil, fmt.Errorf("%w: %s: member %q %s is not a JSON "+
-			"object", errMalformed, topic, topic, excerpt(inner))
+			"object", errMalformed, topic, topic, jsonText(inner))
 	}
 	return f, nil
 }
@@ -74,7 +74,7 @@ func (f fields) str(topic, key string) (string, bool, error) {
 	var s string
 	if err := json.Unmarshal(v, &s); err != nil {
 		return "", false, fmt.Errorf("%w: %s: %s %s is not a string",
-			errMalformed, topic, key, excerpt(v))
+			errMalformed, topic, key, jsonText(v))
 	}
 	return s, true, nil
 }

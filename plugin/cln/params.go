@@ -47,7 +47,7 @@ func parseReportArgs(params json.RawMessage) (reportArgs, error) {
 		var arr []json.RawMessage
 		if err := json.Unmarshal(p, &arr); err != nil {
 			return reportArgs{}, fmt.Errorf("params %s: %w",
-				excerpt(p), err)
+				jsonText(p), err)
 		}
 		if len(arr) > 2 {
 			return reportArgs{}, fmt.Errorf("too many parameters: "+
@@ -65,7 +65,7 @@ func parseReportArgs(params json.RawMessage) (reportArgs, error) {
 		var obj map[string]json.RawMessage
 		if err := json.Unmarshal(p, &obj); err != nil {
 			return reportArgs{}, fmt.Errorf("params %s: %w",
-				excerpt(p), err)
+				jsonText(p), err)
 		}
 		var unknown []string
 		for k, v := range obj {
@@ -87,7 +87,7 @@ func parseReportArgs(params json.RawMessage) (reportArgs, error) {
 
 	default:
 		return reportArgs{}, fmt.Errorf("params %s: want an array or "+
-			"an object", excerpt(p))
+			"an object", jsonText(p))
 	}
 
 	var args reportArgs
@@ -124,7 +124,7 @@ func argString(name string, v json.RawMessage) (string, error) {
 	var s string
 	if err := json.Unmarshal(v, &s); err != nil {
 		return "", fmt.Errorf("%s %s: want a string (%s)", name,
-			excerpt(v), argHint(name))
+			jsonText(v), argHint(name))
 	}
 	return s, nil
 }

@@ -231,6 +231,11 @@ func (r *runner) dispatch(ctx context.Context, queue <-chan inbound,
 			if m.env.Method == topicShutdown {
 				return "lightningd shuts down"
 			}
+			if !isTopic(m.env.Method) {
+				r.log.Debugf("%s notification: not subscribed, "+
+					"ignored", m.env.Method)
+				continue
+			}
 			if sess == nil {
 				r.log.Debugf("%s notification before init: "+
 					"ignored", m.env.Method)
@@ -383,7 +388,7 @@ func (r *runner) bootstrap(p *glightning.Plugin,
 		return nil, fmt.Errorf("start monitor: %w", err)
 	}
 	s.started = true
-	s.tracker = newTracker(s.rpc, r.log, r.cfg.Clock.Now)
+	s.tracker = newTracker(s.rpc, r.log, r.cfg.Clock.Now, s.openPoints)
 	snap, err := s.tracker.snapshot(ctx)
 	if err != nil {
 		_ = s.close("")
@@ -429,6 +434,28 @@ type session struct {
 	started bool
 	tracker *tracker
 	ticker  ticker.Ticker
+}
+
+// openPoints returns the points of peer's channels the monitor holds open.
+func (s *session) openPoints(ctx context.Context,
+	peer core.PeerID) ([]core.ChannelPoint, error) {
+
+	rep, err := s.mon.Report(ctx, core.ReportQuery{Peer: &peer})
+	if err != nil {
+		return nil, err
+	}
+	var points []core.ChannelPoint
+	for _, c := range rep.Channels {
+		if c.Status != "open" {
+			continue
+		}
+		cp, err := core.ParseChannelPoint(c.ChannelPoint)
+		if err != nil {
+			return nil, err
+		}
+		points = append(points, cp)
+	}
+	return points, nil
 }
 
 // notification applies one subscribed notification.

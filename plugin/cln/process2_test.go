@@ -33,7 +33,7 @@ func TestProcessRestartWithGap(t *testing.T) {
 			chSpec := lightningdtest.NewChannel(a, 1,
 				lightningdtest.StateNormal)
 
-			n1 := lightningdtest.New(t, lightningdtest.Options{Dir: dir})
+			n1 := newNode(t, lightningdtest.Options{Dir: dir})
 			n1.SetPeer(a, true)
 			ch := n1.AddChannel(chSpec)
 			n1.Start(bin, nil, false)
@@ -57,7 +57,7 @@ func TestProcessRestartWithGap(t *testing.T) {
 				return time.Since(exited) >= 1500*time.Millisecond
 			})
 
-			n2 := lightningdtest.New(t, lightningdtest.Options{Dir: dir})
+			n2 := newNode(t, lightningdtest.Options{Dir: dir})
 			n2.SetPeer(a, tc.onlineAfter)
 			n2.AddChannel(chSpec)
 			launched := time.Now()
@@ -107,7 +107,7 @@ func TestProcessShutdown(t *testing.T) {
 			dir := lightningdtest.NewDir(t)
 			a := lightningdtest.PeerID(1)
 
-			n1 := lightningdtest.New(t, lightningdtest.Options{Dir: dir})
+			n1 := newNode(t, lightningdtest.Options{Dir: dir})
 			n1.SetPeer(a, true)
 			ch := n1.AddChannel(lightningdtest.NewChannel(a, 1,
 				lightningdtest.StateNormal))
@@ -124,7 +124,7 @@ func TestProcessShutdown(t *testing.T) {
 			require.True(t, n1.Exited())
 			n1.Close()
 
-			n2 := lightningdtest.New(t, lightningdtest.Options{Dir: dir})
+			n2 := newNode(t, lightningdtest.Options{Dir: dir})
 			n2.SetPeer(a, false)
 			n2.AddChannel(*ch)
 			n2.Start(bin, nil, false)
@@ -202,7 +202,7 @@ func TestProcessBadOptions(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			bin := pluginBinary(t)
-			n := lightningdtest.New(t, lightningdtest.Options{})
+			n := newNode(t, lightningdtest.Options{})
 			values := map[string]any{"chanfitness-store": "badger"}
 			for k, v := range tc.values {
 				values[k] = v

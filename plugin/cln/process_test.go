@@ -9,6 +9,16 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// raceEnv keeps a race-enabled plugin from sleeping a second at exit.
+var raceEnv = []string{"GORACE=atexit_sleep_ms=0"}
+
+// newNode returns an emulated node for the plugin binary.
+func newNode(t testing.TB, opts lightningdtest.Options) *lightningdtest.Node {
+	t.Helper()
+	opts.Env = append(opts.Env, raceEnv...)
+	return lightningdtest.New(t, opts)
+}
+
 // startProcess launches the plugin binary under a new emulated node with
 // a memory store unless values say otherwise.
 func startProcess(t testing.TB, opts lightningdtest.Options,
@@ -17,7 +27,7 @@ func startProcess(t testing.TB, opts lightningdtest.Options,
 
 	t.Helper()
 	bin := pluginBinary(t)
-	n := lightningdtest.New(t, opts)
+	n := newNode(t, opts)
 	if setup != nil {
 		setup(n)
 	}
@@ -35,7 +45,7 @@ func startProcess(t testing.TB, opts lightningdtest.Options,
 // with their types and defaults, the method with a usage string, all
 // five subscriptions, string ids and dynamic loading.
 func TestProcessManifest(t *testing.T) {
-	n := lightningdtest.New(t, lightningdtest.Options{})
+	n := newNode(t, lightningdtest.Options{})
 	n.Launch(pluginBinary(t))
 	m := n.Manifest
 

@@ -2,6 +2,7 @@ package cln
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -29,22 +30,47 @@ type tracker struct {
 	rpc   nodeRPC
 	log   core.Logger
 	now   func() time.Time
+	known knownChannels
 	chans map[string]*trackedChannel
 }
 
-func newTracker(rpc nodeRPC, log core.Logger, now func() time.Time) *tracker {
+// knownChannels returns the channel points the monitor holds open for a
+// peer.
+type knownChannels func(ctx context.Context,
+	peer core.PeerID) ([]core.ChannelPoint, error)
+
+func newTracker(rpc nodeRPC, log core.Logger, now func() time.Time,
+	known knownChannels) *tracker {
+
 	return &tracker{
 		rpc:   rpc,
 		log:   log,
 		now:   now,
+		known: known,
 		chans: make(map[string]*trackedChannel),
 	}
 }
 
+// v1ChannelID returns the channel id BOLT 2 derives from a funding
+// outpoint (txid in internal byte order, output index xor-ed into the
+// last two bytes). Channels opened by dual funding have other ids.
+func v1ChannelID(cp core.ChannelPoint) string {
+	id := cp.Txid
+	id[30] ^= byte(cp.Index >> 8)
+	id[31] ^= byte(cp.Index)
+	return hex.EncodeToString(id[:])
+}
+
 // learn records a listed channel and returns its entry, or nil when the
 // listing has no usable funding outpoint yet.
-func (t *tracker) learn(channelID, peerID, txid string, outnum *uint32,
-	scid string) (*trackedChannel, error) {
+//
+// A channel seen for the first time is keyed by its funding outpoint,
+// unless that outpoint does not give its channel id and the monitor
+// holds an open channel of the same peer whose outpoint does: the
+// channel was spliced while the plugin was not running, and keeps the
+// point it opened with.
+func (t *tracker) learn(ctx context.Context, channelID, peerID,
+	txid string, outnum *uint32, scid string) (*trackedChannel, error) {
 
 	id, err := normChannelID(channelID)
 	if err != nil {
@@ -64,6 +90,9 @@ func (t *tracker) learn(channelID, peerID, txid string, outnum *uint32,
 		if err != nil {
 			return nil, fmt.Errorf("channel %s: %w", id, err)
 		}
+		if v1ChannelID(pt) != id {
+			pt = t.spliceOrigin(ctx, peer, id, pt)
+		}
 		tc = &trackedChannel{point: pt, peer: peer}
 		t.chans[id] = tc
 	}
@@ -71,6 +100,31 @@ func (t *tracker) learn(channelID, peerID, txid string, outnum *uint32,
 		tc.scid = scid
 	}
 	return tc, nil
+}
+
+// spliceOrigin returns the monitor's open channel of peer whose outpoint
+// gives channel id id, or pt when there is none.
+func (t *tracker) spliceOrigin(ctx context.Context, peer core.PeerID,
+	id string, pt core.ChannelPoint) core.ChannelPoint {
+
+	if t.known == nil {
+		return pt
+	}
+	points, err := t.known(ctx, peer)
+	if err != nil {
+		return pt
+	}
+	for _, p := range points {
+		if v1ChannelID(p) == id {
+			if p != pt {
+				t.log.Infof("channel %s of peer %v was spliced "+
+					"from %v to %v: it keeps its history "+
+					"under %v", id, peer, p, pt, p)
+			}
+			return p
+		}
+	}
+	return pt
 }
 
 // snapshot lists the node's channels and peers and returns the monitor's
@@ -90,8 +144,8 @@ func (t *tracker) snapshot(ctx context.Context) (core.Snapshot, error) {
 	listed := make(map[*trackedChannel]bool, len(chans))
 	for i := range chans {
 		ch := &chans[i]
-		tc, err := t.learn(ch.ChannelID, ch.PeerID, ch.FundingTxid,
-			ch.FundingOutnum, ch.ShortChannelID)
+		tc, err := t.learn(ctx, ch.ChannelID, ch.PeerID,
+			ch.FundingTxid, ch.FundingOutnum, ch.ShortChannelID)
 		if err != nil {
 			t.log.Warnf("listpeerchannels: %v", err)
 			continue
@@ -195,7 +249,7 @@ func (t *tracker) resolve(ctx context.Context,
 		if !sameChannelID(ch.ChannelID, sc.ChannelID) {
 			continue
 		}
-		return t.learned(sc, ch.PeerID, ch.FundingTxid,
+		return t.learned(ctx, sc, ch.PeerID, ch.FundingTxid,
 			ch.FundingOutnum, ch.ShortChannelID)
 	}
 	closed, err := t.rpc.ListClosedChannels(ctx, &sc.Peer)
@@ -212,8 +266,8 @@ func (t *tracker) resolve(ctx context.Context,
 		if peer == "" {
 			peer = sc.Peer.String()
 		}
-		return t.learned(sc, peer, ch.FundingTxid, ch.FundingOutnum,
-			ch.ShortChannelID)
+		return t.learned(ctx, sc, peer, ch.FundingTxid,
+			ch.FundingOutnum, ch.ShortChannelID)
 	}
 	return nil, fmt.Errorf("channel %s of peer %v: not listed by "+
 		"listpeerchannels nor listclosedchannels", sc.ChannelID,
@@ -221,13 +275,13 @@ func (t *tracker) resolve(ctx context.Context,
 }
 
 // learned is learn for a channel found by resolve.
-func (t *tracker) learned(sc stateChange, peer, txid string, outnum *uint32,
-	scid string) (*trackedChannel, error) {
+func (t *tracker) learned(ctx context.Context, sc stateChange, peer,
+	txid string, outnum *uint32, scid string) (*trackedChannel, error) {
 
 	if scid == "" {
 		scid = sc.ShortChannelID
 	}
-	tc, err := t.learn(sc.ChannelID, peer, txid, outnum, scid)
+	tc, err := t.learn(ctx, sc.ChannelID, peer, txid, outnum, scid)
 	if err != nil {
 		return nil, err
 	}

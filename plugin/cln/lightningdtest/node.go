@@ -74,6 +74,9 @@ type Options struct {
 	// Stderr, when set, receives a copy of the plugin's stderr.
 	Stderr io.Writer
 
+	// Env is added to the plugin's environment.
+	Env []string
+
 	// ExpectViolations records protocol violations without failing the
 	// test (for testing the emulator itself).
 	ExpectViolations bool
@@ -209,6 +212,7 @@ func (n *Node) Launch(binary string) {
 			env = append(env, kv)
 		}
 	}
+	env = append(env, n.opts.Env...)
 	cmd.Env = append(env, "LIGHTNINGD_PLUGIN=1",
 		"LIGHTNINGD_VERSION="+n.opts.Version)
 	if n.opts.Stderr != nil {
