@@ -184,7 +184,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		_ = unlockDir(lock)
 		return nil, fmt.Errorf("open store %q: %w", abs, err)
 	}
-	_ = fixModes(abs)
+	if err := fixModes(abs); err != nil {
+		s.log.Warnf("store %q: %v", abs, err)
+	}
 
 	s.gcTicker = opts.GCTicker
 	if s.gcTicker == nil {

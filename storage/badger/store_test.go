@@ -366,39 +366,3 @@ func TestLargeMoveSplits(t *testing.T) {
 	}
 	requireLogs(t, st, map[int]uint64{0: batches})
 }
-
-// TestSyncDuringWrite runs Sync beside a stream of writes, as the
-// monitor's timer does.
-func TestSyncDuringWrite(t *testing.T) {
-	s := openStore(t, t.TempDir(), badger.Options{FlushBytes: 8192})
-	ctx := context.Background()
-	done := make(chan struct{})
-	syncErr := make(chan error, 1)
-	go func() {
-		defer close(syncErr)
-		for {
-			select {
-			case <-done:
-				return
-			default:
-			}
-			if err := s.Sync(); err != nil {
-				syncErr <- err
-				return
-			}
-		}
-	}()
-	var b core.Batch
-	want := make(map[int]uint64)
-	for i := 0; i < 5000; i++ {
-		p := i % 13
-		eventBatch(&b, p, want[p])
-		require.NoError(t, s.Write(ctx, &b))
-		want[p]++
-	}
-	close(done)
-	require.NoError(t, <-syncErr)
-	st, err := s.Load(ctx)
-	require.NoError(t, err)
-	requireLogs(t, st, want)
-}

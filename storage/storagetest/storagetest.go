@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener, reopen Reopener) {
 		{"BatchNotRetained", testBatchNotRetained},
 		{"TimesRoundTrip", testTimesRoundTrip},
 		{"LoadOrder", testLoadOrder},
+		{"SyncDuringWrite", testSyncDuringWrite},
 		{"CanceledContext", testCanceledContext},
 		{"CloseTwice", testCloseTwice},
 		{"UseAfterClose", testUseAfterClose},
@@ -828,4 +829,55 @@ func testUseAfterClose(t *testing.T, h *harness) {
 
 	err = h.s.Sync()
 	require.True(t, errors.Is(err, storage.ErrClosed), "sync: %v", err)
+}
+
+// testSyncDuringWrite runs Sync beside a stream of writes, as the
+// monitor's timer does.
+func testSyncDuringWrite(t *testing.T, h *harness) {
+	done := make(chan struct{})
+	syncErr := make(chan error, 1)
+	go func() {
+		defer close(syncErr)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if err := h.s.Sync(); err != nil {
+				syncErr <- err
+				return
+			}
+		}
+	}()
+	const peers, batches = 13, 3000
+	want := make([][]core.LogEvent, peers)
+	for i := 0; i < batches; i++ {
+		p := i % peers
+		ev := core.LogEvent{Time: at(i), State: core.State(i % 2)}
+		rec := core.PeerRecord{Peer: peerID(byte(p)), FlapCount: i,
+			LastEvent: ev.Time}
+		err := h.s.Write(context.Background(), &core.Batch{
+			Peers: []core.PeerRecord{rec},
+			Logs: []core.PeerLog{{Peer: rec.Peer,
+				Seq: uint64(len(want[p])), Events: []core.LogEvent{ev}}},
+		})
+		require.NoError(t, err)
+		want[p] = append(want[p], ev)
+	}
+	close(done)
+	require.NoError(t, <-syncErr)
+
+	st := &core.StoredState{}
+	for p := range want {
+		last := p + peers*((batches-1-p)/peers)
+		st.Peers = append(st.Peers, core.PeerRecord{
+			Peer:      peerID(byte(p)),
+			FlapCount: last,
+			LastEvent: at(last),
+		})
+		st.Logs = append(st.Logs, core.PeerLog{Peer: peerID(byte(p)),
+			Events: want[p]})
+	}
+	h.check(st)
 }
