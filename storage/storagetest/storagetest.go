@@ -5,6 +5,13 @@
 // store and, for a persistent backend, one that closes a store and opens
 // its location again. With a reopener, every check of the suite is made
 // twice: on the open store and again after a reopen.
+//
+// Beyond core.Store's contract, the suite holds every backend to the same
+// details: Load orders peers, logs and channels by key (peer id bytes;
+// txid bytes, then output index), returns times equal (time.Equal) to the
+// ones written, and returns copies; a rejected log run fails the whole
+// batch with an error wrapping storage.ErrLogSeq; calls after Close fail
+// with storage.ErrClosed; Sync may run beside Write.
 package storagetest
 
 import (
