@@ -1,0 +1,361 @@
+package itest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/btcsuite/btcd/btcutil"
+	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/plugin/lnd"
+	"github.com/chanfitness/chanfitness/plugin/lnd/daemon"
+	"github.com/stretchr/testify/require"
+)
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) tail(n int) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	lines := strings.Split(strings.TrimRight(b.buf.String(), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// companion is a chanfitness-lnd daemon run in this process.
+type companion struct {
+	t      *testing.T
+	addr   string
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// startCompanion runs the daemon against nd with the macaroon mac and
+// the history in dataDir, and waits until it serves.
+func startCompanion(t *testing.T, h *harness, name string, nd *node, mac,
+	dataDir string) *companion {
+
+	t.Helper()
+	stderr := &syncBuffer{}
+	h.logs[name] = func() string { return stderr.tail(40) }
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &companion{t: t, cancel: cancel, done: make(chan error, 1)}
+	ready := make(chan string, 1)
+	args := []string{"--network=regtest", "--lnd.host=" + nd.rpc,
+		"--lnd.tlscertpath=" + filepath.Join(nd.dir, "tls.cert"),
+		"--lnd.macaroonpath=" + mac, "--datadir=" + dataDir,
+		"--listen=127.0.0.1:0", "--debuglevel=debug"}
+	go func() {
+		c.done <- daemon.Run(ctx, args, daemon.Env{Stderr: stderr,
+			Ready: func(a string) { ready <- a }})
+	}()
+	t.Cleanup(func() { c.stop() })
+	select {
+	case c.addr = <-ready:
+	case err := <-c.done:
+		c.done <- err
+		require.FailNow(t, name+" stopped", "%v", err)
+	case <-time.After(startTimeout):
+		require.FailNow(t, name+" did not start")
+	}
+	return c
+}
+
+// stop stops the daemon (as SIGTERM does) and checks it exited cleanly.
+func (c *companion) stop() {
+	c.t.Helper()
+	c.cancel()
+	select {
+	case err := <-c.done:
+		c.done <- err
+		require.NoError(c.t, err)
+	case <-time.After(stopTimeout):
+		require.FailNow(c.t, "companion did not stop")
+	}
+}
+
+// get fetches path.
+func (c *companion) get(path string) (int, []byte, error) {
+	resp, err := http.Get("http://" + c.addr + path)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, body, err
+}
+
+// connected reports what the health endpoint says.
+func (c *companion) connected() bool {
+	code, _, err := c.get(daemon.PathHealth)
+	return err == nil && code == http.StatusOK
+}
+
+// report fetches the report.
+func (c *companion) report() core.Report {
+	c.t.Helper()
+	code, body, err := c.get(daemon.PathReport)
+	require.NoError(c.t, err)
+	require.Equal(c.t, http.StatusOK, code, string(body))
+	var r core.Report
+	require.NoError(c.t, json.Unmarshal(body, &r))
+	return r
+}
+
+// waitReport waits until cond holds for the report.
+func (c *companion) waitReport(what string, cond func(core.Report) bool) {
+	c.t.Helper()
+	waitFor(c.t, what, waitTimeout, func() (bool, error) {
+		return cond(c.report()), nil
+	})
+}
+
+func chanOf(r core.Report, cp string) core.ChannelReport {
+	for _, c := range r.Channels {
+		if c.ChannelPoint == cp {
+			return c
+		}
+	}
+	return core.ChannelReport{}
+}
+
+func peerOf(r core.Report, id string) core.PeerReport {
+	for _, p := range r.Peers {
+		if p.PeerID == id {
+			return p
+		}
+	}
+	return core.PeerReport{}
+}
+
+// outage is the time within a channel's lifetime its peer was offline.
+func outage(c core.ChannelReport) time.Duration {
+	return time.Duration(c.LifetimeSeconds-c.UptimeSeconds) * time.Second
+}
+
+// pass keeps the network as it is for d of wall time: the scenario needs
+// real time to go by (an outage of known length), not a wait for an
+// event.
+func pass(t *testing.T, since time.Time, d time.Duration) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%v to pass", d), d+time.Minute,
+		func() (bool, error) {
+			return time.Since(since) >= d, nil
+		})
+}
+
+// TestCompanionAgainstRealLnd runs the companion against real lnd and btcd
+// on regtest: alice, the companion's node, has channels with bob and
+// carol. bob is stopped for a known time, alice's lnd is restarted under
+// the running companion, the companion is restarted, and carol's channel
+// is closed.
+func TestCompanionAgainstRealLnd(t *testing.T) {
+	bins := os.Getenv(BinsEnv)
+	if bins == "" {
+		t.Skipf("%s is not set: the real-node test needs lnd, lncli, "+
+			"btcd and btcctl; `make test` builds them (`make "+
+			"itest-bins`) and sets it", BinsEnv)
+	}
+	began := time.Now()
+	h := newHarness(t, bins)
+	alice := h.startNode("alice")
+	bob := h.startNode("bob")
+	carol := h.startNode("carol")
+
+	// Fund alice, open alice-bob and alice-carol.
+	var addr struct {
+		Address string `json:"address"`
+	}
+	alice.lncli(&addr, "newaddress", "p2wkh")
+	// btcd activates segwit on regtest after three periods of 144
+	// blocks.
+	h.mine(450)
+	h.fund(addr.Address, 10*btcutil.SatoshiPerBitcoin)
+	waitFor(t, "alice's funds", waitTimeout, func() (bool, error) {
+		var bal struct {
+			Confirmed int64 `json:"confirmed_balance,string"`
+		}
+		alice.lncli(&bal, "walletbalance")
+		return bal.Confirmed >= 20*btcutil.SatoshiPerBitcoin, nil
+	})
+	alice.connect(bob)
+	alice.connect(carol)
+	alice.lncli(nil, "openchannel", "--node_key="+bob.pubkey,
+		"--local_amt=1000000")
+	alice.lncli(nil, "openchannel", "--node_key="+carol.pubkey,
+		"--local_amt=1000000")
+	h.mine(6)
+	waitFor(t, "two active channels", waitTimeout, func() (bool, error) {
+		info, err := alice.info()
+		return err == nil && info.NumActiveChannels == 2, err
+	})
+	bobChan := alice.channelWith(bob).ChannelPoint
+	carolChan := alice.channelWith(carol).ChannelPoint
+	t.Logf("network ready after %v", time.Since(began).Round(time.Second))
+
+	// The macaroon, baked with the documented line.
+	mac := filepath.Join(h.dir, "chanfitness.macaroon")
+	bake := strings.Fields(lnd.BakeCommand)[1:]
+	bake[len(bake)-1] = mac
+	alice.lncli(nil, bake...)
+
+	dataDir := filepath.Join(h.dir, "companion")
+	c := startCompanion(t, h, "companion", alice, mac, dataDir)
+	c.waitReport("both channels and peers", func(r core.Report) bool {
+		return chanOf(r, bobChan).Status == "open" &&
+			chanOf(r, carolChan).Status == "open" &&
+			peerOf(r, bob.pubkey).Online &&
+			peerOf(r, carol.pubkey).Online
+	})
+	r0 := c.report()
+	require.True(t, r0.NodeConnected)
+	flaps0 := peerOf(r0, bob.pubkey).FlapCount
+	lndFlaps0 := alice.peer(bob).FlapCount
+
+	// bob goes away for a known time.
+	const down = 5 * time.Second
+	stopped := time.Now()
+	bob.stop()
+	c.waitReport("bob offline", func(r core.Report) bool {
+		return !peerOf(r, bob.pubkey).Online
+	})
+	offSince := peerOf(c.report(), bob.pubkey).Since.Time
+	pass(t, offSince, down)
+	bob.start()
+	c.waitReport("bob online again", func(r core.Report) bool {
+		return peerOf(r, bob.pubkey).Online
+	})
+	back := time.Now()
+	r1 := c.report()
+	out := outage(chanOf(r1, bobChan))
+	t.Logf("bob stopped for %v; the companion counts %v offline",
+		back.Sub(stopped).Round(time.Second), out)
+	require.GreaterOrEqual(t, out, down-time.Second)
+	require.LessOrEqual(t, out, back.Sub(stopped)+2*time.Second)
+	require.Zero(t, outage(chanOf(r1, carolChan)))
+	flaps1 := peerOf(r1, bob.pubkey).FlapCount
+	require.Equal(t, flaps0+2, flaps1, "an offline/online cycle is 2 flaps")
+
+	// lnd saw the same: same outage, same flaps.
+	var lndFlaps1 int32
+	waitFor(t, "alice lists bob", waitTimeout, func() (bool, error) {
+		p := alice.peer(bob)
+		if p != nil {
+			lndFlaps1 = p.FlapCount
+		}
+		return p != nil, nil
+	})
+	require.Equal(t, int(lndFlaps1-lndFlaps0), flaps1-flaps0)
+	lc := alice.channelWith(bob)
+	lndOut := time.Duration(lc.Lifetime-lc.Uptime) * time.Second
+	require.InDelta(t, out.Seconds(), lndOut.Seconds(), 2,
+		"lnd counts %v offline", lndOut)
+
+	// alice's lnd restarts under the running companion: the time it is
+	// away is unmonitored, and lnd's own lifetime starts from zero.
+	rBefore := c.report()
+	aliceDown := time.Now()
+	alice.stop()
+	waitFor(t, "companion notices", waitTimeout, func() (bool, error) {
+		return !c.connected(), nil
+	})
+	alice.start()
+	aliceUp := time.Now()
+	waitFor(t, "companion reconnects", waitTimeout, func() (bool, error) {
+		return c.connected(), nil
+	})
+	c.waitReport("peers back", func(r core.Report) bool {
+		return peerOf(r, bob.pubkey).Online &&
+			peerOf(r, carol.pubkey).Online
+	})
+	rAfter := c.report()
+	gap := time.Duration(rAfter.UnmonitoredSeconds-
+		rBefore.UnmonitoredSeconds) * time.Second
+	t.Logf("alice down for %v; unmonitored %v",
+		aliceUp.Sub(aliceDown).Round(time.Second), gap)
+	require.GreaterOrEqual(t, gap, aliceUp.Sub(aliceDown)-2*time.Second)
+	lc = alice.channelWith(bob)
+	ourLife := chanOf(rAfter, bobChan).LifetimeSeconds
+	require.GreaterOrEqual(t, ourLife,
+		chanOf(rBefore, bobChan).LifetimeSeconds)
+	require.LessOrEqual(t, time.Duration(lc.Lifetime)*time.Second,
+		time.Since(aliceUp)+2*time.Second, "lnd's lifetime restarted")
+	require.Greater(t, ourLife, lc.Lifetime)
+	t.Logf("after alice's restart: lnd lifetime %ds, companion "+
+		"lifetime %ds, age %ds", lc.Lifetime, ourLife,
+		chanOf(rAfter, bobChan).AgeSeconds)
+
+	// The companion restarts: its history continues, the time it was
+	// down is unmonitored, and no flap is added.
+	rBefore = c.report()
+	c.stop()
+	companionDown := time.Now()
+	pass(t, companionDown, 3*time.Second)
+	c = startCompanion(t, h, "companion (restarted)", alice, mac, dataDir)
+	waitFor(t, "companion connected", waitTimeout, func() (bool, error) {
+		return c.connected(), nil
+	})
+	rAfter = c.report()
+	require.Equal(t, rBefore.MonitoringSince, rAfter.MonitoringSince)
+	for _, cp := range []string{bobChan, carolChan} {
+		require.Equal(t, chanOf(rBefore, cp).OpenedAt,
+			chanOf(rAfter, cp).OpenedAt)
+		require.GreaterOrEqual(t, chanOf(rAfter, cp).LifetimeSeconds,
+			chanOf(rBefore, cp).LifetimeSeconds)
+	}
+	require.GreaterOrEqual(t, rAfter.UnmonitoredSeconds,
+		rBefore.UnmonitoredSeconds+2)
+	require.Equal(t, peerOf(rBefore, bob.pubkey).FlapCount,
+		peerOf(rAfter, bob.pubkey).FlapCount)
+
+	// carol's channel closes: it stays, closed, its numbers frozen.
+	txid, index, ok := strings.Cut(carolChan, ":")
+	require.True(t, ok)
+	closing := time.Now()
+	alice.lncli(nil, "closechannel", "--funding_txid="+txid,
+		"--output_index="+index)
+	waitFor(t, "closing transaction", waitTimeout, func() (bool, error) {
+		out, err := h.btcctl("getrawmempool")
+		return err == nil && strings.Contains(out, "\""), err
+	})
+	h.mine(3)
+	c.waitReport("carol's channel closed", func(r core.Report) bool {
+		return chanOf(r, carolChan).Status == "closed"
+	})
+	closed1 := c.report()
+	require.True(t, chanOf(closed1, carolChan).ClosedAt.After(
+		closing.Add(-time.Second)))
+	pass(t, time.Now(), 2*time.Second)
+	closed2 := c.report()
+	require.Equal(t, chanOf(closed1, carolChan), chanOf(closed2, carolChan))
+	require.Greater(t, chanOf(closed2, bobChan).LifetimeSeconds,
+		chanOf(closed1, bobChan).LifetimeSeconds)
+	require.Equal(t, "open", chanOf(closed2, bobChan).Status)
+
+	var table bytes.Buffer
+	require.NoError(t, core.WriteTable(&table, closed2))
+	t.Logf("final report:\n%s", table.String())
+	t.Logf("real-node scenario took %v",
+		time.Since(began).Round(time.Second))
+}
