@@ -160,7 +160,9 @@ func (p *inProcess) advance(d time.Duration) {
 }
 
 // channel returns the report entry of a channel point.
-func channel(t *testing.T, r core.Report, point string) core.ChannelReport {
+func channel(t testing.TB, r core.Report,
+	point string) core.ChannelReport {
+
 	t.Helper()
 	for _, c := range r.Channels {
 		if c.ChannelPoint == point {
@@ -172,7 +174,7 @@ func channel(t *testing.T, r core.Report, point string) core.ChannelReport {
 }
 
 // peer returns the report entry of a peer.
-func peer(t *testing.T, r core.Report, id string) core.PeerReport {
+func peer(t testing.TB, r core.Report, id string) core.PeerReport {
 	t.Helper()
 	for _, p := range r.Peers {
 		if p.PeerID == id {

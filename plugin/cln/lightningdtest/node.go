@@ -560,18 +560,30 @@ func (n *Node) readPlugin(r io.Reader) {
 func (n *Node) decodePlugin(r io.Reader) {
 	dec := json.NewDecoder(r)
 	for {
-		var raw json.RawMessage
-		err := dec.Decode(&raw)
+		var m pluginMessage
+		err := dec.Decode(&m)
 		if errors.Is(err, io.EOF) {
 			return
 		}
-		if err != nil {
+		var syntax *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &syntax), errors.Is(err,
+			io.ErrUnexpectedEOF):
+
 			rest, _ := io.ReadAll(io.LimitReader(dec.Buffered(), 200))
 			n.violate("plugin wrote something that is not JSON to "+
 				"stdout: %v (near %q)", err, rest)
 			return
+		case errors.As(err, &typ) && typ.Field == "":
+			n.violate("JSON-RPC message is not a valid JSON object "+
+				"type: %s", typ.Value)
+			return
+		case err != nil:
+			n.violate("malformed message: %v", err)
+			return
 		}
-		if err := n.handleOutput(raw); err != nil {
+		if err := n.handleOutput(&m); err != nil {
 			n.violate("%v", err)
 			return
 		}
@@ -588,28 +600,27 @@ type pluginMessage struct {
 	Error   *RPCError       `json:"error"`
 }
 
-func (n *Node) handleOutput(raw json.RawMessage) error {
-	if raw[0] != '{' {
-		return fmt.Errorf("JSON-RPC message is not a valid JSON object "+
-			"type: %.200s", raw)
-	}
-	var m pluginMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return fmt.Errorf("malformed message %.200s: %v", raw, err)
-	}
+// String describes the message for an error.
+func (m *pluginMessage) String() string {
+	return fmt.Sprintf("message (id %s, method %q, params %.100s, "+
+		"result %.100s, error %v)", m.ID, m.Method, m.Params, m.Result,
+		m.Error)
+}
+
+func (n *Node) handleOutput(m *pluginMessage) error {
 	if m.JSONRPC == nil {
 		return fmt.Errorf("JSON-RPC message does not contain "+
-			"\"jsonrpc\" field: %.200s", raw)
+			"\"jsonrpc\" field: %v", m)
 	}
 	if *m.JSONRPC != "2.0" {
 		return fmt.Errorf("jsonrpc is %q, not \"2.0\"", *m.JSONRPC)
 	}
 	if len(m.ID) == 0 {
-		return n.handleNotification(&m, raw)
+		return n.handleNotification(m)
 	}
 	if (m.Result == nil) == (m.Error == nil) {
 		return fmt.Errorf("response needs exactly one of result and "+
-			"error: %.200s", raw)
+			"error: %v", m)
 	}
 	n.mu.Lock()
 	ch, ok := n.pending[string(m.ID)]
@@ -623,8 +634,7 @@ func (n *Node) handleOutput(raw json.RawMessage) error {
 	return nil
 }
 
-func (n *Node) handleNotification(m *pluginMessage,
-	raw json.RawMessage) error {
+func (n *Node) handleNotification(m *pluginMessage) error {
 
 	switch m.Method {
 	case "log":
@@ -636,7 +646,7 @@ func (n *Node) handleNotification(m *pluginMessage,
 			p.Message == nil {
 
 			return fmt.Errorf("Log notification from plugin doesn't "+
-				"have a string \"message\" field: %.200s", raw)
+				"have a string \"message\" field: %v", m)
 		}
 		level := "info"
 		if p.Level != nil {
@@ -656,7 +666,7 @@ func (n *Node) handleNotification(m *pluginMessage,
 		return nil
 	}
 	return fmt.Errorf("plugin sent notification %q it did not declare: "+
-		"%.200s", m.Method, raw)
+		"%v", m.Method, m)
 }
 
 // violate records a protocol violation and kills the plugin, as

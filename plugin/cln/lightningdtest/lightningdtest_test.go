@@ -1,0 +1,227 @@
+package lightningdtest
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestValidateManifest(t *testing.T) {
+	okOpt := `{"name":"chanfitness-x","type":"int","default":3,` +
+		`"description":"d"}`
+	okMethod := `{"name":"chanfitness","usage":"[a]","description":"d"}`
+	manifest := func(opts, methods, rest string) string {
+		return `{"options":[` + opts + `],"rpcmethods":[` + methods +
+			`]` + rest + `}`
+	}
+	tests := []struct {
+		name    string
+		raw     string
+		wantErr string
+	}{
+		{"valid", manifest(okOpt, okMethod, `,"subscriptions":`+
+			`["connect","shutdown"],"dynamic":true,"nonnumericids":true`),
+			""},
+		{"no options", `{"rpcmethods":[]}`, "options\" was not found"},
+		{"options not an array", `{"options":{}}`, "not an array"},
+		{"option without type", manifest(`{"name":"chanfitness-x",`+
+			`"description":"d"}`, "", ""), "missing either"},
+		{"option without description", manifest(`{"name":`+
+			`"chanfitness-x","type":"int"}`, "", ""), "missing either"},
+		{"upper-case name", manifest(`{"name":"chanfitness-X",`+
+			`"type":"string","description":"d"}`, "", ""),
+			"lower-case"},
+		{"no prefix", manifest(`{"name":"store","type":"string",`+
+			`"description":"d"}`, "", ""), "prefix"},
+		{"unknown type", manifest(`{"name":"chanfitness-x","type":`+
+			`"float","description":"d"}`, "", ""), "supported"},
+		{"int default a string", manifest(`{"name":"chanfitness-x",`+
+			`"type":"int","default":"3","description":"d"}`, "", ""),
+			"not a valid int"},
+		{"int default a fraction", manifest(`{"name":"chanfitness-x",`+
+			`"type":"int","default":1.5,"description":"d"}`, "", ""),
+			"not a valid int"},
+		{"bool default a string", manifest(`{"name":"chanfitness-x",`+
+			`"type":"bool","default":"yes","description":"d"}`, "", ""),
+			"not a valid bool"},
+		{"duplicate option", manifest(okOpt+","+okOpt, "", ""),
+			"declared twice"},
+		{"method without usage", manifest(okOpt, `{"name":"x"}`, ""),
+			"usage"},
+		{"empty usage", manifest(okOpt, `{"name":`+
+			`"getinfo","usage":""}`, ""), "usage"},
+		{"builtin command", manifest(okOpt, `{"name":"getinfo",`+
+			`"usage":"x"}`, ""), "already registered"},
+		{"duplicate method", manifest(okOpt, okMethod+","+okMethod, ""),
+			"declared twice"},
+		{"unknown topic", manifest(okOpt, okMethod,
+			`,"subscriptions":["connected"]`), "not a known"},
+		{"subscriptions not strings", manifest(okOpt, okMethod,
+			`,"subscriptions":[1]`), "subscriptions"},
+		{"dynamic not a bool", manifest(okOpt, okMethod,
+			`,"dynamic":"yes"`), "not a bool"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := ValidateManifest(json.RawMessage(tc.raw),
+				"chanfitness-")
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.True(t, m.Subscribed("shutdown"))
+			o, ok := m.Option("chanfitness-x")
+			require.True(t, ok)
+			require.Equal(t, "3", string(o.Default))
+			_, ok = m.Method("chanfitness")
+			require.True(t, ok)
+		})
+	}
+}
+
+func TestCLIParams(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"none", nil, `[]`},
+		{"strings", []string{"abc", "7d"}, `["abc","7d"]`},
+		{"raw values", []string{"123", "true", "null", `{"a":1}`,
+			"[1]", `"q"`}, `[123,true,null,{"a":1},[1],"q"]`},
+		{"not bare digits", []string{"12h", "-1", "0x1"},
+			`["12h","-1","0x1"]`},
+		{"keywords", []string{"-k", "peer_id=ab", "window=7d"},
+			`{"peer_id":"ab","window":"7d"}`},
+		{"key=value without -k", []string{"window=30"},
+			`{"window":30}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := json.Marshal(CLIParams(tc.args...))
+			require.NoError(t, err)
+			require.JSONEq(t, tc.want, string(b))
+		})
+	}
+}
+
+func TestPayloadShapes(t *testing.T) {
+	peer := PeerID(1)
+	enc := func(v any) string {
+		b, err := json.Marshal(v)
+		require.NoError(t, err)
+		return string(b)
+	}
+	require.JSONEq(t, `{"id":"`+peer+`","disconnect":{"id":"`+peer+`"}}`,
+		enc(V24_08.DisconnectParams(peer)))
+	require.JSONEq(t, `{"disconnect":{"id":"`+peer+`"}}`,
+		enc(V24_11.DisconnectParams(peer)))
+	keys := func(m map[string]any) []string {
+		var out []string
+		for k := range m {
+			out = append(out, k)
+		}
+		return out
+	}
+	require.ElementsMatch(t, []string{"connect", "id", "direction",
+		"address"}, keys(V24_08.ConnectParams(peer, "in")))
+	require.ElementsMatch(t, []string{"connect"},
+		keys(V25_12.ConnectParams(peer, "in")))
+
+	sc := StateChange{Peer: peer, ChannelID: "c", NewState: "X"}
+	v24 := enc(V24_11.StateChangedParams(sc))
+	require.Contains(t, v24, `"old_state":"unknown"`)
+	require.Contains(t, v24, `"short_channel_id":null`)
+	require.Contains(t, v24, `"message":null`)
+	v25 := enc(V25_12.StateChangedParams(sc))
+	for _, k := range []string{"old_state", "short_channel_id",
+		"message"} {
+
+		require.NotContains(t, v25, k)
+	}
+}
+
+// fakePlugin answers getmanifest with a valid manifest, then writes what
+// the test gives it.
+func fakePlugin(t *testing.T, then string) (io.WriteCloser, io.Reader,
+	chan error) {
+
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		dec := json.NewDecoder(inR)
+		var req struct {
+			ID json.RawMessage `json:"id"`
+		}
+		if err := dec.Decode(&req); err != nil {
+			done <- err
+			return
+		}
+		_, _ = io.WriteString(outW, `{"jsonrpc":"2.0","id":`+
+			string(req.ID)+`,"result":{"options":[],"rpcmethods":`+
+			`[],"subscriptions":["shutdown"]}}`+"\n\n")
+		_, _ = io.WriteString(outW, then)
+		// Wait to be stopped.
+		_, _ = io.Copy(io.Discard, inR)
+		outW.Close()
+		done <- errors.New("stopped")
+	}()
+	return inW, outR, done
+}
+
+// TestViolations checks that the emulator, like lightningd, kills a
+// plugin that writes anything but JSON-RPC objects or an unknown log
+// level, or answers a request that was never sent.
+func TestViolations(t *testing.T) {
+	tests := []struct {
+		name, output, want string
+	}{
+		{"text", "ERR\nsomething\n", "not JSON"},
+		{"array", "[1]\n\n", "not a valid JSON object"},
+		{"no jsonrpc", `{"method":"log","params":{}}`, "jsonrpc"},
+		{"bad level", `{"jsonrpc":"2.0","method":"log","params":` +
+			`{"level":"None","message":"x"}}`, "Unknown log-level"},
+		{"io level", `{"jsonrpc":"2.0","method":"log","params":` +
+			`{"level":"io","message":"x"}}`, "Unknown log-level"},
+		{"log without message", `{"jsonrpc":"2.0","method":"log",` +
+			`"params":{"level":"info"}}`, "message"},
+		{"unknown id", `{"jsonrpc":"2.0","id":"nope","result":{}}`,
+			"non-existent request"},
+		{"undeclared notification", `{"jsonrpc":"2.0","method":` +
+			`"custom","params":{}}`, "did not declare"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n := New(t, Options{ExpectViolations: true})
+			in, out, done := fakePlugin(t, tc.output)
+			n.Attach(in, out, done)
+			n.Wait(time.Minute)
+			v := n.Violations()
+			require.Len(t, v, 1)
+			require.Contains(t, v[0], tc.want)
+		})
+	}
+}
+
+// TestValidLog accepts every level lightningd knows.
+func TestValidLog(t *testing.T) {
+	var out strings.Builder
+	for l := range validLevels {
+		out.WriteString(`{"jsonrpc":"2.0","method":"log","params":` +
+			`{"level":"` + l + `","message":"m ` + l + `"}}` + "\n\n")
+	}
+	n := New(t, Options{})
+	in, o, done := fakePlugin(t, out.String())
+	n.Attach(in, o, done)
+	n.WaitLog("m broken", time.Minute)
+	n.WaitLog("m trace", time.Minute)
+	require.Empty(t, n.Violations())
+	require.Len(t, n.Logs(), len(validLevels))
+}
