@@ -410,3 +410,42 @@ func TestProcessIDsEchoed(t *testing.T) {
 	require.Empty(t, n.Violations())
 	require.Zero(t, n.Shutdown())
 }
+
+// TestProcessSpliceWhileStopped splices a channel while the plugin is not
+// running: at the next start the listed funding outpoint is new, but the
+// channel id still derives from the outpoint it opened with, so the
+// channel keeps its point and history instead of being closed and opened
+// anew.
+func TestProcessSpliceWhileStopped(t *testing.T) {
+	bin := pluginBinary(t)
+	dir := lightningdtest.NewDir(t)
+	a := lightningdtest.PeerID(1)
+	chSpec := lightningdtest.NewChannel(a, 1, lightningdtest.StateNormal)
+
+	n1 := newNode(t, lightningdtest.Options{Dir: dir})
+	n1.SetPeer(a, true)
+	n1.AddChannel(chSpec)
+	n1.Start(bin, nil, false)
+	c1 := channel(t, n1.Report(), chSpec.Point())
+	require.Zero(t, n1.Shutdown())
+	n1.Close()
+
+	spliced := chSpec
+	moved := lightningdtest.NewChannel(a, 99, "")
+	spliced.FundingTxid = moved.FundingTxid
+	spliced.FundingOutnum = moved.FundingOutnum
+	spliced.ShortChannelID = moved.ShortChannelID
+
+	n2 := newNode(t, lightningdtest.Options{Dir: dir})
+	n2.SetPeer(a, true)
+	n2.AddChannel(spliced)
+	n2.Start(bin, nil, false)
+	r := n2.Report()
+	require.Len(t, r.Channels, 1)
+	c2 := r.Channels[0]
+	require.Equal(t, chSpec.Point(), c2.ChannelPoint)
+	require.Equal(t, "open", c2.Status)
+	require.Equal(t, c1.OpenedAt, c2.OpenedAt)
+	n2.WaitLog("was spliced", time.Minute)
+	require.Zero(t, n2.Shutdown())
+}
