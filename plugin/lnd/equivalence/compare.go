@@ -12,9 +12,14 @@ import (
 
 // Fitness is the part of core.Monitor that the comparison drives.
 type Fitness interface {
+	// Apply applies one event stamped with the clock's time.
 	Apply(ctx context.Context, ev core.Event) error
+
+	// ChannelInfo returns a channel's lifetime and uptime.
 	ChannelInfo(ctx context.Context, cp core.ChannelPoint) (
 		core.ChannelInfo, error)
+
+	// FlapCount returns a tracked peer's flap count and last flap.
 	FlapCount(ctx context.Context, peer core.PeerID) (int, *time.Time,
 		error)
 }

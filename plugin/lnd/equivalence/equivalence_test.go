@@ -3,6 +3,7 @@ package equivalence
 import (
 	"context"
 	"flag"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"testing"
@@ -150,17 +151,29 @@ func TestEquivalence(t *testing.T) {
 	}
 }
 
-// checkSeed runs one generated sequence and, on a difference, shrinks it
-// and fails with a report.
+// checkSeed runs one generated sequence and fails with report's text on a
+// difference.
 func checkSeed(ctx context.Context, t *testing.T, storeName string,
 	seed uint64, newFit NewFitness) {
 
 	t.Helper()
+	msg, err := report(ctx, storeName, seed, newFit)
+	require.NoError(t, err, "seed %d", seed)
+	if msg != "" {
+		t.Fatal(msg)
+	}
+}
+
+// report runs the sequence of seed and, on a difference, shrinks it and
+// returns a description with the shortest sequence found ("" when there
+// is no difference).
+func report(ctx context.Context, storeName string, seed uint64,
+	newFit NewFitness) (string, error) {
+
 	steps := Generate(rand.New(rand.NewPCG(seed, 0)), genConfig(seed))
 	mm, err := Run(ctx, steps, newFit)
-	require.NoError(t, err, "seed %d", seed)
-	if mm == nil {
-		return
+	if err != nil || mm == nil {
+		return "", err
 	}
 
 	fails := func(s []Step) bool {
@@ -169,13 +182,66 @@ func checkSeed(ctx context.Context, t *testing.T, storeName string,
 	}
 	short := Shrink(steps[:mm.Step+1], fails)
 	last, err := Run(ctx, short, newFit)
-	require.NoError(t, err)
-	require.NotNil(t, last)
+	switch {
+	case err != nil:
+		return "", err
+	case last == nil:
+		// Shrink only keeps failing sequences; a difference that
+		// comes and goes is reported unshrunk.
+		last, short = mm, steps[:mm.Step+1]
+	}
 
-	t.Fatalf("core (%s store) differs from lnd %s, seed %d (%d steps, "+
-		"shrunk to %d):\n%v\n\nsteps:\n%s\nrerun: go test "+
+	return fmt.Sprintf("core (%s store) differs from lnd %s, seed %d "+
+		"(%d steps, shrunk to %d):\n%v\n\nsteps:\n%s\nrerun: go test "+
 		"./plugin/lnd/equivalence -run 'TestEquivalence/%s' "+
 		"-equivalence.seed %d", storeName, LNDVersion, seed,
 		len(steps), len(short), last, FormatSteps(short), storeName,
-		seed)
+		seed), nil
+}
+
+// skewed is a core.Monitor whose uptimes of an hour or more are a
+// nanosecond long.
+type skewed struct {
+	*core.Monitor
+}
+
+func (s skewed) ChannelInfo(ctx context.Context, cp core.ChannelPoint) (
+	core.ChannelInfo, error) {
+
+	info, err := s.Monitor.ChannelInfo(ctx, cp)
+	if info.Uptime >= time.Hour {
+		info.Uptime += time.Nanosecond
+	}
+	return info, err
+}
+
+// TestReport checks the failure report end to end on a monitor that is
+// off by a nanosecond.
+func TestReport(t *testing.T) {
+	ctx := context.Background()
+	newFit := monitorFitness(t, stores[0])
+	skewedFit := func(clk clock.Clock) (Fitness, func() error, error) {
+		f, stop, err := newFit(clk)
+		if err != nil {
+			return nil, nil, err
+		}
+		return skewed{f.(*core.Monitor)}, stop, nil
+	}
+
+	msg, err := report(ctx, "memory", 1, newFit)
+	require.NoError(t, err)
+	require.Empty(t, msg)
+
+	msg, err = report(ctx, "memory", 1, skewedFit)
+	require.NoError(t, err)
+	require.Contains(t, msg, "core (memory store) differs from lnd "+
+		LNDVersion+", seed 1 (")
+	require.Contains(t, msg, "shrunk to 2)")
+	require.Regexp(t, `after step 2: open channel p\d+/c\d+ uptime: `+
+		`lnd \S+s, ours \S+s\n`, msg)
+	require.Contains(t, msg, "-equivalence.seed 1")
+
+	// The shortest sequence: a peer's first open, then an hour or more.
+	require.Regexp(t, `steps:\n    1  open p\d+/c\d+\n    2  `+
+		`advance \S+\n\n`, msg)
 }

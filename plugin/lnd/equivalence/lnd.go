@@ -30,6 +30,10 @@ var (
 	// lnd stamps every event with its clock, so the caller sets the
 	// clock instead.
 	ErrEventTime = errors.New("lnd takes event times from its clock")
+
+	// ErrInvalidSequence is returned by Model.Apply for a step that the
+	// generator never produces (see Valid).
+	ErrInvalidSequence = errors.New("invalid step sequence")
 )
 
 // subscription is a subscribe.Subscription whose updates channel is

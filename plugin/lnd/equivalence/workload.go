@@ -3,7 +3,6 @@ package equivalence
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -14,10 +13,6 @@ import (
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/chanfitness/chanfitness/core"
 )
-
-// ErrInvalidSequence is returned by Model.Apply for a step that the
-// generator never produces (see Valid).
-var ErrInvalidSequence = errors.New("invalid step sequence")
 
 // Kind says what a Step does.
 type Kind uint8
