@@ -183,7 +183,8 @@ func (s *Source) Run(ctx context.Context, sink core.Sink) error {
 		}
 		d := s.cfg.Jitter(s.Backoff(attempt))
 		attempt++
-		log.Warnf("%v; reconnecting in %v", err, d.Round(time.Millisecond))
+		log.Warnf("%v; reconnecting in %v", err,
+			d.Round(time.Millisecond))
 		select {
 		case <-ctx.Done():
 			return nil

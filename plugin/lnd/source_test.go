@@ -683,7 +683,8 @@ func TestSourceRetriesTransientFailures(t *testing.T) {
 			tc.setup(c)
 			c.start()
 			c.backoff(time.Second)
-			lines := c.log.lines("WRN", tc.logged, "reconnecting in 1s")
+			lines := c.log.lines("WRN", tc.logged,
+				"reconnecting in 1s")
 			require.Len(t, lines, 1)
 			if tc.want != nil {
 				require.Contains(t, lines[0], tc.want.Error())

@@ -7,9 +7,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -420,7 +422,8 @@ func TestConfig(t *testing.T) {
 		want: func(c *Config) {
 			c.Lnd.MacaroonPath = filepath.Join(home, ".lnd/data/"+
 				"chain/bitcoin/mainnet/readonly.macaroon")
-			c.DataDir = filepath.Join(home, ".chanfitness-lnd/mainnet")
+			c.DataDir = filepath.Join(home,
+				".chanfitness-lnd/mainnet")
 		},
 	}, {
 		name: "network moves the macaroon and the data",
@@ -494,4 +497,50 @@ func TestHelp(t *testing.T) {
 	out, err = runCommand(t, "report", "--help")
 	require.NoError(t, err)
 	require.True(t, strings.Contains(out, "--json"), out)
+}
+
+func TestSIGTERMStopsCleanly(t *testing.T) {
+	srv := lndtest.New(t)
+	srv.OpenChannel(lndtest.ChanPoint(1), lndtest.PeerKey(1), 0)
+	dataDir := t.TempDir()
+	args := append(lndArgs(srv, srv.Macaroon(t, "info:read",
+		"offchain:read", "peers:read")), "--datadir="+dataDir)
+
+	ctx, stop := signalContext()
+	defer stop()
+	var stderr syncBuffer
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, args, Env{Stderr: &stderr,
+			Ready: func(addr string) { ready <- addr }})
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		require.FailNow(t, "daemon stopped", "%v", err)
+	case <-time.After(lndtest.WaitTimeout):
+		require.FailNow(t, "daemon did not start")
+	}
+	srv.WaitSubscribed(t, 1)
+
+	// The signal handler is installed, so the signal only ends Run.
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGTERM))
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(lndtest.WaitTimeout):
+		require.FailNow(t, "SIGTERM did not stop the daemon")
+	}
+	require.Contains(t, stderr.String(), "shutting down")
+	require.Contains(t, stderr.String(), "monitor stopped")
+
+	// The store was closed: it opens again, with the channel in it.
+	st, err := badger.Open(filepath.Join(dataDir, "badger"),
+		badger.Options{})
+	require.NoError(t, err)
+	defer st.Close()
+	state, err := st.Load(context.Background())
+	require.NoError(t, err)
+	require.Len(t, state.Channels, 1)
 }

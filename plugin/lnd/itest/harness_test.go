@@ -373,7 +373,8 @@ func (h *harness) startNode(name string) *node {
 func (nd *node) start() {
 	h := nd.h
 	h.t.Helper()
-	nd.proc = startProc(h.t, h.dir, nd.name, filepath.Join(nd.dir, "output.log"),
+	nd.proc = startProc(h.t, h.dir, nd.name,
+		filepath.Join(nd.dir, "output.log"),
 		filepath.Join(h.bins, "lnd"), "--lnddir="+nd.dir,
 		"--noseedbackup", "--bitcoin.regtest", "--bitcoin.node=btcd",
 		"--btcd.rpchost="+h.btcdRPC, "--btcd.rpcuser="+rpcUser,

@@ -49,8 +49,9 @@ var permissions = map[string]bakery.Op{
 		Action: "read"},
 	"/lnrpc.Lightning/ClosedChannels": {Entity: "offchain",
 		Action: "read"},
-	"/lnrpc.Lightning/ListPeers":           {Entity: "peers", Action: "read"},
-	"/lnrpc.Lightning/SubscribePeerEvents": {Entity: "peers", Action: "read"},
+	"/lnrpc.Lightning/ListPeers": {Entity: "peers", Action: "read"},
+	"/lnrpc.Lightning/SubscribePeerEvents": {Entity: "peers",
+		Action: "read"},
 }
 
 // Server is a fake lnd. Its methods are safe for concurrent use.
