@@ -407,6 +407,7 @@ func (m *Monitor) load(st *StoredState) error {
 			return fmt.Errorf("load store: log of peer %v starts at "+
 				"%d, want %d", l.Peer, l.Seq, p.tl.len())
 		}
+		p.tl.reserve(len(l.Events))
 		for _, e := range l.Events {
 			t := timeNs(e.Time)
 			if last, _, ok := p.tl.last(); ok && t < last {

@@ -1,6 +1,9 @@
 package core
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
 // timeline is a peer's committed event log with prefix sums, so that the
 // online and known time over any interval, and the longest outage in it,
@@ -33,6 +36,14 @@ const outBlock = 16
 
 func newTimeline() *timeline {
 	return &timeline{runStart: -1}
+}
+
+// reserve makes room for n more events.
+func (tl *timeline) reserve(n int) {
+	tl.times = slices.Grow(tl.times, n)
+	tl.states = slices.Grow(tl.states, n)
+	tl.cumOn = slices.Grow(tl.cumOn, n)
+	tl.cumKnown = slices.Grow(tl.cumKnown, n)
 }
 
 // len returns the number of committed events.

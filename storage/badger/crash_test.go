@@ -58,6 +58,8 @@ func TestHelperProcess(t *testing.T) {
 		err = runWriter(dir, flush)
 	case "holder":
 		err = runHolder(dir)
+	case "monitor":
+		err = runMonitorWriter(dir)
 	default:
 		err = fmt.Errorf("unknown helper mode %q", mode)
 	}
