@@ -512,6 +512,11 @@ func (s *session) apply(ctx context.Context, ev core.Event) {
 // repairing any notification that was missed.
 func (s *session) reconcile(ctx, rpcCtx context.Context) {
 	snap, err := s.tracker.snapshot(rpcCtx)
+	if errors.Is(err, context.Canceled) {
+		// lightningd announced its shutdown: no news, no alarm.
+		s.log.Debugf("reconcile: %v", err)
+		return
+	}
 	if err != nil {
 		s.log.Warnf("reconcile: %v", err)
 		return

@@ -774,14 +774,6 @@ func (n *Node) Exited() bool {
 	}
 }
 
-// Pid returns the plugin's process id (0 for an attached plugin).
-func (n *Node) Pid() int {
-	if n.cmd == nil || n.cmd.Process == nil {
-		return 0
-	}
-	return n.cmd.Process.Pid
-}
-
 // Kill ends the plugin at once: SIGKILL for a process, closed input for
 // an attached one.
 func (n *Node) Kill() {
