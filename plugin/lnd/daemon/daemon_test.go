@@ -349,7 +349,10 @@ func TestDaemonMacaroonCheck(t *testing.T) {
 			}
 			d := startDaemon(t, clock.NewTestClock(t0), args...)
 			d.waitConnected()
-			require.Contains(t, d.stderr.String(), tc.wantLog)
+			require.Eventually(t, func() bool {
+				return strings.Contains(d.stderr.String(),
+					tc.wantLog)
+			}, lndtest.WaitTimeout, 5*time.Millisecond, tc.wantLog)
 		})
 	}
 }
@@ -515,14 +518,17 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 		done <- Run(ctx, args, Env{Stderr: &stderr,
 			Ready: func(addr string) { ready <- addr }})
 	}()
+	d := &running{t: t, stderr: &stderr}
 	select {
-	case <-ready:
+	case d.addr = <-ready:
 	case err := <-done:
 		require.FailNow(t, "daemon stopped", "%v", err)
 	case <-time.After(lndtest.WaitTimeout):
 		require.FailNow(t, "daemon did not start")
 	}
-	srv.WaitSubscribed(t, 1)
+	d.eventually("the channel", func(r core.Report) bool {
+		return len(r.Channels) == 1
+	})
 
 	// The signal handler is installed, so the signal only ends Run.
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGTERM))
