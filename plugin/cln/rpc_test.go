@@ -64,6 +64,15 @@ func TestRPCClient(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 3, n.RPCCalls("listpeers"))
 
+	// A dropped connection is dialed again on the next call.
+	n.DropRPCConnections()
+	_, err = c.GetInfo(ctx)
+	if err != nil {
+		// The drop may be seen by this call: the next one redials.
+		_, err = c.GetInfo(ctx)
+	}
+	require.NoError(t, err)
+
 	// A canceled context fails the call; the client goes on working.
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()

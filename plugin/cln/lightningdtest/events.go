@@ -142,3 +142,13 @@ func (n *Node) FailRPC(method string, fail bool) {
 	defer n.st.mu.Unlock()
 	n.st.failing[method] = fail
 }
+
+// DropRPCConnections closes every open RPC connection, as a restarting
+// lightningd would; clients must dial again.
+func (n *Node) DropRPCConnections() {
+	n.rpc.mu.Lock()
+	defer n.rpc.mu.Unlock()
+	for c := range n.rpc.conns {
+		c.Close()
+	}
+}
