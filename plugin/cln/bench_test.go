@@ -20,17 +20,7 @@ func BenchmarkProcessReport2000(b *testing.B) {
 		b.Run(store, func(b *testing.B) {
 			n := startProcess(b, lightningdtest.Options{},
 				map[string]any{"chanfitness-store": store}, false,
-				func(n *lightningdtest.Node) {
-					for i := 0; i < 1000; i++ {
-						id := lightningdtest.PeerID(i)
-						n.SetPeer(id, i%2 == 0)
-						for j := 0; j < 2; j++ {
-							n.AddChannel(lightningdtest.NewChannel(
-								id, 2*i+j,
-								lightningdtest.StateNormal))
-						}
-					}
-				})
+				addChannels(1000, 2))
 			r := n.Report()
 			require.Len(b, r.Channels, 2000)
 			require.Len(b, r.Peers, 1000)
@@ -50,6 +40,21 @@ func BenchmarkProcessReport2000(b *testing.B) {
 			b.ReportMetric(float64(size), "reply-bytes")
 			require.Zero(b, n.Shutdown())
 		})
+	}
+}
+
+// addChannels gives a node peers with perPeer open channels each, every
+// other peer online.
+func addChannels(peers, perPeer int) func(n *lightningdtest.Node) {
+	return func(n *lightningdtest.Node) {
+		for i := 0; i < peers; i++ {
+			id := lightningdtest.PeerID(i)
+			n.SetPeer(id, i%2 == 0)
+			for j := 0; j < perPeer; j++ {
+				n.AddChannel(lightningdtest.NewChannel(id,
+					perPeer*i+j, lightningdtest.StateNormal))
+			}
+		}
 	}
 }
 

@@ -71,7 +71,7 @@ func TestInProcessReconcile(t *testing.T) {
 
 		// open lists the channel points expected open afterwards,
 		// closed those expected closed.
-		open, closed func(ch *lightningdtest.Channel) []string
+		open, closed pointsOf
 		online       bool
 	}{{
 		name: "missed disconnect",
@@ -153,7 +153,7 @@ func TestInProcessReconcile(t *testing.T) {
 						c.ClosedAt.Time)
 				}
 			}
-			want := func(f func(*lightningdtest.Channel) []string) []string {
+			want := func(f pointsOf) []string {
 				if f == nil {
 					return nil
 				}
@@ -173,9 +173,12 @@ func TestInProcessReconcile(t *testing.T) {
 	}
 }
 
+// pointsOf lists channel points, given the channel open at start.
+type pointsOf func(*lightningdtest.Channel) []string
+
 // points returns a function listing the points of the channels of peer 1
 // with the given seeds (0 is the channel open at start).
-func points(seeds ...int) func(*lightningdtest.Channel) []string {
+func points(seeds ...int) pointsOf {
 	return func(*lightningdtest.Channel) []string {
 		var out []string
 		for _, s := range seeds {

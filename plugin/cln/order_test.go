@@ -77,13 +77,14 @@ func TestInProcessOrder(t *testing.T) {
 				lightningdtest.StateClosingDone,
 				lightningdtest.StateOnchain} {
 
+				sc := lightningdtest.StateChange{
+					Peer:      peers[0],
+					ChannelID: chans[0].ChannelID,
+					NewState:  s,
+				}
 				buf.Write(lightningdtest.NotificationFrame(
 					"channel_state_changed",
-					pl.StateChangedParams(lightningdtest.StateChange{
-						Peer:      peers[0],
-						ChannelID: chans[0].ChannelID,
-						NewState:  s,
-					})))
+					pl.StateChangedParams(sc)))
 			}
 			wants = append(wants, want{core.ChannelClosed, peers[0]})
 		}
