@@ -72,9 +72,6 @@ type Config struct {
 
 	// NewMonitor builds the monitor (core.NewMonitor by default).
 	NewMonitor func(cfg core.Config) (Monitor, error)
-
-	// dialRPC returns the client for lightningd's RPC socket.
-	dialRPC func(path string) nodeRPC
 }
 
 func (c *Config) setDefaults() {
@@ -92,11 +89,6 @@ func (c *Config) setDefaults() {
 	if c.NewMonitor == nil {
 		c.NewMonitor = func(cfg core.Config) (Monitor, error) {
 			return core.NewMonitor(cfg)
-		}
-	}
-	if c.dialRPC == nil {
-		c.dialRPC = func(path string) nodeRPC {
-			return newRPCClient(path)
 		}
 	}
 }
@@ -353,7 +345,7 @@ func (r *runner) bootstrap(p *glightning.Plugin,
 	defer cancel()
 
 	s := &session{log: r.log}
-	s.rpc = r.cfg.dialRPC(rpcPath)
+	s.rpc = newRPCClient(rpcPath)
 	info, err := s.rpc.GetInfo(ctx)
 	if err != nil {
 		_ = s.close("")

@@ -109,13 +109,18 @@ type LogLine struct {
 
 // Node is an emulated lightningd with one plugin.
 type Node struct {
-	t       testing.TB
-	opts    Options
-	NodeID  string
+	t    testing.TB
+	opts Options
+	rpc  *rpcServer
+	st   *state
+
+	// NodeID is the emulated node's id (getinfo).
+	NodeID string
+
+	// BaseDir is the lightning-dir; NetDir is BaseDir/<network>, the
+	// plugin's working directory, which holds the RPC socket.
 	BaseDir string
 	NetDir  string
-	rpc     *rpcServer
-	st      *state
 
 	// Manifest is the plugin's validated manifest, once launched.
 	Manifest *Manifest
