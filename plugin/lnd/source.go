@@ -333,6 +333,9 @@ func (s *Source) session(ctx context.Context, sink core.Sink,
 			return res
 		}
 		if it.err != nil {
+			// Events queued behind the error are not applied: the
+			// node counts as lost from here, and the next snapshot
+			// gives its state.
 			res.lostAt = it.at
 			res.err = cfg.Classify(it.method, it.err)
 			if !fatal(res.err) {
