@@ -969,6 +969,11 @@ func (m *Monitor) Sync(ctx context.Context, snap Snapshot) error {
 		}
 	}
 
+	// Every peer the snapshot names gets its state recorded, including
+	// peers seen for the first time.
+	for id := range online {
+		m.peer(id)
+	}
 	if m.gapOpen {
 		if err := m.closeGap(ctx, t, online); err != nil {
 			return err

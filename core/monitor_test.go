@@ -636,3 +636,65 @@ func TestSCID(t *testing.T) {
 	v := uint64(812345)<<40 | uint64(12)<<16 | 1
 	require.Equal(t, "812345x12x1", core.SCIDFromUint64(v))
 }
+
+// TestFirstSyncOfflinePeer: a channel whose peer is offline in the first
+// snapshot starts offline (and its monitor counts one flap).
+func TestFirstSyncOfflinePeer(t *testing.T) {
+	clk := clock.NewTestClock(t0)
+	src := &manualSource{ready: make(chan core.Sink, 1)}
+	m, err := core.NewMonitor(core.Config{
+		Store: memory.New(), Clock: clk, Source: src,
+		SyncTicker:        ticker.NewForce(time.Second),
+		MaintenanceTicker: ticker.NewForce(time.Hour),
+	})
+	require.NoError(t, err)
+	ctx := context.Background()
+	require.NoError(t, m.Start(ctx))
+	defer m.Stop()
+	sink := <-src.ready
+	p, q, a, b := peerN(1), peerN(2), chanN(1), chanN(2)
+	require.NoError(t, sink.Sync(ctx, core.Snapshot{
+		Channels: []core.SnapshotChannel{
+			{Point: a, Peer: p}, {Point: b, Peer: q},
+		},
+		OnlinePeers: []core.PeerID{q},
+	}))
+	clk.SetTime(t0.Add(time.Hour))
+	rep, err := m.Report(ctx, core.ReportQuery{})
+	require.NoError(t, err)
+	require.Len(t, rep.Peers, 2)
+	for _, pr := range rep.Peers {
+		require.Equal(t, pr.PeerID == q.String(), pr.Online, pr.PeerID)
+		require.Equal(t, 1, pr.FlapCount)
+	}
+	infoA, err := m.ChannelInfo(ctx, a)
+	require.NoError(t, err)
+	require.Equal(t, time.Duration(0), infoA.Uptime)
+	require.Equal(t, time.Hour, infoA.Lifetime)
+	infoB, err := m.ChannelInfo(ctx, b)
+	require.NoError(t, err)
+	require.Equal(t, time.Hour, infoB.Uptime)
+}
+
+// TestReconcileWhileConnected: a Sync without a gap records a state that
+// differs without a flap, and opens and closes channels.
+func TestReconcileWhileConnected(t *testing.T) {
+	tc := newTestCtx(t)
+	p, a, b := peerN(1), chanN(1), chanN(2)
+	tc.online(p)
+	tc.open(p, a)
+	tc.advance(time.Hour)
+	// The disconnect was missed; the node lists b instead of a.
+	require.NoError(t, tc.m.Sync(tc.ctx, core.Snapshot{
+		Channels: []core.SnapshotChannel{{Point: b, Peer: p}},
+	}))
+	require.Equal(t, 1, tc.flaps(p))
+	tc.advance(time.Hour)
+	infoA := tc.info(a)
+	require.False(t, infoA.Open)
+	require.Equal(t, time.Hour, infoA.Uptime)
+	infoB := tc.info(b)
+	require.True(t, infoB.Open)
+	require.Equal(t, time.Duration(0), infoB.Uptime)
+	require.Equal(t, time.Hour, infoB.Lifetime)
+}
