@@ -1,7 +1,7 @@
 // Command chanfitness-cln is the chanfitness plugin for Core Lightning.
 // lightningd starts it (--plugin=/path/to/chanfitness-cln, or
 // lightning-cli plugin start /path/to/chanfitness-cln); it adds the
-// chanfitness command. See docs/cln.md.
+// chanfitness command. See the README.
 package main
 
 import (
