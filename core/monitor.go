@@ -524,21 +524,9 @@ func (m *Monitor) openGap(ctx context.Context, t int64) error {
 		m.addPeerToBatch(b, p)
 		touched = append(touched, p)
 	}
-	m.heartbeat = max(m.heartbeat, t)
-	b.Meta = &Meta{
-		MonitoringSince: nsTime(m.monitoringSince),
-		Heartbeat:       nsTime(m.heartbeat),
-	}
-	if err := m.cfg.Store.Write(ctx, b); err != nil {
-		for _, p := range touched {
-			p.peerVals = saved[p]
-			p.pending = p.pending[:0]
-		}
+	if err := m.writePeers(ctx, b, t, touched, saved); err != nil {
 		return fmt.Errorf("record unmonitored time from %v: %w",
 			nsTime(t), err)
-	}
-	for _, p := range touched {
-		p.flushPending()
 	}
 	m.gapOpen, m.openGapStart = true, t
 	m.log.Infof("node lost at %v: time until it is back is unmonitored",
@@ -583,21 +571,9 @@ func (m *Monitor) closeGap(ctx context.Context, t int64,
 	if t > start {
 		b.Gaps = append(b.Gaps, Gap{Start: nsTime(start), End: nsTime(t)})
 	}
-	m.heartbeat = max(m.heartbeat, t)
-	b.Meta = &Meta{
-		MonitoringSince: nsTime(m.monitoringSince),
-		Heartbeat:       nsTime(m.heartbeat),
-	}
-	if err := m.cfg.Store.Write(ctx, b); err != nil {
-		for _, p := range touched {
-			p.peerVals = saved[p]
-			p.pending = p.pending[:0]
-		}
+	if err := m.writePeers(ctx, b, t, touched, saved); err != nil {
 		return fmt.Errorf("record end of unmonitored time at %v: %w",
 			nsTime(t), err)
-	}
-	for _, p := range touched {
-		p.flushPending()
 	}
 	if t > start {
 		m.appendGap(start, t)
@@ -607,6 +583,32 @@ func (m *Monitor) closeGap(ctx context.Context, t int64,
 	m.lastTime = max(m.lastTime, t)
 	m.log.Infof("node connected at %v after %v unmonitored", nsTime(t),
 		time.Duration(t-start))
+	return nil
+}
+
+// writePeers writes b, which holds the touched peers, with a heartbeat at
+// t. On success the peers' pending events join their logs; on failure the
+// peers get their saved values back.
+func (m *Monitor) writePeers(ctx context.Context, b *Batch, t int64,
+	touched []*peerState, saved map[*peerState]peerVals) error {
+
+	prev := m.heartbeat
+	m.heartbeat = max(m.heartbeat, t)
+	b.Meta = &Meta{
+		MonitoringSince: nsTime(m.monitoringSince),
+		Heartbeat:       nsTime(m.heartbeat),
+	}
+	if err := m.cfg.Store.Write(ctx, b); err != nil {
+		m.heartbeat = prev
+		for _, p := range touched {
+			p.peerVals = saved[p]
+			p.pending = p.pending[:0]
+		}
+		return err
+	}
+	for _, p := range touched {
+		p.flushPending()
+	}
 	return nil
 }
 
