@@ -1,8 +1,10 @@
 // Package equivalence runs lnd's own channel-fitness subsystem (package
-// chanfitness of lnd v0.21.1-beta, the version pinned in go.mod) side by
-// side with core.Monitor on the same inputs, in the same process, to show
-// that the numbers SPEC section 2 shares with lnd come out the same, and to
-// compare their speed and memory.
+// chanfitness of lnd v0.21.1-beta, the version pinned in go.mod; SPEC names
+// lnd's behaviour as its baseline) side by side with core.Monitor on the
+// same inputs, in the same process, to show that the numbers SPEC section 2
+// shares with lnd come out the same, and to compare their speed and memory.
+// `make bench` ends with the table that cmd/benchtable prints from the
+// benchmarks of this package.
 //
 // The lnd side is driven through its public surface only: fake channel and
 // peer subscriptions, a test clock and a forced flap-count ticker (see
