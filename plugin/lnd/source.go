@@ -335,8 +335,14 @@ func (s *Source) session(ctx context.Context, sink core.Sink,
 		if it.err != nil {
 			// Events queued behind the error are not applied: the
 			// node counts as lost from here, and the next snapshot
-			// gives its state.
+			// gives its state. A stream that ended while the
+			// snapshot was taken is lost from the snapshot on:
+			// lnd answered it, and unmonitored time must not
+			// reach back before the sync.
 			res.lostAt = it.at
+			if res.lostAt.Before(res.syncedAt) {
+				res.lostAt = res.syncedAt
+			}
 			res.err = cfg.Classify(it.method, it.err)
 			if !fatal(res.err) {
 				res.err = fmt.Errorf("lnd %s stream ended: %w",

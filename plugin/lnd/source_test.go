@@ -742,3 +742,59 @@ func TestSourceConfirmsChannelsKnownBeforeStart(t *testing.T) {
 	require.Len(t, c.log.lines("WRN", never, "not in ClosedChannels"), 1)
 	require.Empty(t, c.log.lines(kept))
 }
+
+// nowClock is a test clock that reports every reading of the time.
+type nowClock struct {
+	*clock.TestClock
+	nows chan time.Time
+}
+
+func (c nowClock) Now() time.Time {
+	now := c.TestClock.Now()
+	select {
+	case c.nows <- now:
+	default:
+	}
+	return now
+}
+
+func TestSourceStreamLostDuringSnapshot(t *testing.T) {
+	c := newTestCtx(t)
+	clk := nowClock{TestClock: c.clock, nows: make(chan time.Time, 100)}
+	c.cfg.Clock = clk
+	p := lndtest.PeerKey(1)
+	c.srv.OpenChannel(lndtest.ChanPoint(1), p, 0)
+	reached, release := c.srv.Hold("ListChannels")
+	t.Cleanup(release)
+	c.start()
+
+	// Both streams end while the snapshot is being taken, a minute
+	// before it is done.
+	select {
+	case <-reached:
+	case <-time.After(lndtest.WaitTimeout):
+		require.FailNow(t, "ListChannels not called")
+	}
+	c.srv.WaitSubscribed(t, 1)
+	for len(clk.nows) > 0 {
+		<-clk.nows
+	}
+	c.srv.EndStreams(status.Error(codes.Unavailable, "shutting down"))
+	for i := 0; i < 2; i++ {
+		select {
+		case <-clk.nows:
+		case <-time.After(lndtest.WaitTimeout):
+			require.FailNow(t, "stream end not read")
+		}
+	}
+	synced := t0.Add(time.Minute)
+	c.clock.SetTime(synced)
+	release()
+
+	// lnd answered the snapshot, so it counts as lost from there on,
+	// not from before the sync: unmonitored time must not overlap.
+	require.Equal(t, synced, c.next("sync").snap.Time)
+	require.Equal(t, synced, c.next("lost").at)
+	c.backoff(time.Second)
+	require.Len(t, c.next("sync").snap.Channels, 1)
+}

@@ -75,6 +75,7 @@ type Server struct {
 	online   map[string]bool
 	locked   bool
 	failNext map[string]error
+	holds    map[string]*hold
 	calls    map[string]int
 	chanSubs map[*sub[*lnrpc.ChannelEventUpdate]]bool
 	peerSubs map[*sub[*lnrpc.PeerEvent]]bool
@@ -139,6 +140,7 @@ func New(t testing.TB) *Server {
 		channels: make(map[string]*lnrpc.Channel),
 		online:   make(map[string]bool),
 		failNext: make(map[string]error),
+		holds:    make(map[string]*hold),
 		calls:    make(map[string]int),
 		chanSubs: make(map[*sub[*lnrpc.ChannelEventUpdate]]bool),
 		peerSubs: make(map[*sub[*lnrpc.PeerEvent]]bool),
@@ -256,6 +258,7 @@ func (s *Server) unaryCheck(ctx context.Context, req any,
 	if err := s.takeFailure(info.FullMethod); err != nil {
 		return nil, err
 	}
+	s.wait(ctx, info.FullMethod)
 	return h(ctx, req)
 }
 
@@ -279,6 +282,45 @@ func (s *Server) takeFailure(method string) error {
 	err := s.failNext[name]
 	delete(s.failNext, name)
 	return err
+}
+
+// hold is a call held by Hold.
+type hold struct {
+	reached chan struct{}
+	release chan struct{}
+}
+
+// Hold makes the next call of method (such as "ListChannels") wait, once
+// it passed the checks, until release is called. reached is closed when
+// the call starts to wait. Only unary calls are held.
+func (s *Server) Hold(method string) (reached <-chan struct{},
+	release func()) {
+
+	h := &hold{reached: make(chan struct{}),
+		release: make(chan struct{})}
+	s.mu.Lock()
+	s.holds[method] = h
+	s.mu.Unlock()
+	var once sync.Once
+	return h.reached, func() { once.Do(func() { close(h.release) }) }
+}
+
+// wait waits while a call of method is held, or until the client goes
+// away.
+func (s *Server) wait(ctx context.Context, method string) {
+	name := method[strings.LastIndexByte(method, '/')+1:]
+	s.mu.Lock()
+	h := s.holds[name]
+	delete(s.holds, name)
+	s.mu.Unlock()
+	if h == nil {
+		return
+	}
+	close(h.reached)
+	select {
+	case <-h.release:
+	case <-ctx.Done():
+	}
 }
 
 // FailNext makes the next call of method (such as "ListChannels") fail
