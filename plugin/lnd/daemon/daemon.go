@@ -76,8 +76,14 @@ func parse(args []string) (cfg *Config, cmd string, err error) {
 	cfg = defaultConfig()
 	parser := flags.NewParser(cfg, flags.HelpFlag|flags.PassDoubleDash)
 	parser.SubcommandsOptional = true
-	if _, err := parser.ParseArgs(args); err != nil {
+	rest, err := parser.ParseArgs(args)
+	if err != nil {
 		return nil, "", err
+	}
+	if len(rest) > 0 {
+		// A misspelt command must not start the daemon.
+		return nil, "", fmt.Errorf("unexpected argument %q (the only "+
+			"command is report)", rest[0])
 	}
 	if err := cfg.resolve(); err != nil {
 		return nil, "", err

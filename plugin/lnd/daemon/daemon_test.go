@@ -470,6 +470,14 @@ func TestConfig(t *testing.T) {
 		name:    "unknown flag",
 		args:    []string{"--lnd.rpcserver=x"},
 		wantErr: "unknown flag `lnd.rpcserver'",
+	}, {
+		name:    "misspelt command",
+		args:    []string{"--store=memory", "reprot"},
+		wantErr: `unexpected argument "reprot"`,
+	}, {
+		name:    "argument after the command",
+		args:    []string{"report", "7d"},
+		wantErr: `unexpected argument "7d"`,
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
