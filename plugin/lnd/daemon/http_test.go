@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	"github.com/stretchr/testify/require"
 )
 
@@ -222,15 +223,15 @@ func TestMetricsEndpoint(t *testing.T) {
 		"chanfitness_channel_uptime_ratio" + lbl(cpB, peerB) + " 1",
 		`chanfitness_peer_online{peer="` + peerA + `"} 1`,
 		`chanfitness_peer_open_channels{peer="` + peerA + `"} 1`,
-		`chanfitness_peer_flap_count{peer="` + peerA + `"} 7`,
-		`chanfitness_peer_flap_count_decayed{peer="` + peerA + `"} 6`,
+		`chanfitness_peer_flaps{peer="` + peerA + `"} 7`,
+		`chanfitness_peer_flaps_decayed{peer="` + peerA + `"} 6`,
 		`chanfitness_peer_uptime_ratio{peer="` + peerA +
 			`",window="1d"} 0.5`,
 		`chanfitness_peer_longest_outage_seconds{peer="` + peerA +
 			`",window="1d"} 600`,
 		`chanfitness_peer_monitored_seconds{peer="` + peerA +
 			`",window="lifetime"} 0`,
-		"# TYPE chanfitness_peer_flap_count gauge",
+		"# TYPE chanfitness_peer_flaps gauge",
 	} {
 		require.True(t, lines[want], "missing line %q", want)
 	}
@@ -259,4 +260,18 @@ func TestMetricsEndpoint(t *testing.T) {
 	require.Equal(t, 500, code)
 	require.Contains(t, body, "disk on fire")
 	require.NotContains(t, body, "chanfitness_channel_open")
+}
+
+func TestMetricsFollowPrometheusNaming(t *testing.T) {
+	fams, err := NewMetrics(&stubMonitor{report: sampleReport(),
+		connected: true}).Gather()
+	require.NoError(t, err)
+	require.Len(t, fams, len(families))
+	problems, err := promlint.NewWithMetricFamilies(fams).Lint()
+	require.NoError(t, err)
+	require.Empty(t, problems)
+	for _, f := range fams {
+		require.True(t, strings.HasPrefix(f.GetName(), metricPrefix),
+			f.GetName())
+	}
 }

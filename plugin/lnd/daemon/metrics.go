@@ -59,10 +59,12 @@ var families = []struct {
 		"When monitoring began, in Unix seconds."},
 	{"node_connected",
 		"Whether the companion is connected to lnd (1) or not (0)."},
-	{"peer_flap_count",
+	// Not "_count": Prometheus keeps that suffix for histograms and
+	// summaries.
+	{"peer_flaps",
 		"lnd's flap count of the peer, cooled down only when the " +
 			"peer flaps."},
-	{"peer_flap_count_decayed", "The flap count cooled down to now."},
+	{"peer_flaps_decayed", "The flap count cooled down to now."},
 	{"peer_longest_outage_seconds",
 		"Longest time the peer was offline in the window."},
 	{"peer_monitored_seconds", "Monitored time of the peer in the window."},
