@@ -254,3 +254,29 @@ func TestInProcessBootstrapFailure(t *testing.T) {
 		})
 	}
 }
+
+// TestInProcessShortChannelIDAtLockin starts the plugin while a channel
+// awaits lockin and has no short channel id yet. CHANNELD_NORMAL then
+// arrives with the id: the channel opens under it.
+func TestInProcessShortChannelIDAtLockin(t *testing.T) {
+	a := lightningdtest.PeerID(1)
+	spec := lightningdtest.NewChannel(a, 1,
+		lightningdtest.StateAwaitingLockin)
+	scid := spec.ShortChannelID
+	spec.ShortChannelID = ""
+	var ch *lightningdtest.Channel
+	p := startInProcess(t, inProcessOpts{
+		setup: func(n *lightningdtest.Node) {
+			n.SetPeer(a, true)
+			ch = n.AddChannel(spec)
+		},
+	})
+	require.Empty(t, p.Report().Channels)
+
+	p.SetShortChannelID(ch, scid)
+	p.SetState(ch, lightningdtest.StateNormal, false)
+	c := channel(t, p.Report(), ch.Point())
+	require.Equal(t, "open", c.Status)
+	require.NotNil(t, c.ShortChannelID)
+	require.Equal(t, scid, *c.ShortChannelID)
+}

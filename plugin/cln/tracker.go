@@ -206,6 +206,10 @@ func (t *tracker) stateChanged(ctx context.Context, sc stateChange,
 				return nil, err
 			}
 		}
+		if tc.scid == "" {
+			// First listed before its funding confirmed.
+			tc.scid = sc.ShortChannelID
+		}
 		tc.open = true
 		return &core.Event{
 			Type:           core.ChannelOpened,

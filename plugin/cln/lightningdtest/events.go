@@ -82,6 +82,14 @@ func (n *Node) SetState(c *Channel, newState string, quiet bool) {
 		}))
 }
 
+// SetShortChannelID gives a channel its short channel id without a
+// notification, as the funding transaction's first confirmation does.
+func (n *Node) SetShortChannelID(c *Channel, scid string) {
+	n.st.mu.Lock()
+	defer n.st.mu.Unlock()
+	c.ShortChannelID = scid
+}
+
 // OpenChannel opens a channel funded by the peer, with the notifications
 // CLN sends: channel_opened, then the channel's first state and
 // CHANNELD_NORMAL. The first state change has no short channel id yet.
@@ -94,9 +102,7 @@ func (n *Node) OpenChannel(peer string, seed int) *Channel {
 	n.Notify("channel_opened", n.opts.Payload.ChannelOpenedParams(peer,
 		c.FundingTxid, 100000000, false))
 	n.SetState(ch, StateAwaitingLockin, false)
-	n.st.mu.Lock()
-	ch.ShortChannelID = scid
-	n.st.mu.Unlock()
+	n.SetShortChannelID(ch, scid)
 	n.SetState(ch, StateNormal, false)
 	return ch
 }
