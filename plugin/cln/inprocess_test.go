@@ -280,3 +280,78 @@ func TestInProcessShortChannelIDAtLockin(t *testing.T) {
 	require.NotNil(t, c.ShortChannelID)
 	require.Equal(t, scid, *c.ShortChannelID)
 }
+
+// TestInProcessClosedBeforeLockin closes channels that never reached
+// CHANNELD_NORMAL. CLN's close command (or the peer's shutdown) takes a
+// channel awaiting lockin straight to CHANNELD_SHUTTING_DOWN; such a
+// channel was never usable and stays out of the report, whether the
+// plugin hears of the close by notification or only by reconcile.
+func TestInProcessClosedBeforeLockin(t *testing.T) {
+	a := lightningdtest.PeerID(1)
+	lockin := func(n *lightningdtest.Node) *lightningdtest.Channel {
+		return n.AddChannel(lightningdtest.NewChannel(a, 1,
+			lightningdtest.StateAwaitingLockin))
+	}
+	type closer func(p *inProcess, ch *lightningdtest.Channel)
+	tests := []struct {
+		name string
+
+		// atStart lists the channel awaiting lockin at bootstrap;
+		// otherwise it is funded (and notified) after init.
+		atStart bool
+		close   closer
+	}{{
+		name:    "close notified",
+		atStart: true,
+		close: func(p *inProcess, ch *lightningdtest.Channel) {
+			p.CloseChannel(ch)
+		},
+	}, {
+		name: "funded and closed while running",
+		close: func(p *inProcess, ch *lightningdtest.Channel) {
+			p.SetState(ch, lightningdtest.StateAwaitingLockin, false)
+			p.CloseChannel(ch)
+		},
+	}, {
+		name:    "reconcile during the close",
+		atStart: true,
+		close: func(p *inProcess, ch *lightningdtest.Channel) {
+			p.SetState(ch, lightningdtest.StateShuttingDown, false)
+			p.reconcile()
+			p.SetState(ch, lightningdtest.StateSigExchange, false)
+			p.reconcile()
+		},
+	}, {
+		name:    "close missed, seen by reconcile",
+		atStart: true,
+		close: func(p *inProcess, ch *lightningdtest.Channel) {
+			p.SetState(ch, lightningdtest.StateShuttingDown, true)
+			p.reconcile()
+		},
+	}}
+	for _, tc := range tests {
+		for _, pl := range lightningdtest.Payloads {
+			t.Run(tc.name+"/"+pl.String(), func(t *testing.T) {
+				var ch *lightningdtest.Channel
+				p := startInProcess(t, inProcessOpts{
+					node: lightningdtest.Options{Payload: pl},
+					setup: func(n *lightningdtest.Node) {
+						n.SetPeer(a, true)
+						if tc.atStart {
+							ch = lockin(n)
+						}
+					},
+				})
+				if ch == nil {
+					ch = p.AddChannel(lightningdtest.NewChannel(
+						a, 1, ""))
+				}
+				p.advance(time.Hour)
+				tc.close(p, ch)
+				p.advance(time.Hour)
+				p.reconcile()
+				require.Empty(t, p.Report().Channels)
+			})
+		}
+	}
+}

@@ -51,6 +51,15 @@ type peerChannel struct {
 	ChannelID      string  `json:"channel_id"`
 	FundingTxid    string  `json:"funding_txid"`
 	FundingOutnum  *uint32 `json:"funding_outnum"`
+
+	// StateChanges is the channel's state history, oldest first.
+	StateChanges []listedStateChange `json:"state_changes"`
+}
+
+// listedStateChange is an entry of a listed channel's state history.
+type listedStateChange struct {
+	OldState string `json:"old_state"`
+	NewState string `json:"new_state"`
 }
 
 // closedChannel is a listclosedchannels entry.

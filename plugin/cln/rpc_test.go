@@ -44,6 +44,18 @@ func TestRPCClient(t *testing.T) {
 	require.Equal(t, open.FundingOutnum, *chans[0].FundingOutnum)
 	require.Equal(t, "CHANNELD_NORMAL", chans[0].State)
 	require.True(t, chans[0].PeerConnected)
+	require.Empty(t, chans[0].StateChanges, "added without history")
+
+	// State changes are listed, oldest first.
+	n.SetState(open, lightningdtest.StateShuttingDown, true)
+	n.SetState(open, lightningdtest.StateSigExchange, true)
+	chans, err = c.ListPeerChannels(ctx, nil)
+	require.NoError(t, err)
+	require.Equal(t, []listedStateChange{
+		{OldState: "CHANNELD_NORMAL", NewState: "CHANNELD_SHUTTING_DOWN"},
+		{OldState: "CHANNELD_SHUTTING_DOWN",
+			NewState: "CLOSINGD_SIGEXCHANGE"},
+	}, chans[0].StateChanges)
 
 	pb, err := core.ParsePeerID(b)
 	require.NoError(t, err)

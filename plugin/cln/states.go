@@ -2,6 +2,12 @@ package cln
 
 // Channel states as CLN names them (channel_state_changed, listpeerchannels).
 const (
+	stateOpeningd       = "OPENINGD"
+	stateAwaitingLockin = "CHANNELD_AWAITING_LOCKIN"
+	stateDualInit       = "DUALOPEND_OPEN_INIT"
+	stateDualLockin     = "DUALOPEND_AWAITING_LOCKIN"
+	stateDualCommitted  = "DUALOPEND_OPEN_COMMITTED"
+	stateDualReady      = "DUALOPEND_OPEN_COMMIT_READY"
 	stateNormal         = "CHANNELD_NORMAL"
 	stateAwaitingSplice = "CHANNELD_AWAITING_SPLICE"
 	stateShuttingDown   = "CHANNELD_SHUTTING_DOWN"
@@ -45,6 +51,10 @@ const (
 //   - The pre-open states are left out so that a funding that never
 //     confirms (or is abandoned) leaves no channel behind.
 //
+// An open phase alone does not open a channel: CLN's close takes a
+// channel awaiting lockin straight to CHANNELD_SHUTTING_DOWN, so a
+// channel only counts once it has been usable (see usable, preOpen).
+//
 // Reconcile snapshots list exactly the phaseOpen channels, so that a
 // Sync agrees with what the notifications did.
 func phaseOf(state string) channelPhase {
@@ -60,4 +70,22 @@ func phaseOf(state string) channelPhase {
 		return phaseClosed
 	}
 	return phasePending
+}
+
+// usable reports whether a channel in state is usable: CHANNELD_NORMAL,
+// or a splice, which only a usable channel starts.
+func usable(state string) bool {
+	return state == stateNormal || state == stateAwaitingSplice
+}
+
+// preOpen reports whether state comes before a channel's first
+// CHANNELD_NORMAL.
+func preOpen(state string) bool {
+	switch state {
+	case stateOpeningd, stateAwaitingLockin, stateDualInit,
+		stateDualLockin, stateDualCommitted, stateDualReady:
+
+		return true
+	}
+	return false
 }

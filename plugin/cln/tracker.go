@@ -20,6 +20,42 @@ type trackedChannel struct {
 
 	// open is whether the monitor was told the channel is open.
 	open bool
+
+	// ready is whether the channel has been usable (reached
+	// CHANNELD_NORMAL); only then does an open phase open it.
+	ready bool
+}
+
+// readiness is what a listing tells of whether a channel has been
+// usable.
+type readiness uint8
+
+const (
+	// readyUnknown: an open phase listed without state history.
+	readyUnknown readiness = iota
+
+	// readyNo: listed before its first CHANNELD_NORMAL, or with a
+	// state history that never reached it.
+	readyNo
+
+	// readyYes: usable now, or its state history says it was.
+	readyYes
+)
+
+// listedReadiness reads a listed channel's state and state history.
+func listedReadiness(ch *peerChannel) readiness {
+	if usable(ch.State) {
+		return readyYes
+	}
+	for _, c := range ch.StateChanges {
+		if usable(c.OldState) || usable(c.NewState) {
+			return readyYes
+		}
+	}
+	if preOpen(ch.State) || len(ch.StateChanges) > 0 {
+		return readyNo
+	}
+	return readyUnknown
 }
 
 // tracker maps CLN's channel ids to the monitor's channel points (CLN's
@@ -62,7 +98,9 @@ func v1ChannelID(cp core.ChannelPoint) string {
 }
 
 // learn records a listed channel and returns its entry, or nil when the
-// listing has no usable funding outpoint yet.
+// listing has no usable funding outpoint yet. A channel seen for the
+// first time is ready unless the listing says it never was; a known one
+// becomes ready when the listing says it is.
 //
 // A channel seen for the first time is keyed by its funding outpoint,
 // unless that outpoint does not give its channel id and the monitor
@@ -70,7 +108,8 @@ func v1ChannelID(cp core.ChannelPoint) string {
 // channel was spliced while the plugin was not running, and keeps the
 // point it opened with.
 func (t *tracker) learn(ctx context.Context, channelID, peerID,
-	txid string, outnum *uint32, scid string) (*trackedChannel, error) {
+	txid string, outnum *uint32, scid string,
+	ready readiness) (*trackedChannel, error) {
 
 	id, err := normChannelID(channelID)
 	if err != nil {
@@ -93,8 +132,11 @@ func (t *tracker) learn(ctx context.Context, channelID, peerID,
 		if v1ChannelID(pt) != id {
 			pt = t.spliceOrigin(ctx, peer, id, pt)
 		}
-		tc = &trackedChannel{point: pt, peer: peer}
+		tc = &trackedChannel{point: pt, peer: peer,
+			ready: ready != readyNo}
 		t.chans[id] = tc
+	} else if ready == readyYes {
+		tc.ready = true
 	}
 	if tc.scid == "" {
 		tc.scid = scid
@@ -145,7 +187,8 @@ func (t *tracker) snapshot(ctx context.Context) (core.Snapshot, error) {
 	for i := range chans {
 		ch := &chans[i]
 		tc, err := t.learn(ctx, ch.ChannelID, ch.PeerID,
-			ch.FundingTxid, ch.FundingOutnum, ch.ShortChannelID)
+			ch.FundingTxid, ch.FundingOutnum, ch.ShortChannelID,
+			listedReadiness(ch))
 		if err != nil {
 			t.log.Warnf("listpeerchannels: %v", err)
 			continue
@@ -154,7 +197,7 @@ func (t *tracker) snapshot(ctx context.Context) (core.Snapshot, error) {
 			continue
 		}
 		listed[tc] = true
-		open := phaseOf(ch.State) == phaseOpen
+		open := phaseOf(ch.State) == phaseOpen && tc.ready
 		tc.open = open
 		if open {
 			snap.Channels = append(snap.Channels,
@@ -206,6 +249,16 @@ func (t *tracker) stateChanged(ctx context.Context, sc stateChange,
 				return nil, err
 			}
 		}
+		switch {
+		case usable(sc.NewState), usable(sc.OldState):
+			tc.ready = true
+		case preOpen(sc.OldState):
+			tc.ready = false
+		}
+		if !tc.ready {
+			// Closing before it was ever usable.
+			return nil, nil
+		}
 		if tc.scid == "" {
 			// First listed before its funding confirmed.
 			tc.scid = sc.ShortChannelID
@@ -254,7 +307,8 @@ func (t *tracker) resolve(ctx context.Context,
 			continue
 		}
 		return t.learned(ctx, sc, ch.PeerID, ch.FundingTxid,
-			ch.FundingOutnum, ch.ShortChannelID)
+			ch.FundingOutnum, ch.ShortChannelID,
+			listedReadiness(ch))
 	}
 	closed, err := t.rpc.ListClosedChannels(ctx, &sc.Peer)
 	if err != nil {
@@ -271,7 +325,7 @@ func (t *tracker) resolve(ctx context.Context,
 			peer = sc.Peer.String()
 		}
 		return t.learned(ctx, sc, peer, ch.FundingTxid,
-			ch.FundingOutnum, ch.ShortChannelID)
+			ch.FundingOutnum, ch.ShortChannelID, readyUnknown)
 	}
 	return nil, fmt.Errorf("channel %s of peer %v: not listed by "+
 		"listpeerchannels nor listclosedchannels", sc.ChannelID,
@@ -280,12 +334,14 @@ func (t *tracker) resolve(ctx context.Context,
 
 // learned is learn for a channel found by resolve.
 func (t *tracker) learned(ctx context.Context, sc stateChange, peer,
-	txid string, outnum *uint32, scid string) (*trackedChannel, error) {
+	txid string, outnum *uint32, scid string,
+	ready readiness) (*trackedChannel, error) {
 
 	if scid == "" {
 		scid = sc.ShortChannelID
 	}
-	tc, err := t.learn(ctx, sc.ChannelID, peer, txid, outnum, scid)
+	tc, err := t.learn(ctx, sc.ChannelID, peer, txid, outnum, scid,
+		ready)
 	if err != nil {
 		return nil, err
 	}

@@ -230,6 +230,49 @@ func TestTrackerStateChanged(t *testing.T) {
 	}
 }
 
+// TestListedReadiness reads from a listing whether a channel has been
+// usable: CLN's close takes a channel awaiting lockin straight to
+// CHANNELD_SHUTTING_DOWN, so an open phase alone does not tell.
+func TestListedReadiness(t *testing.T) {
+	change := func(old, new string) listedStateChange {
+		return listedStateChange{OldState: old, NewState: new}
+	}
+	tests := []struct {
+		name    string
+		state   string
+		history []listedStateChange
+		want    readiness
+	}{
+		{"normal", "CHANNELD_NORMAL", nil, readyYes},
+		{"splicing", "CHANNELD_AWAITING_SPLICE", nil, readyYes},
+		{"awaiting lockin", "CHANNELD_AWAITING_LOCKIN", nil, readyNo},
+		{"dual awaiting lockin", "DUALOPEND_AWAITING_LOCKIN", nil,
+			readyNo},
+		{"closing after normal", "CHANNELD_SHUTTING_DOWN",
+			[]listedStateChange{
+				change("CHANNELD_AWAITING_LOCKIN",
+					"CHANNELD_NORMAL"),
+				change("CHANNELD_NORMAL",
+					"CHANNELD_SHUTTING_DOWN"),
+			}, readyYes},
+		{"closing during lockin", "CLOSINGD_SIGEXCHANGE",
+			[]listedStateChange{
+				change("CHANNELD_AWAITING_LOCKIN",
+					"CHANNELD_SHUTTING_DOWN"),
+				change("CHANNELD_SHUTTING_DOWN",
+					"CLOSINGD_SIGEXCHANGE"),
+			}, readyNo},
+		{"closing, no history", "CHANNELD_SHUTTING_DOWN", nil,
+			readyUnknown},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, listedReadiness(&peerChannel{
+				State: tc.state, StateChanges: tc.history}))
+		})
+	}
+}
+
 // TestTrackerSpliceOrigin starts a tracker after a splice it did not see:
 // the listed outpoint no longer gives the channel id, and the monitor's
 // open channel whose outpoint does is kept as the channel's point.

@@ -55,14 +55,23 @@ func (n *Node) AddChannel(c Channel) *Channel {
 }
 
 // SetState moves a channel to a new state, notifying the plugin unless
-// quiet. CLOSED moves it to listclosedchannels.
+// quiet, and records the change in the channel's state_changes. CLOSED
+// moves it to listclosedchannels.
 func (n *Node) SetState(c *Channel, newState string, quiet bool) {
 	n.t.Helper()
+	stamp := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
 	n.st.mu.Lock()
 	old := c.State
 	c.State = newState
 	if newState == StateClosed {
 		c.Closed = true
+	}
+	if old != "" {
+		// A channel's creation is not in its history.
+		c.changes = append(c.changes, stateChangeEntry{
+			Timestamp: stamp, OldState: old, NewState: newState,
+			Cause: "remote",
+		})
 	}
 	scid := c.ShortChannelID
 	n.st.mu.Unlock()
@@ -77,8 +86,7 @@ func (n *Node) SetState(c *Channel, newState string, quiet bool) {
 			OldState:       old,
 			NewState:       newState,
 			Cause:          "remote",
-			Timestamp: time.Now().UTC().Format(
-				"2006-01-02T15:04:05.000Z"),
+			Timestamp:      stamp,
 		}))
 }
 

@@ -32,6 +32,19 @@ type Channel struct {
 	// Closed channels are listed by listclosedchannels instead of
 	// listpeerchannels (CLN v25.12 moves them at CLOSED).
 	Closed bool
+
+	// changes is the state history listpeerchannels lists as
+	// state_changes (SetState records it).
+	changes []stateChangeEntry
+}
+
+// stateChangeEntry is one entry of a channel's state history.
+type stateChangeEntry struct {
+	Timestamp string  `json:"timestamp"`
+	OldState  string  `json:"old_state"`
+	NewState  string  `json:"new_state"`
+	Cause     string  `json:"cause"`
+	Message   *string `json:"message"`
 }
 
 // Point returns the channel point "<txid>:<index>".
@@ -347,7 +360,7 @@ func (st *state) peerChannel(c *Channel) map[string]any {
 		"features":      []string{"option_static_remotekey"},
 		"close_to":      "0014d4d5",
 		"fee_base_msat": 1000,
-		"state_changes": []any{},
+		"state_changes": append([]stateChangeEntry{}, c.changes...),
 	}
 	if c.ShortChannelID != "" {
 		m["short_channel_id"] = c.ShortChannelID
