@@ -497,12 +497,14 @@ func (p *peerState) flushPending() {
 	p.pending = p.pending[:0]
 }
 
-// openGap starts unmonitored time at t: every live peer log gets its
-// staged event committed and a StateUnknown marker.
+// openGap starts unmonitored time at t, or at the newest event applied if
+// that is later (the node was evidently there to report it): every live
+// peer log gets its staged event committed and a StateUnknown marker.
 func (m *Monitor) openGap(ctx context.Context, t int64) error {
 	if m.gapOpen {
 		return nil
 	}
+	t = max(t, m.lastTime)
 	b := m.newBatch()
 	var touched []*peerState
 	saved := make(map[*peerState]peerVals)
@@ -529,6 +531,7 @@ func (m *Monitor) openGap(ctx context.Context, t int64) error {
 			nsTime(t), err)
 	}
 	m.gapOpen, m.openGapStart = true, t
+	m.lastTime = t
 	m.log.Infof("node lost at %v: time until it is back is unmonitored",
 		nsTime(t))
 	return nil
@@ -550,6 +553,7 @@ func (m *Monitor) closeGap(ctx context.Context, t int64,
 	b := m.newBatch()
 	var touched []*peerState
 	saved := make(map[*peerState]peerVals)
+	newest := t
 	for _, p := range m.peers {
 		if !p.tracked {
 			if online != nil {
@@ -561,9 +565,13 @@ func (m *Monitor) closeGap(ctx context.Context, t int64,
 		if online != nil {
 			p.setState(online[p.id], t)
 		}
+		// An event applied during the gap may be stamped later
+		// than t; the log must not go back in time.
 		p.lastEvent = max(p.lastEvent, t)
 		if p.openChans > 0 {
-			p.pending = append(p.pending, ev64{t, p.state()})
+			p.pending = append(p.pending,
+				ev64{p.lastEvent, p.state()})
+			newest = max(newest, p.lastEvent)
 		}
 		m.addPeerToBatch(b, p)
 		touched = append(touched, p)
@@ -580,7 +588,7 @@ func (m *Monitor) closeGap(ctx context.Context, t int64,
 	}
 	m.gapOpen = false
 	m.connectedSince = t
-	m.lastTime = max(m.lastTime, t)
+	m.lastTime = max(m.lastTime, newest)
 	m.log.Infof("node connected at %v after %v unmonitored", nsTime(t),
 		time.Duration(t-start))
 	return nil
@@ -822,8 +830,12 @@ func (m *Monitor) flap(p *peerState, online bool, t int64) {
 
 // addEvent is lnd's staging rule: the newest event is staged; the staged
 // one is committed when the new one comes more than the rate limit after
-// it.
+// it. While the node is lost nothing is logged: that time is unmonitored,
+// and the end of the gap records the state the peer is in by then.
 func (m *Monitor) addEvent(p *peerState, s State, t int64) {
+	if m.gapOpen {
+		return
+	}
 	if !p.hasStaged {
 		p.staged, p.hasStaged = ev64{t, s}, true
 		return
