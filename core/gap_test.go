@@ -195,3 +195,54 @@ func TestNodeLostBeforeLastEvent(t *testing.T) {
 	sc.syncSnap([]core.PeerID{p}, core.SnapshotChannel{Point: a, Peer: p})
 	check()
 }
+
+// TestEventStampedInGap: an event stamped inside unmonitored time is
+// clamped to its end, for a peer seen for the first time too.
+func TestEventStampedInGap(t *testing.T) {
+	tc := newTestCtx(t)
+	p, q, a, b := peerN(1), peerN(2), chanN(1), chanN(2)
+	tc.online(p)
+	tc.open(p, a)
+	tc.advance(time.Hour)
+	tc.restart(2 * time.Hour)
+
+	inGap := t0.Add(2 * time.Hour)
+	for _, ev := range []core.Event{
+		{Type: core.PeerOffline, Peer: p, Time: inGap},
+		{Type: core.ChannelOpened, Peer: q, Channel: b, Time: inGap},
+	} {
+		require.NoError(t, tc.m.Apply(tc.ctx, ev))
+	}
+	r, c := peerN(3), chanN(3)
+	require.NoError(t, tc.m.Sync(tc.ctx, core.Snapshot{
+		Time: inGap,
+		Channels: []core.SnapshotChannel{
+			{Point: a, Peer: p}, {Point: b, Peer: q},
+			{Point: c, Peer: r},
+		},
+		OnlinePeers: []core.PeerID{q, r},
+	}))
+	tc.advance(time.Hour)
+
+	tests := []struct {
+		name          string
+		cp            core.ChannelPoint
+		opened        time.Time
+		age, life, up time.Duration
+	}{
+		{"known peer", a, t0, 4 * time.Hour, 2 * time.Hour, time.Hour},
+		{"new peer", b, t0.Add(3 * time.Hour), time.Hour, time.Hour,
+			time.Hour},
+		{"new peer in a snapshot", c, t0.Add(3 * time.Hour), time.Hour,
+			time.Hour, time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			info := tc.info(tt.cp)
+			require.Equal(t, tt.opened, info.OpenedAt)
+			require.Equal(t, tt.age, info.Age)
+			require.Equal(t, tt.life, info.Lifetime)
+			require.Equal(t, tt.up, info.Uptime)
+		})
+	}
+}

@@ -732,7 +732,9 @@ func (m *Monitor) peer(id PeerID) *peerState {
 }
 
 // eventTime resolves an event's time: zero means now, and a time before
-// the peer's last event is clamped to it.
+// the peer's last event is clamped to it. No event lands in or before
+// unmonitored time either: the floor is the start of the open gap, or the
+// end of the last one.
 func (m *Monitor) eventTime(p *peerState, t time.Time) int64 {
 	var ns int64
 	if t.IsZero() {
@@ -740,7 +742,16 @@ func (m *Monitor) eventTime(p *peerState, t time.Time) int64 {
 	} else {
 		ns = t.UnixNano()
 	}
-	return max(ns, p.lastEvent)
+	return max(ns, p.lastEvent, m.gapEdge())
+}
+
+// gapEdge returns the start of the open gap, or the time the node was
+// last connected.
+func (m *Monitor) gapEdge() int64 {
+	if m.gapOpen {
+		return m.openGapStart
+	}
+	return m.connectedSince
 }
 
 // Apply applies one event. When it returns nil, the in-memory state and
@@ -971,6 +982,7 @@ func (m *Monitor) Sync(ctx context.Context, snap Snapshot) error {
 	if t == 0 {
 		t = m.now()
 	}
+	t = max(t, m.gapEdge())
 	online := make(map[PeerID]bool, len(snap.OnlinePeers))
 	for _, id := range snap.OnlinePeers {
 		online[id] = true
