@@ -246,3 +246,70 @@ func TestEventStampedInGap(t *testing.T) {
 		})
 	}
 }
+
+// TestRestartWhileNodeLost: a monitor stopped while its node is lost
+// starts its next run with the gap still open from the loss, whatever
+// was applied meanwhile.
+func TestRestartWhileNodeLost(t *testing.T) {
+	tests := []struct {
+		name   string
+		during func(sc *sourceCtx)
+	}{
+		{name: "nothing applied", during: func(*sourceCtx) {}},
+		{
+			name:   "peer offline",
+			during: func(sc *sourceCtx) { sc.offline(peerN(1)) },
+		},
+		{
+			name: "untracked peer online",
+			during: func(sc *sourceCtx) {
+				sc.online(peerN(9))
+			},
+		},
+		{
+			name: "second channel opened and closed",
+			during: func(sc *sourceCtx) {
+				sc.open(peerN(1), chanN(2))
+				sc.advance(time.Minute)
+				sc.close(peerN(1), chanN(2))
+			},
+		},
+		{
+			name: "channel of a new peer opened and closed",
+			during: func(sc *sourceCtx) {
+				sc.open(peerN(2), chanN(2))
+				sc.advance(time.Minute)
+				sc.close(peerN(2), chanN(2))
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc := newSourceCtx(t)
+			p, a := peerN(1), chanN(1)
+			snap := core.SnapshotChannel{Point: a, Peer: p}
+			sc.syncSnap([]core.PeerID{p}, snap)
+			sc.advance(time.Hour)
+			sc.lost()
+			sc.advance(time.Hour)
+			tt.during(sc)
+			sc.advance(time.Hour)
+			require.NoError(t, sc.m.Stop())
+			sc.advance(time.Hour)
+			sc.startSource()
+			sc.advance(time.Hour)
+			sc.syncSnap([]core.PeerID{p}, snap)
+			sc.advance(time.Hour)
+
+			info := sc.info(a)
+			require.Equal(t, 2*time.Hour, info.Lifetime)
+			require.Equal(t, 2*time.Hour, info.Uptime)
+			rep, err := sc.m.Report(sc.ctx, core.ReportQuery{})
+			require.NoError(t, err)
+			// Monitored: the first hour and the last.
+			total := sc.clock.Now().Sub(t0)
+			require.EqualValues(t, (total-2*time.Hour)/time.Second,
+				rep.UnmonitoredSeconds)
+		})
+	}
+}

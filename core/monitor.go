@@ -138,6 +138,19 @@ func (p *peerState) committedLen() int {
 	return n
 }
 
+// loggedState returns the state of the newest committed or pending event
+// (StateUnknown when the log is empty).
+func (p *peerState) loggedState() State {
+	if n := len(p.pending); n > 0 {
+		return p.pending[n-1].s
+	}
+	if p.tl == nil {
+		return StateUnknown
+	}
+	_, s, _ := p.tl.last()
+	return s
+}
+
 func (p *peerState) state() State {
 	if p.online {
 		return StateOnline
@@ -203,7 +216,11 @@ type Monitor struct {
 
 	monitoringSince int64
 	heartbeat       int64
-	lastTime        int64 // newest time seen in stored or applied data
+	// lastTime is the newest time the monitor is known to have been
+	// running and connected: the heartbeat, or an event applied after
+	// it. Unmonitored time starts no earlier; after a restart it starts
+	// there (as loaded: the heartbeat or a logged event after it).
+	lastTime int64
 
 	// Closed unmonitored gaps, sorted, with gapCum[i] the total length
 	// of gaps before i.
@@ -394,7 +411,9 @@ func (m *Monitor) load(st *StoredState) error {
 			p.hasStaged = true
 		}
 		p.lastEvent = timeNs(r.LastEvent)
-		m.lastTime = max(m.lastTime, p.lastEvent)
+		if p.hasStaged {
+			m.lastTime = max(m.lastTime, p.staged.t)
+		}
 		m.peers[r.Peer] = p
 	}
 	for _, l := range st.Logs {
@@ -434,7 +453,6 @@ func (m *Monitor) load(st *StoredState) error {
 		if c.open() {
 			p.openChans++
 		}
-		m.lastTime = max(m.lastTime, c.openedAt, c.closedAt)
 		m.channels[r.Point] = c
 	}
 	for _, p := range m.peers {
@@ -517,9 +535,7 @@ func (m *Monitor) openGap(ctx context.Context, t int64) error {
 			p.pending = append(p.pending, p.staged)
 			p.hasStaged = false
 		}
-		if _, s, ok := p.tl.last(); !ok || s != StateUnknown ||
-			len(p.pending) > 0 {
-
+		if p.loggedState() != StateUnknown {
 			p.pending = append(p.pending, ev64{t, StateUnknown})
 		}
 		p.lastEvent = max(p.lastEvent, t)
@@ -957,7 +973,9 @@ func (m *Monitor) closeChannel(ctx context.Context, p *peerState,
 			p.pending = append(p.pending, p.staged)
 			p.hasStaged = false
 		}
-		p.pending = append(p.pending, ev64{t, StateUnknown})
+		if p.loggedState() != StateUnknown {
+			p.pending = append(p.pending, ev64{t, StateUnknown})
+		}
 		p.liveStart = p.committedLen()
 	}
 	p.lastEvent = t
