@@ -363,6 +363,11 @@ func (r *runner) bootstrap(p *glightning.Plugin,
 	s.store, err = r.cfg.OpenStore(set.Store, dir, r.log)
 	if err != nil {
 		_ = s.close("")
+		if set.Store == storeBadger {
+			return nil, fmt.Errorf("option %s: %q: open %s "+
+				"store: %w", optDatadir, set.Datadir,
+				set.Store, err)
+		}
 		return nil, fmt.Errorf("open %s store: %w", set.Store, err)
 	}
 	s.mon, err = r.cfg.NewMonitor(core.Config{

@@ -188,7 +188,7 @@ func TestProcessBadOptions(t *testing.T) {
 			return p
 		},
 		values: map[string]any{"chanfitness-datadir": "taken"},
-		want:   []string{"taken"},
+		want:   []string{"chanfitness-datadir", "taken"},
 	}, {
 		name: "store in use by another plugin",
 		setup: func(t *testing.T, n *lightningdtest.Node) string {
@@ -197,7 +197,7 @@ func TestProcessBadOptions(t *testing.T) {
 				false, nil)
 			return filepath.Join(other.NetDir, "chanfitness")
 		},
-		want: []string{"chanfitness"},
+		want: []string{"chanfitness-datadir"},
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
