@@ -51,12 +51,18 @@ func TestValidateManifest(t *testing.T) {
 			"not a valid bool"},
 		{"duplicate option", manifest(okOpt+","+okOpt, "", ""),
 			"declared twice"},
-		{"method without usage", manifest(okOpt, `{"name":"x"}`, ""),
-			"usage"},
+		{"no rpcmethods", `{"options":[]}`, "rpcmethods\" missing"},
+		{"method without usage", manifest(okOpt, `{"name":"x",`+
+			`"description":"d"}`, ""), "usage"},
+		{"method without description", manifest(okOpt, `{"name":`+
+			`"x","usage":"[a]"}`, ""), "description"},
+		{"method name not a string", manifest(okOpt, `{"name":5,`+
+			`"usage":"[a]","description":"d"}`, ""), "rpcmethods"},
 		{"empty usage", manifest(okOpt, `{"name":`+
-			`"getinfo","usage":""}`, ""), "usage"},
+			`"x","usage":"","description":"d"}`, ""), "usage"},
 		{"builtin command", manifest(okOpt, `{"name":"getinfo",`+
-			`"usage":"x"}`, ""), "already registered"},
+			`"usage":"x","description":"d"}`, ""),
+			"already registered"},
 		{"duplicate method", manifest(okOpt, okMethod+","+okMethod, ""),
 			"declared twice"},
 		{"unknown topic", manifest(okOpt, okMethod,

@@ -89,7 +89,9 @@ var builtinCommands = []string{
 // little stricter where CLN.md says so): options with name, type and
 // description, a type of string, int, bool or flag, a default that
 // parses as the type, unique lower-case names with the given prefix;
-// methods with name and usage; subscriptions as an array of known topic
+// an rpcmethods array, each method with name, description and usage
+// (v24.08 and later no longer read the description, v24.02 and v24.05
+// kill a plugin without one); subscriptions as an array of known topic
 // strings.
 func ValidateManifest(raw json.RawMessage, optionPrefix string) (*Manifest,
 	error) {
@@ -122,7 +124,11 @@ func ValidateManifest(raw json.RawMessage, optionPrefix string) (*Manifest,
 		m.Options = append(m.Options, opt)
 	}
 
-	if r, ok := top["rpcmethods"]; ok {
+	r, ok := top["rpcmethods"]
+	if !ok {
+		return nil, fmt.Errorf(`"result.rpcmethods" missing`)
+	}
+	{
 		var methods []ManifestMethod
 		if err := strictArray(r, &methods); err != nil {
 			return nil, fmt.Errorf("rpcmethods: %w", err)
@@ -132,6 +138,9 @@ func ValidateManifest(raw json.RawMessage, optionPrefix string) (*Manifest,
 			switch {
 			case meth.Name == "":
 				return nil, fmt.Errorf("rpcmethod without a name")
+			case meth.Description == "":
+				return nil, fmt.Errorf("rpcmethod %q does not "+
+					"have a string \"description\"", meth.Name)
 			case meth.Usage == "":
 				return nil, fmt.Errorf("rpcmethod %q: \"usage\" not "+
 					"provided", meth.Name)
