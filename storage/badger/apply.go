@@ -49,16 +49,27 @@ func (s *Store) flush() error {
 	var frames [][]byte
 	for data := s.pending; len(data) > 0; {
 		body, n, ok := nextFrame(data)
+		var lsn uint64
+		if ok {
+			lsn, ok = frameLSN(body)
+		}
 		if !ok {
 			return fmt.Errorf("%w: pending write-ahead log frame "+
 				"after batch %d does not decode", ErrCorrupt,
 				s.applied)
 		}
-		frames = append(frames, body)
+		// A move that failed after some of its batches were applied
+		// (a later transaction or the sync failed) is retried: the
+		// batches badger has are not applied twice.
+		if lsn > s.applied {
+			frames = append(frames, body)
+		}
 		data = data[n:]
 	}
-	if err := s.applyFrames(frames); err != nil {
-		return err
+	if len(frames) > 0 {
+		if err := s.applyFrames(frames); err != nil {
+			return err
+		}
 	}
 	s.pack()
 	if err := s.syncBadger(); err != nil {

@@ -59,6 +59,14 @@ func nextFrame(data []byte) (body []byte, n int, ok bool) {
 	return body, frameHeaderLen + size, true
 }
 
+// frameLSN reads only the sequence number of a frame body.
+func frameLSN(body []byte) (uint64, bool) {
+	d := decoder{b: body}
+	d.version()
+	lsn := d.uvarint()
+	return lsn, d.err == nil
+}
+
 // decodeFrame reads a frame body into b and returns its sequence number.
 func decodeFrame(body []byte, b *core.Batch) (uint64, error) {
 	d := decoder{b: body}
