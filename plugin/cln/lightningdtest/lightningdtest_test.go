@@ -93,24 +93,38 @@ func TestValidateManifest(t *testing.T) {
 
 func TestCLIParams(t *testing.T) {
 	tests := []struct {
-		name string
-		args []string
-		want string
+		name    string
+		args    []string
+		want    string
+		wantErr string
 	}{
-		{"none", nil, `[]`},
-		{"strings", []string{"abc", "7d"}, `["abc","7d"]`},
+		{"none", nil, `[]`, ""},
+		{"strings", []string{"abc", "7d"}, `["abc","7d"]`, ""},
 		{"raw values", []string{"123", "true", "null", `{"a":1}`,
-			"[1]", `"q"`}, `[123,true,null,{"a":1},[1],"q"]`},
+			"[1]", `"q"`}, `[123,true,null,{"a":1},[1],"q"]`, ""},
 		{"not bare digits", []string{"12h", "-1", "0x1"},
-			`["12h","-1","0x1"]`},
+			`["12h","-1","0x1"]`, ""},
 		{"keywords", []string{"-k", "peer_id=ab", "window=7d"},
-			`{"peer_id":"ab","window":"7d"}`},
+			`{"peer_id":"ab","window":"7d"}`, ""},
 		{"key=value without -k", []string{"window=30"},
-			`{"window":30}`},
+			`{"window":30}`, ""},
+		{"key=value after a positional stays positional",
+			[]string{"02ab", "window=7d"}, `["02ab","window=7d"]`, ""},
+		{"digits and dots", []string{"1.5", "0.25h"},
+			`[1.5,"0.25h"]`, ""},
+		{"empty", []string{""}, `[""]`, ""},
+		{"keywords need key=value", []string{"window=7d", "02ab"}, "",
+			"Expected key=value in '02ab'"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			b, err := json.Marshal(CLIParams(tc.args...))
+			params, err := CLIParams(tc.args...)
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			b, err := json.Marshal(params)
 			require.NoError(t, err)
 			require.JSONEq(t, tc.want, string(b))
 		})

@@ -487,26 +487,34 @@ func (n *Node) CallWithID(id, method string, params any) Response {
 	return r
 }
 
-// CLI calls a method as `lightning-cli method args...` would: arguments
-// go positionally unless the first is -k or one holds "=". Bare digits,
-// true, false, null, {...}, [...] and "..." go as they are, the rest as
-// strings.
+// CLI calls a method as `lightning-cli method args...` would; it fails
+// the test where lightning-cli would refuse the arguments.
 func (n *Node) CLI(method string, args ...string) Response {
 	n.t.Helper()
-	return n.Call(method, CLIParams(args...))
+	params, err := CLIParams(args...)
+	if err != nil {
+		n.t.Fatalf("lightning-cli %s: %v", method, err)
+	}
+	return n.Call(method, params)
 }
 
-var bareDigits = regexp.MustCompile(`^[0-9]+$`)
+// literal matches what lightning-cli sends as it is when it is all
+// digits and dots.
+var literal = regexp.MustCompile(`^[0-9.]+$`)
 
-// CLIParams converts lightning-cli arguments to request params.
-func CLIParams(args ...string) any {
+// CLIParams converts lightning-cli arguments to request params as
+// lightning-cli does: keywords with -k or when the first argument holds
+// "=", every argument then key=value; positional otherwise. Digits and
+// dots, true, false, null, {...}, [...] and "..." go as they are, the
+// rest as strings.
+func CLIParams(args ...string) (any, error) {
 	raw := func(s string) json.RawMessage {
 		enclosed := func(open, close string) bool {
 			return strings.HasPrefix(s, open) &&
 				strings.HasSuffix(s, close)
 		}
 		switch {
-		case bareDigits.MatchString(s), s == "true", s == "false",
+		case literal.MatchString(s), s == "true", s == "false",
 			s == "null", enclosed("{", "}"), enclosed("[", "]"),
 			len(s) > 1 && enclosed(`"`, `"`):
 
@@ -518,25 +526,25 @@ func CLIParams(args ...string) any {
 	keywords := len(args) > 0 && args[0] == "-k"
 	if keywords {
 		args = args[1:]
-	}
-	for _, a := range args {
-		if strings.Contains(a, "=") {
-			keywords = true
-		}
+	} else if len(args) > 0 && strings.Contains(args[0], "=") {
+		keywords = true
 	}
 	if !keywords {
 		arr := make([]json.RawMessage, 0, len(args))
 		for _, a := range args {
 			arr = append(arr, raw(a))
 		}
-		return arr
+		return arr, nil
 	}
 	obj := map[string]json.RawMessage{}
 	for _, a := range args {
-		k, v, _ := strings.Cut(a, "=")
+		k, v, ok := strings.Cut(a, "=")
+		if !ok {
+			return nil, fmt.Errorf("Expected key=value in '%s'", a)
+		}
 		obj[k] = raw(v)
 	}
-	return obj
+	return obj, nil
 }
 
 // Report calls chanfitness with lightning-cli arguments and decodes the
