@@ -1,6 +1,7 @@
 package cln_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -176,9 +177,12 @@ func TestProcessBadOptions(t *testing.T) {
 		values: map[string]any{"chanfitness-datadir": ""},
 		want:   []string{"chanfitness-datadir"},
 	}, {
+		// Not from lightningd, which sends an int option as a
+		// number: the plugin still disables itself cleanly.
 		name: "reconcile interval as a string",
 		values: map[string]any{
-			"chanfitness-reconcile-interval": "60"},
+			"chanfitness-reconcile-interval": json.RawMessage(
+				`"60"`)},
 		want: []string{"chanfitness-reconcile-interval"},
 	}, {
 		name: "datadir is a file",

@@ -245,3 +245,46 @@ func TestValidLog(t *testing.T) {
 	require.Empty(t, n.Violations())
 	require.Len(t, n.Logs(), len(validLevels))
 }
+
+// TestInitOptionValue checks that init carries option values in the JSON
+// types lightningd gives them, and refuses values lightningd would
+// never send (it rejects such a config line before any plugin starts).
+func TestInitOptionValue(t *testing.T) {
+	opt := func(typ string) ManifestOption {
+		return ManifestOption{Name: "chanfitness-x", Type: typ}
+	}
+	tests := []struct {
+		name    string
+		typ     string
+		value   any
+		want    string
+		wantErr string
+	}{
+		{"int", "int", 60, `60`, ""},
+		{"int64", "int", int64(-5), `-5`, ""},
+		{"whole float", "int", 7.0, `7`, ""},
+		{"int as a string", "int", "60", "", "not an integer"},
+		{"fraction", "int", 1.5, "", "not an integer"},
+		{"string", "string", "badger", `"badger"`, ""},
+		{"string as a number", "string", 5, "", "not a string"},
+		{"bool", "bool", false, `false`, ""},
+		{"bool as a string", "bool", "true", "", "not a bool"},
+		{"flag set", "flag", true, `true`, ""},
+		{"flag as false", "flag", false, "", "set or left out"},
+		{"raw", "int", json.RawMessage(`"60"`), `"60"`, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := initOptionValue(opt(tc.typ), tc.value)
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				require.ErrorContains(t, err, "chanfitness-x")
+				return
+			}
+			require.NoError(t, err)
+			b, err := json.Marshal(v)
+			require.NoError(t, err)
+			require.JSONEq(t, tc.want, string(b))
+		})
+	}
+}

@@ -312,9 +312,11 @@ func (n *Node) handshake() {
 
 // Init sends init as lightningd does: every option with a default gets a
 // value, given ones override it (a nil value leaves the option out, as
-// lightningd does for an unset flag). It returns the plugin's disable
-// reason, "" when it started. A dynamic init is a "plugin start" on a
-// running node (configuration.startup false).
+// lightningd does for an unset flag). Values go in the JSON type of the
+// option (see initOptionValue); the test fails on one lightningd would
+// not send. It returns the plugin's disable reason, "" when it started.
+// A dynamic init is a "plugin start" on a running node
+// (configuration.startup false).
 func (n *Node) Init(values map[string]any, dynamic bool) string {
 	n.t.Helper()
 	opts := map[string]any{}
@@ -324,14 +326,19 @@ func (n *Node) Init(values map[string]any, dynamic bool) string {
 		}
 	}
 	for k, v := range values {
-		if _, ok := n.Manifest.Option(k); !ok {
+		o, ok := n.Manifest.Option(k)
+		if !ok {
 			n.t.Fatalf("init: option %q is not in the manifest", k)
 		}
 		if v == nil {
 			delete(opts, k)
 			continue
 		}
-		opts[k] = v
+		val, err := initOptionValue(o, v)
+		if err != nil {
+			n.t.Fatalf("init: %v", err)
+		}
+		opts[k] = val
 	}
 	params := map[string]any{
 		"options": opts,
@@ -368,6 +375,53 @@ func (n *Node) Init(values map[string]any, dynamic bool) string {
 		return *res.Disable
 	}
 	return ""
+}
+
+// initOptionValue returns v as lightningd puts an option of o's type in
+// init: an int as a number, a bool as a bool, a string as a string, a
+// flag as true (present only when set). lightningd refuses a config line
+// that does not parse as the option's type, so no other value reaches a
+// plugin; such a value is an error. A json.RawMessage goes as it is, for
+// testing what a plugin does with a value lightningd would not send.
+func initOptionValue(o ManifestOption, v any) (any, error) {
+	if raw, ok := v.(json.RawMessage); ok {
+		return raw, nil
+	}
+	bad := func(what string) error {
+		return fmt.Errorf("option %s of type %s: %#v is %s", o.Name,
+			o.Type, v, what)
+	}
+	switch o.Type {
+	case "int":
+		switch x := v.(type) {
+		case int:
+			return int64(x), nil
+		case int32:
+			return int64(x), nil
+		case int64:
+			return x, nil
+		case float64:
+			if x == float64(int64(x)) {
+				return int64(x), nil
+			}
+		}
+		return nil, bad("not an integer")
+	case "bool":
+		if _, ok := v.(bool); !ok {
+			return nil, bad("not a bool")
+		}
+	case "string":
+		if _, ok := v.(string); !ok {
+			return nil, bad("not a string")
+		}
+	case "flag":
+		if b, ok := v.(bool); !ok || !b {
+			return nil, bad("not true: a flag is set or left out")
+		}
+	default:
+		return nil, bad("of an unknown type")
+	}
+	return v, nil
 }
 
 // Start launches the binary and inits it with the given options; it fails
