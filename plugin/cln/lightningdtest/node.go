@@ -50,7 +50,8 @@ var validLevels = map[string]bool{
 
 // Options configure an emulated node.
 type Options struct {
-	// Payload selects the notification shapes (default V24_11).
+	// Payload selects the notification shapes (default V24_08: the
+	// wrapped and the raw forms).
 	Payload Payload
 
 	// Version is LIGHTNINGD_VERSION and getinfo's version (default:
