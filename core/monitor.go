@@ -991,6 +991,9 @@ func (m *Monitor) closeChannel(ctx context.Context, p *peerState,
 
 // Sync implements Sink.
 func (m *Monitor) Sync(ctx context.Context, snap Snapshot) error {
+	if err := snap.Validate(); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.usable(); err != nil {
@@ -1099,6 +1102,10 @@ func (m *Monitor) reconcileState(ctx context.Context, p *peerState,
 
 // NodeLost implements Sink.
 func (m *Monitor) NodeLost(ctx context.Context, at time.Time) error {
+	if !timeInRange(at) {
+		return fmt.Errorf("%w: node lost at %v: time out of range",
+			ErrBadInput, at)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.usable(); err != nil {

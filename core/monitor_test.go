@@ -306,6 +306,19 @@ func TestBadEvents(t *testing.T) {
 			core.Event{Type: core.ChannelOpened, Peer: peerN(1)},
 			"without a channel point",
 		},
+		{
+			"time before 1970",
+			core.Event{Type: core.PeerOnline, Peer: peerN(1),
+				Time: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC)},
+			"time 0001-01-01 00:00:00.000000001 +0000 UTC out of " +
+				"range",
+		},
+		{
+			"time after 2262",
+			core.Event{Type: core.PeerOffline, Peer: peerN(1),
+				Time: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)},
+			"time 3000-01-01 00:00:00 +0000 UTC out of range",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -314,6 +327,99 @@ func TestBadEvents(t *testing.T) {
 			require.ErrorContains(t, err, tt.want)
 		})
 	}
+	// Nothing of them was applied.
+	_, _, err := tc.m.FlapCount(tc.ctx, peerN(1))
+	require.ErrorIs(t, err, core.ErrPeerNotFound)
+	rep, err := tc.m.Report(tc.ctx, core.ReportQuery{})
+	require.NoError(t, err)
+	require.Empty(t, rep.Channels)
+}
+
+// TestTimesOutOfRange: a loss stamped outside the years 1970 to 2262 is
+// refused; a peer window may reach past them.
+func TestTimesOutOfRange(t *testing.T) {
+	tc := newTestCtx(t)
+	p, a := peerN(1), chanN(1)
+	tc.online(p)
+	tc.open(p, a)
+	tc.advance(time.Hour)
+
+	ancient := time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC)
+	far := time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, at := range []time.Time{ancient, far} {
+		err := tc.m.NodeLost(tc.ctx, at)
+		require.ErrorIs(t, err, core.ErrBadInput)
+		require.ErrorContains(t, err, at.String())
+	}
+	ok, _ := tc.m.Connected()
+	require.True(t, ok)
+
+	w, err := tc.m.PeerWindow(tc.ctx, p, ancient, far)
+	require.NoError(t, err)
+	require.Equal(t, time.Hour, w.Monitored)
+	require.Equal(t, time.Hour, w.Uptime)
+}
+
+// TestBadSnapshot: a malformed snapshot is refused whole with an error
+// that names what is wrong, and changes nothing.
+func TestBadSnapshot(t *testing.T) {
+	tc := newTestCtx(t)
+	p, a := peerN(1), chanN(1)
+	tc.online(p)
+	tc.open(p, a)
+	good := core.SnapshotChannel{Point: a, Peer: p}
+	tests := []struct {
+		name string
+		snap core.Snapshot
+		want string
+	}{
+		{
+			"channel without a peer",
+			core.Snapshot{Channels: []core.SnapshotChannel{
+				good, {Point: chanN(2)},
+			}},
+			"snapshot channel " + chanN(2).String() +
+				" without a peer",
+		},
+		{
+			"channel without a point",
+			core.Snapshot{Channels: []core.SnapshotChannel{
+				good, {Peer: peerN(2)},
+			}},
+			"snapshot channel of peer " + peerN(2).String() +
+				" without a channel point",
+		},
+		{
+			"zero online peer",
+			core.Snapshot{
+				Channels:    []core.SnapshotChannel{good},
+				OnlinePeers: []core.PeerID{{}},
+			},
+			"snapshot lists a zero online peer",
+		},
+		{
+			"time out of range",
+			core.Snapshot{
+				Time:     time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC),
+				Channels: []core.SnapshotChannel{good},
+			},
+			"snapshot time 0001-01-01 00:00:00.000000001 +0000 " +
+				"UTC out of range",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tc.m.Sync(tc.ctx, tt.snap)
+			require.ErrorIs(t, err, core.ErrBadInput)
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
+	rep, err := tc.m.Report(tc.ctx, core.ReportQuery{})
+	require.NoError(t, err)
+	require.Len(t, rep.Channels, 1)
+	require.Equal(t, "open", rep.Channels[0].Status)
+	require.Len(t, rep.Peers, 1)
+	require.True(t, rep.Peers[0].Online)
 }
 
 // TestClamp: an event older than the peer's last is clamped, not

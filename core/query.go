@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"time"
 )
@@ -159,7 +160,7 @@ func (m *Monitor) PeerWindow(ctx context.Context, peer PeerID, start,
 	if err != nil {
 		return PeerWindowInfo{}, err
 	}
-	w := m.peerWindow(p, timeNs(start), end.UnixNano(), m.now())
+	w := m.peerWindow(p, clampNs(start), clampNs(end), m.now())
 	return PeerWindowInfo{
 		Start:         start,
 		End:           end,
@@ -167,6 +168,18 @@ func (m *Monitor) PeerWindow(ctx context.Context, peer PeerID, start,
 		Uptime:        time.Duration(w.uptime),
 		LongestOutage: time.Duration(w.outage),
 	}, nil
+}
+
+// clampNs returns t in unix ns, clamped to what an int64 holds (years
+// 1970 to 2262): a window may reach past either end.
+func clampNs(t time.Time) int64 {
+	switch {
+	case t.Before(minTime):
+		return 0
+	case t.After(maxTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
 }
 
 type peerFigures struct {

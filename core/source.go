@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -20,6 +21,32 @@ type Snapshot struct {
 
 	Channels    []SnapshotChannel
 	OnlinePeers []PeerID
+}
+
+// Validate checks that the snapshot is well formed: a representable time,
+// and no zero peer or channel point.
+func (s Snapshot) Validate() error {
+	if !timeInRange(s.Time) {
+		return fmt.Errorf("%w: snapshot time %v out of range",
+			ErrBadInput, s.Time)
+	}
+	for _, c := range s.Channels {
+		if c.Point == (ChannelPoint{}) {
+			return fmt.Errorf("%w: snapshot channel of peer %v "+
+				"without a channel point", ErrBadInput, c.Peer)
+		}
+		if c.Peer.IsZero() {
+			return fmt.Errorf("%w: snapshot channel %v without a "+
+				"peer", ErrBadInput, c.Point)
+		}
+	}
+	for _, p := range s.OnlinePeers {
+		if p.IsZero() {
+			return fmt.Errorf("%w: snapshot lists a zero online "+
+				"peer", ErrBadInput)
+		}
+	}
+	return nil
 }
 
 // Sink is what an EventSource feeds. *Monitor implements it.

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -225,7 +226,23 @@ func (e Event) Validate() error {
 		return fmt.Errorf("%w: %v event for peer %v without a channel "+
 			"point", ErrBadInput, e.Type, e.Peer)
 	}
+	if !timeInRange(e.Time) {
+		return fmt.Errorf("%w: %v event for peer %v: time %v out of "+
+			"range", ErrBadInput, e.Type, e.Peer, e.Time)
+	}
 	return nil
+}
+
+// Times the monitor can hold: nanoseconds since 1970 in an int64.
+var (
+	minTime = time.Unix(0, 1)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// timeInRange reports whether t is zero or representable as nanoseconds
+// since 1970 (years 1970 to 2262).
+func timeInRange(t time.Time) bool {
+	return t.IsZero() || (!t.Before(minTime) && !t.After(maxTime))
 }
 
 // FormatSCID returns the text form "<block>x<tx>x<out>" of a short
