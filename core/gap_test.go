@@ -313,3 +313,41 @@ func TestRestartWhileNodeLost(t *testing.T) {
 		})
 	}
 }
+
+// TestRecentEventsAcrossGap: the state recorded at the end of a gap is a
+// transition only if it differs from the last state known before it.
+func TestRecentEventsAcrossGap(t *testing.T) {
+	tc := newTestCtx(t)
+	p, a := peerN(1), chanN(1)
+	tc.online(p)
+	tc.open(p, a)
+	tc.advance(time.Hour)
+	tc.offline(p)
+	tc.advance(time.Hour)
+	tc.online(p)
+	tc.advance(time.Hour)
+	tc.restart(time.Hour) // online before and after
+	tc.advance(time.Hour)
+	tc.offline(p)
+	tc.advance(time.Hour)
+	tc.online(p) // commits the offline
+	tc.advance(time.Hour)
+
+	rep, err := tc.m.Report(tc.ctx, core.ReportQuery{Peer: &p})
+	require.NoError(t, err)
+	require.Len(t, rep.Peers, 1)
+	type ev struct {
+		at     time.Duration
+		online bool
+	}
+	var got []ev
+	for _, e := range rep.Peers[0].RecentEvents {
+		got = append(got, ev{e.Time.Sub(t0), e.Online})
+	}
+	require.Equal(t, []ev{
+		{5 * time.Hour, false},
+		{2 * time.Hour, true},
+		{time.Hour, false},
+		{0, true},
+	}, got)
+}

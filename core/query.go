@@ -352,7 +352,9 @@ func (m *Monitor) peerReport(p *peerState, windows []Window,
 }
 
 // recentEvents lists a peer's most recent committed transitions, newest
-// first.
+// first. A state is a transition when it differs from the last state known
+// before it: repeats are not, and neither is the same state recorded
+// again after unobserved time.
 func (m *Monitor) recentEvents(p *peerState) []RecentEvent {
 	out := []RecentEvent{}
 	tl := p.tl
@@ -361,7 +363,14 @@ func (m *Monitor) recentEvents(p *peerState) []RecentEvent {
 	floor := max(tl.len()-64*limit, 0)
 	for i := tl.len() - 1; i >= floor && len(out) < limit; i-- {
 		s := tl.states[i]
-		if s == StateUnknown || (i > 0 && tl.states[i-1] == s) {
+		if s == StateUnknown {
+			continue
+		}
+		j := i - 1
+		for j >= 0 && tl.states[j] == StateUnknown {
+			j--
+		}
+		if j >= 0 && tl.states[j] == s {
 			continue
 		}
 		out = append(out, RecentEvent{
