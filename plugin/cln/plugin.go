@@ -210,11 +210,32 @@ func (r *runner) dispatch(ctx context.Context, queue <-chan inbound,
 
 	var ticks <-chan time.Time
 	var sess *session
+
+	// A reconcile tick waits for the messages stamped before it: a
+	// snapshot taken ahead of them would record the peer states they
+	// bring without their flaps. Later messages wait for the reconcile.
+	var tickAt time.Time
+	tick := false
 	for {
+		if tick && len(queue) == 0 {
+			tick = false
+			sess.reconcile(ctx, r.rpcCtx)
+		}
 		select {
 		case m, ok := <-queue:
 			if !ok {
 				return "lightningd closed the connection"
+			}
+			if !tick {
+				select {
+				case tickAt = <-ticks:
+					tick = true
+				default:
+				}
+			}
+			if tick && !m.at.Before(tickAt) {
+				tick = false
+				sess.reconcile(ctx, r.rpcCtx)
 			}
 			if m.env.isRequest() {
 				r.request(br, m.env)
@@ -240,8 +261,8 @@ func (r *runner) dispatch(ctx context.Context, queue <-chan inbound,
 			sess.ticker.Resume()
 			ticks = sess.ticker.Ticks()
 
-		case <-ticks:
-			sess.reconcile(ctx, r.rpcCtx)
+		case tickAt = <-ticks:
+			tick = true
 
 		case <-ctx.Done():
 			return "interrupted"
