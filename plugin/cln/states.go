@@ -55,8 +55,8 @@ const (
 // channel awaiting lockin straight to CHANNELD_SHUTTING_DOWN, so a
 // channel only counts once it has been usable (see usable, preOpen).
 //
-// Reconcile snapshots list exactly the phaseOpen channels, so that a
-// Sync agrees with what the notifications did.
+// Reconcile snapshots list exactly the phaseOpen channels that have been
+// usable, so that a Sync agrees with what the notifications did.
 func phaseOf(state string) channelPhase {
 	switch state {
 	case stateNormal, stateAwaitingSplice, stateShuttingDown,

@@ -170,8 +170,9 @@ func (t *tracker) spliceOrigin(ctx context.Context, peer core.PeerID,
 }
 
 // snapshot lists the node's channels and peers and returns the monitor's
-// view of them: every channel in an open phase (see phaseOf), keyed by
-// the point it was first seen with, and every connected peer.
+// view of them: every channel in an open phase (see phaseOf) that has
+// been usable, keyed by the point it was first seen with, and every
+// connected peer.
 func (t *tracker) snapshot(ctx context.Context) (core.Snapshot, error) {
 	chans, err := t.rpc.ListPeerChannels(ctx, nil)
 	if err != nil {
