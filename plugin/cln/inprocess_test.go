@@ -309,7 +309,8 @@ func TestInProcessClosedBeforeLockin(t *testing.T) {
 	}, {
 		name: "funded and closed while running",
 		close: func(p *inProcess, ch *lightningdtest.Channel) {
-			p.SetState(ch, lightningdtest.StateAwaitingLockin, false)
+			p.SetState(ch, lightningdtest.StateAwaitingLockin,
+				false)
 			p.CloseChannel(ch)
 		},
 	}, {
@@ -329,28 +330,32 @@ func TestInProcessClosedBeforeLockin(t *testing.T) {
 			p.reconcile()
 		},
 	}}
+	run := func(t *testing.T, pl lightningdtest.Payload, atStart bool,
+		shut closer) {
+
+		var ch *lightningdtest.Channel
+		p := startInProcess(t, inProcessOpts{
+			node: lightningdtest.Options{Payload: pl},
+			setup: func(n *lightningdtest.Node) {
+				n.SetPeer(a, true)
+				if atStart {
+					ch = lockin(n)
+				}
+			},
+		})
+		if ch == nil {
+			ch = p.AddChannel(lightningdtest.NewChannel(a, 1, ""))
+		}
+		p.advance(time.Hour)
+		shut(p, ch)
+		p.advance(time.Hour)
+		p.reconcile()
+		require.Empty(t, p.Report().Channels)
+	}
 	for _, tc := range tests {
 		for _, pl := range lightningdtest.Payloads {
 			t.Run(tc.name+"/"+pl.String(), func(t *testing.T) {
-				var ch *lightningdtest.Channel
-				p := startInProcess(t, inProcessOpts{
-					node: lightningdtest.Options{Payload: pl},
-					setup: func(n *lightningdtest.Node) {
-						n.SetPeer(a, true)
-						if tc.atStart {
-							ch = lockin(n)
-						}
-					},
-				})
-				if ch == nil {
-					ch = p.AddChannel(lightningdtest.NewChannel(
-						a, 1, ""))
-				}
-				p.advance(time.Hour)
-				tc.close(p, ch)
-				p.advance(time.Hour)
-				p.reconcile()
-				require.Empty(t, p.Report().Channels)
+				run(t, pl, tc.atStart, tc.close)
 			})
 		}
 	}

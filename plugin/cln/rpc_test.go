@@ -52,7 +52,8 @@ func TestRPCClient(t *testing.T) {
 	chans, err = c.ListPeerChannels(ctx, nil)
 	require.NoError(t, err)
 	require.Equal(t, []listedStateChange{
-		{OldState: "CHANNELD_NORMAL", NewState: "CHANNELD_SHUTTING_DOWN"},
+		{OldState: "CHANNELD_NORMAL",
+			NewState: "CHANNELD_SHUTTING_DOWN"},
 		{OldState: "CHANNELD_SHUTTING_DOWN",
 			NewState: "CLOSINGD_SIGEXCHANGE"},
 	}, chans[0].StateChanges)

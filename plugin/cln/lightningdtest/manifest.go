@@ -139,8 +139,9 @@ func ValidateManifest(raw json.RawMessage, optionPrefix string) (*Manifest,
 			case meth.Name == "":
 				return nil, fmt.Errorf("rpcmethod without a name")
 			case meth.Description == "":
-				return nil, fmt.Errorf("rpcmethod %q does not "+
-					"have a string \"description\"", meth.Name)
+				return nil, fmt.Errorf("rpcmethod %q does "+
+					"not have a string \"description\"",
+					meth.Name)
 			case meth.Usage == "":
 				return nil, fmt.Errorf("rpcmethod %q: \"usage\" not "+
 					"provided", meth.Name)
