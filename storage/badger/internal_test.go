@@ -217,6 +217,27 @@ func TestReplay(t *testing.T) {
 			warn: true,
 		},
 		{
+			name: "zero-filled after an OS crash",
+			prepare: func(t *testing.T, dir string) int {
+				// Some file systems leave the unsynced part of
+				// a file as zeros after a power loss: here the
+				// whole log, header included. Only what was
+				// synced (moved into badger) must survive.
+				s, err := Open(dir, Options{})
+				require.NoError(t, err)
+				writeSample(t, s, 0, 30)
+				require.NoError(t, s.Sync())
+				writeSample(t, s, 30, 60)
+				abandon(t, s)
+				fi, err := os.Stat(walPath(dir))
+				require.NoError(t, err)
+				writeFile(t, walPath(dir),
+					make([]byte, fi.Size()))
+				return 30
+			},
+			warn: true,
+		},
+		{
 			name: "header cut short",
 			prepare: func(t *testing.T, dir string) int {
 				s, err := Open(dir, Options{})

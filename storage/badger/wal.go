@@ -100,6 +100,13 @@ func (w *wal) readAll() ([]byte, error) {
 			err)
 	}
 	n := min(len(data), walHeaderLen)
+	if n > 0 && allZero(data[:n]) {
+		// A power loss can leave a file's unsynced blocks zero-filled.
+		// Nothing in it was acknowledged as synced: replay treats the
+		// whole log as damaged and drops it.
+		w.size = int64(len(data))
+		return make([]byte, len(data)-n), nil
+	}
 	if string(data[:n]) != walMagic[:n] {
 		return nil, fmt.Errorf("%w: write-ahead log %q: unknown "+
 			"format %q", ErrSchema, w.path, data[:n])
@@ -109,6 +116,15 @@ func (w *wal) readAll() ([]byte, error) {
 	}
 	w.size = int64(len(data))
 	return data[walHeaderLen:], nil
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // append writes frame with one write system call.
