@@ -896,6 +896,9 @@ func (m *Monitor) openChannel(ctx context.Context, p *peerState,
 
 	if c, ok := m.channels[cp]; ok {
 		if c.open() {
+			if c.rec.ShortChannelID == "" && scid != "" {
+				return m.setSCID(ctx, c, scid)
+			}
 			m.log.Errorf("channel %v already present (peer %v): "+
 				"ignored", cp, p.id)
 		} else {
@@ -928,6 +931,24 @@ func (m *Monitor) openChannel(ctx context.Context, p *peerState,
 	}
 	m.channels[cp] = c
 	m.log.Infof("channel %v with peer %v opened", cp, p.id)
+	return nil
+}
+
+// setSCID records the short channel id of a channel first seen without
+// one (it is only known once the funding transaction confirmed).
+func (m *Monitor) setSCID(ctx context.Context, c *channelState,
+	scid string) error {
+
+	rec := c.rec
+	rec.ShortChannelID = scid
+	b := m.newBatch()
+	b.Channels = append(b.Channels, rec)
+	if err := m.cfg.Store.Write(ctx, b); err != nil {
+		return fmt.Errorf("record short channel id %s of channel %v: "+
+			"%w", scid, rec.Point, err)
+	}
+	c.rec = rec
+	m.log.Debugf("channel %v has short channel id %s", rec.Point, scid)
 	return nil
 }
 
@@ -1062,7 +1083,12 @@ func (m *Monitor) Sync(ctx context.Context, snap Snapshot) error {
 		}
 	}
 	for _, sc := range snap.Channels {
-		if _, ok := m.channels[sc.Point]; ok {
+		if c, ok := m.channels[sc.Point]; ok {
+			if c.open() && c.rec.ShortChannelID == "" &&
+				sc.ShortChannelID != "" {
+
+				keep(m.setSCID(ctx, c, sc.ShortChannelID))
+			}
 			continue
 		}
 		p := m.peer(sc.Peer)

@@ -804,3 +804,29 @@ func TestReconcileWhileConnected(t *testing.T) {
 	require.Equal(t, time.Duration(0), infoB.Uptime)
 	require.Equal(t, time.Hour, infoB.Lifetime)
 }
+
+// TestShortChannelIDLater: a channel first seen without a short channel
+// id gets it from a later open event or snapshot, and keeps it across a
+// restart; a known id is never replaced.
+func TestShortChannelIDLater(t *testing.T) {
+	tc := newTestCtx(t)
+	p, a, b := peerN(1), chanN(1), chanN(2)
+	tc.online(p)
+	tc.open(p, a)
+	tc.open(p, b)
+	require.NoError(t, tc.m.Apply(tc.ctx, core.Event{
+		Type: core.ChannelOpened, Peer: p, Channel: a,
+		ShortChannelID: "800000x1x0",
+	}))
+	require.NoError(t, tc.m.Sync(tc.ctx, core.Snapshot{
+		Channels: []core.SnapshotChannel{
+			{Point: a, Peer: p, ShortChannelID: "900000x9x9"},
+			{Point: b, Peer: p, ShortChannelID: "800000x2x1"},
+		},
+		OnlinePeers: []core.PeerID{p},
+	}))
+	require.Equal(t, 1, tc.flaps(p))
+	tc.restart(time.Minute)
+	require.Equal(t, "800000x1x0", tc.info(a).ShortChannelID)
+	require.Equal(t, "800000x2x1", tc.info(b).ShortChannelID)
+}
