@@ -830,3 +830,34 @@ func TestShortChannelIDLater(t *testing.T) {
 	require.Equal(t, "800000x1x0", tc.info(a).ShortChannelID)
 	require.Equal(t, "800000x2x1", tc.info(b).ShortChannelID)
 }
+
+func TestOpenChannelsAndLookups(t *testing.T) {
+	tc := newTestCtx(t)
+	p, q := peerN(1), peerN(2)
+	tc.online(p)
+	tc.online(q)
+	tc.open(p, chanN(2))
+	tc.open(p, chanN(1))
+	tc.open(q, chanN(3))
+	tc.close(p, chanN(2))
+
+	all, err := tc.m.OpenChannels(tc.ctx, nil)
+	require.NoError(t, err)
+	require.Equal(t, []core.ChannelPoint{chanN(1), chanN(3)}, all)
+	ofP, err := tc.m.OpenChannels(tc.ctx, &p)
+	require.NoError(t, err)
+	require.Equal(t, []core.ChannelPoint{chanN(1)}, ofP)
+
+	rep, err := tc.m.Report(tc.ctx, core.ReportQuery{})
+	require.NoError(t, err)
+	c, ok := rep.Channel(chanN(2).String())
+	require.True(t, ok)
+	require.Equal(t, "closed", c.Status)
+	_, ok = rep.Channel(chanN(9).String())
+	require.False(t, ok)
+	pr, ok := rep.Peer(q.String())
+	require.True(t, ok)
+	require.Equal(t, 1, pr.OpenChannels)
+	_, ok = rep.Peer(peerN(9).String())
+	require.False(t, ok)
+}

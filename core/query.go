@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"time"
 )
@@ -387,4 +388,24 @@ func comparePoints(a, b ChannelPoint) int {
 		return c
 	}
 	return cmp.Compare(a.Index, b.Index)
+}
+
+// OpenChannels returns the channels the monitor holds open, ordered by
+// channel point; only those of peer when peer is not nil.
+func (m *Monitor) OpenChannels(ctx context.Context,
+	peer *PeerID) ([]ChannelPoint, error) {
+
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if err := m.usable(); err != nil {
+		return nil, err
+	}
+	var out []ChannelPoint
+	for cp, c := range m.channels {
+		if c.open() && (peer == nil || c.rec.Peer == *peer) {
+			out = append(out, cp)
+		}
+	}
+	slices.SortFunc(out, comparePoints)
+	return out, nil
 }

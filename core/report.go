@@ -177,3 +177,23 @@ func FormatRatio(r *float64) string {
 	}
 	return strings.TrimSuffix(fmt.Sprintf("%.1f", *r*100), ".0") + "%"
 }
+
+// Channel returns the report's entry for a channel point ("<txid>:<index>").
+func (r Report) Channel(point string) (ChannelReport, bool) {
+	for _, c := range r.Channels {
+		if c.ChannelPoint == point {
+			return c, true
+		}
+	}
+	return ChannelReport{}, false
+}
+
+// Peer returns the report's entry for a peer id (66 hex characters).
+func (r Report) Peer(id string) (PeerReport, bool) {
+	for _, p := range r.Peers {
+		if p.PeerID == id {
+			return p, true
+		}
+	}
+	return PeerReport{}, false
+}

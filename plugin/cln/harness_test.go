@@ -164,23 +164,15 @@ func channel(t testing.TB, r core.Report,
 	point string) core.ChannelReport {
 
 	t.Helper()
-	for _, c := range r.Channels {
-		if c.ChannelPoint == point {
-			return c
-		}
-	}
-	require.Failf(t, "channel not in report", "%s", point)
-	return core.ChannelReport{}
+	c, ok := r.Channel(point)
+	require.True(t, ok, "channel %s not in report", point)
+	return c
 }
 
 // peer returns the report entry of a peer.
 func peer(t testing.TB, r core.Report, id string) core.PeerReport {
 	t.Helper()
-	for _, p := range r.Peers {
-		if p.PeerID == id {
-			return p
-		}
-	}
-	require.Failf(t, "peer not in report", "%s", id)
-	return core.PeerReport{}
+	p, ok := r.Peer(id)
+	require.True(t, ok, "peer %s not in report", id)
+	return p
 }

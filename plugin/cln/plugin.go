@@ -48,6 +48,8 @@ type Monitor interface {
 	Apply(ctx context.Context, ev core.Event) error
 	Sync(ctx context.Context, snap core.Snapshot) error
 	Report(ctx context.Context, q core.ReportQuery) (core.Report, error)
+	OpenChannels(ctx context.Context,
+		peer *core.PeerID) ([]core.ChannelPoint, error)
 }
 
 // Config carries what Run needs. Zero fields take the production
@@ -458,22 +460,7 @@ type session struct {
 func (s *session) openPoints(ctx context.Context,
 	peer core.PeerID) ([]core.ChannelPoint, error) {
 
-	rep, err := s.mon.Report(ctx, core.ReportQuery{Peer: &peer})
-	if err != nil {
-		return nil, err
-	}
-	var points []core.ChannelPoint
-	for _, c := range rep.Channels {
-		if c.Status != "open" {
-			continue
-		}
-		cp, err := core.ParseChannelPoint(c.ChannelPoint)
-		if err != nil {
-			return nil, err
-		}
-		points = append(points, cp)
-	}
-	return points, nil
+	return s.mon.OpenChannels(ctx, &peer)
 }
 
 // notification applies one subscribed notification.

@@ -128,7 +128,7 @@ func runDaemon(ctx context.Context, cfg *Config, env Env) error {
 		KnownOpen: func(ctx context.Context) ([]core.ChannelPoint,
 			error) {
 
-			return openChannels(ctx, mon)
+			return mon.OpenChannels(ctx, nil)
 		},
 		Logger: log,
 	})
@@ -231,28 +231,6 @@ func openStore(cfg *Config, log logger) (core.Store, error) {
 		return badger.Open(dir, badger.Options{Logger: log})
 	}
 	return nil, fmt.Errorf("store %q: want badger or memory", cfg.Store)
-}
-
-// openChannels lists the channels the monitor holds open.
-func openChannels(ctx context.Context, m *core.Monitor) ([]core.ChannelPoint,
-	error) {
-
-	r, err := m.Report(ctx, core.ReportQuery{})
-	if err != nil {
-		return nil, err
-	}
-	var cps []core.ChannelPoint
-	for _, c := range r.Channels {
-		if c.Status != "open" {
-			continue
-		}
-		cp, err := core.ParseChannelPoint(c.ChannelPoint)
-		if err != nil {
-			return nil, err
-		}
-		cps = append(cps, cp)
-	}
-	return cps, nil
 }
 
 // Main runs chanfitness-lnd with the process's command line until SIGINT

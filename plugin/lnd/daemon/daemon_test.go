@@ -148,21 +148,13 @@ func (r *running) waitConnected() {
 }
 
 func channel(r core.Report, cp string) core.ChannelReport {
-	for _, c := range r.Channels {
-		if c.ChannelPoint == cp {
-			return c
-		}
-	}
-	return core.ChannelReport{}
+	c, _ := r.Channel(cp)
+	return c
 }
 
 func peer(r core.Report, id string) core.PeerReport {
-	for _, p := range r.Peers {
-		if p.PeerID == id {
-			return p
-		}
-	}
-	return core.PeerReport{}
+	p, _ := r.Peer(id)
+	return p
 }
 
 // runCommand runs a one-shot command line and returns its output.

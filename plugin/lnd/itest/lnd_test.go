@@ -132,21 +132,13 @@ func (c *companion) waitReport(what string, cond func(core.Report) bool) {
 }
 
 func chanOf(r core.Report, cp string) core.ChannelReport {
-	for _, c := range r.Channels {
-		if c.ChannelPoint == cp {
-			return c
-		}
-	}
-	return core.ChannelReport{}
+	c, _ := r.Channel(cp)
+	return c
 }
 
 func peerOf(r core.Report, id string) core.PeerReport {
-	for _, p := range r.Peers {
-		if p.PeerID == id {
-			return p
-		}
-	}
-	return core.PeerReport{}
+	p, _ := r.Peer(id)
+	return p
 }
 
 // outage is the time within a channel's lifetime its peer was offline.
