@@ -4,9 +4,12 @@
 //
 // A Source subscribes to lnd's channel and peer event streams, then takes a
 // snapshot with ListChannels and ListPeers and passes it to the sink, then
-// feeds the streamed events in arrival order. When lnd goes away it tells
-// the sink, reconnects with capped exponential backoff and jitter, and
-// starts over.
+// feeds the streamed events in arrival order. While connected it takes a
+// snapshot again at each reconcile tick and syncs it in its place among
+// the events, to repair any event lnd did not send (it may answer the
+// first snapshot before the streams are registered). When lnd goes away
+// it tells the sink, reconnects with capped exponential backoff and
+// jitter, and starts over.
 package lnd
 
 import "errors"
@@ -37,4 +40,13 @@ var (
 // fatal reports whether err cannot be cured by retrying.
 func fatal(err error) bool {
 	return errors.Is(err, ErrPermission) || errors.Is(err, ErrBadMacaroon)
+}
+
+// gone reports whether err, from a call on a connection that worked so
+// far, means that lnd went away (unreachable, restarted with a new
+// certificate, locked or starting) or that retrying cannot help.
+func gone(err error) bool {
+	return fatal(err) || errors.Is(err, ErrUnreachable) ||
+		errors.Is(err, ErrTLS) || errors.Is(err, ErrWalletLocked) ||
+		errors.Is(err, ErrStarting)
 }

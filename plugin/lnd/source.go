@@ -12,6 +12,7 @@ import (
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/lightningnetwork/lnd/clock"
 	"github.com/lightningnetwork/lnd/lnrpc"
+	"github.com/lightningnetwork/lnd/ticker"
 )
 
 // Defaults for Config fields left zero.
@@ -46,6 +47,16 @@ type Config struct {
 	// CallTimeout bounds each unary call (default 2 min).
 	CallTimeout time.Duration
 
+	// ReconcileInterval is how often, while connected, a snapshot of
+	// lnd is synced to the sink, to repair events the streams missed
+	// (lnd may serve the first snapshot before its streams are
+	// registered). Zero disables it.
+	ReconcileInterval time.Duration
+
+	// ReconcileTicker, when set, drives the reconcile instead of
+	// ReconcileInterval (tests use ticker.NewForce). Run stops it.
+	ReconcileTicker ticker.Ticker
+
 	// KnownOpen, when set, lists the channels the monitor holds open at
 	// start, so that those that vanished while the companion was down
 	// are looked up in ClosedChannels too.
@@ -58,6 +69,10 @@ type Config struct {
 // Source feeds a sink from lnd. It implements core.EventSource.
 type Source struct {
 	cfg Config
+
+	// reconcile is the reconcile ticker, nil when disabled. Only Run's
+	// goroutine uses it.
+	reconcile ticker.Ticker
 
 	fatalOnce sync.Once
 	fatal     chan struct{}
@@ -90,7 +105,14 @@ func NewSource(cfg Config) *Source {
 	if cfg.Logger == nil {
 		cfg.Logger = nopLogger{}
 	}
-	return &Source{cfg: cfg, fatal: make(chan struct{})}
+	s := &Source{cfg: cfg, fatal: make(chan struct{})}
+	switch {
+	case cfg.ReconcileTicker != nil:
+		s.reconcile = cfg.ReconcileTicker
+	case cfg.ReconcileInterval > 0:
+		s.reconcile = ticker.New(cfg.ReconcileInterval)
+	}
+	return s
 }
 
 // Fatal is closed when Run gave up on an error that retrying cannot cure
@@ -139,9 +161,13 @@ func halfJitter(d time.Duration) time.Duration {
 }
 
 // Run implements core.EventSource. It returns nil when ctx is done, and
-// an error (also reported by Fatal) when retrying cannot help.
+// an error (also reported by Fatal) when retrying cannot help. It may be
+// called once.
 func (s *Source) Run(ctx context.Context, sink core.Sink) error {
 	log := s.cfg.Logger
+	if s.reconcile != nil {
+		defer s.reconcile.Stop()
+	}
 	var (
 		known   map[core.ChannelPoint]core.PeerID
 		attempt int
@@ -195,9 +221,10 @@ func (s *Source) Run(ctx context.Context, sink core.Sink) error {
 
 // sessionResult is how one connection ended.
 type sessionResult struct {
-	// syncedAt is when the snapshot was passed to the sink (zero if it
-	// never was); lostAt is when the connection was found lost.
-	syncedAt, lostAt time.Time
+	// syncedAt is when the first snapshot was passed to the sink (zero
+	// if it never was), lastSync when the latest was; lostAt is when the
+	// connection was found lost.
+	syncedAt, lastSync, lostAt time.Time
 
 	// known are the open channels at the end of the session (nil when
 	// the session never synced).
@@ -237,28 +264,47 @@ func (q *queue) push(it item) {
 	}
 }
 
-// pop returns the oldest item, waiting for one; false when ctx is done.
-func (q *queue) pop(ctx context.Context) (item, bool) {
+// len returns the number of queued items.
+func (q *queue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items)
+}
+
+// pop returns the oldest item, waiting for one, unless a tick comes
+// first: then tick is true. ok is false when ctx is done.
+func (q *queue) pop(ctx context.Context, ticks <-chan time.Time) (it item,
+	tick, ok bool) {
+
 	for {
+		// A tick goes first, so that a busy stream cannot put the
+		// reconcile off; it reorders nothing (see reconcileNow).
+		select {
+		case <-ticks:
+			return item{}, true, true
+		default:
+		}
 		q.mu.Lock()
 		if len(q.items) > 0 {
 			it := q.items[0]
 			q.items[0] = item{}
 			q.items = q.items[1:]
 			q.mu.Unlock()
-			return it, true
+			return it, false, true
 		}
 		q.mu.Unlock()
 		select {
 		case <-q.signal:
+		case <-ticks:
+			return item{}, true, true
 		case <-ctx.Done():
-			return item{}, false
+			return item{}, false, false
 		}
 	}
 }
 
-// session connects once: subscribe, snapshot, sync, then apply events
-// until a stream fails or ctx is done.
+// session connects once: subscribe, snapshot, sync, then apply events,
+// and reconcile at each tick, until a stream fails or ctx is done.
 func (s *Source) session(ctx context.Context, sink core.Sink,
 	known map[core.ChannelPoint]core.PeerID) sessionResult {
 
@@ -311,67 +357,151 @@ func (s *Source) session(ctx context.Context, sink core.Sink,
 	if err != nil {
 		return sessionResult{err: err}
 	}
-	open := make(map[core.ChannelPoint]core.PeerID, len(snap.Channels))
-	for _, c := range snap.Channels {
-		open[c.Point] = c.Peer
+	open := openChannels(snap)
+	vanished, closed := s.confirmVanished(sctx, conn, known, open)
+	for _, cp := range vanished {
+		if closed != nil && !closed[cp] {
+			s.cfg.Logger.Warnf("channel %v vanished from "+
+				"ListChannels but is not in ClosedChannels "+
+				"(close not confirmed yet?); recording it as "+
+				"closed", cp)
+		}
 	}
-	s.confirmVanished(sctx, conn, known, open)
-	if err := sink.Sync(ctx, snap); err != nil {
-		return sessionResult{err: fmt.Errorf("sync the snapshot of %d "+
-			"channels and %d online peers: %w", len(snap.Channels),
-			len(snap.OnlinePeers), err)}
+	if err := s.sync(ctx, sink, snap); err != nil {
+		return sessionResult{err: err}
 	}
 	s.cfg.Logger.Infof("synced with lnd: %d open channels, %d peers online",
 		len(snap.Channels), len(snap.OnlinePeers))
-	res := sessionResult{syncedAt: snap.Time, known: open}
+	res := sessionResult{syncedAt: snap.Time, lastSync: snap.Time,
+		known: open}
 
+	var ticks <-chan time.Time
+	if s.reconcile != nil {
+		s.reconcile.Resume()
+		defer s.reconcile.Pause()
+		ticks = s.reconcile.Ticks()
+	}
 	for {
-		it, ok := q.pop(sctx)
-		if !ok {
+		it, tick, ok := q.pop(sctx, ticks)
+		switch {
+		case !ok:
 			res.lostAt = s.cfg.Clock.Now()
 			res.err = ctx.Err()
 			return res
-		}
-		if it.err != nil {
-			// Events queued behind the error are not applied: the
-			// node counts as lost from here, and the next snapshot
-			// gives its state. A stream that ended while the
-			// snapshot was taken is lost from the snapshot on:
-			// lnd answered it, and unmonitored time must not
-			// reach back before the sync.
-			res.lostAt = it.at
-			if res.lostAt.Before(res.syncedAt) {
-				res.lostAt = res.syncedAt
+		case tick:
+			if s.reconcileNow(ctx, sctx, conn, sink, q, &res) {
+				return res
 			}
-			res.err = cfg.Classify(it.method, it.err)
-			if !fatal(res.err) {
-				res.err = fmt.Errorf("lnd %s stream ended: %w",
-					it.method, res.err)
-			}
+		case s.handle(ctx, sink, it, &res):
 			return res
-		}
-		err := sink.Apply(ctx, it.ev)
-		switch {
-		case err == nil:
-		case errors.Is(err, core.ErrBadInput):
-			s.cfg.Logger.Warnf("skip %v of peer %v: %v", it.ev.Type,
-				it.ev.Peer, err)
-			continue
-		default:
-			// The store or the monitor failed: start over, and let
-			// the next snapshot reconcile.
-			res.lostAt = s.cfg.Clock.Now()
-			res.err = fmt.Errorf("apply %v of peer %v: %w",
-				it.ev.Type, it.ev.Peer, err)
-			return res
-		}
-		switch it.ev.Type {
-		case core.ChannelOpened:
-			open[it.ev.Channel] = it.ev.Peer
-		case core.ChannelClosed:
-			delete(open, it.ev.Channel)
 		}
 	}
+}
+
+// handle applies one queued item. It reports whether the session ended,
+// res saying how.
+func (s *Source) handle(ctx context.Context, sink core.Sink, it item,
+	res *sessionResult) bool {
+
+	if it.err != nil {
+		// Events queued behind the error are not applied: the node
+		// counts as lost from here, and the next snapshot gives its
+		// state. A stream that ended while the snapshot was taken is
+		// lost from the snapshot on: lnd answered it, and unmonitored
+		// time must not reach back before the sync.
+		res.lostAt = it.at
+		if res.lostAt.Before(res.lastSync) {
+			res.lostAt = res.lastSync
+		}
+		res.err = s.cfg.Conn.Classify(it.method, it.err)
+		if !fatal(res.err) {
+			res.err = fmt.Errorf("lnd %s stream ended: %w",
+				it.method, res.err)
+		}
+		return true
+	}
+	err := sink.Apply(ctx, it.ev)
+	switch {
+	case err == nil:
+	case errors.Is(err, core.ErrBadInput):
+		s.cfg.Logger.Warnf("skip %v of peer %v: %v", it.ev.Type,
+			it.ev.Peer, err)
+		return false
+	default:
+		// The store or the monitor failed: start over, and let the
+		// next snapshot reconcile.
+		res.lostAt = s.cfg.Clock.Now()
+		res.err = fmt.Errorf("apply %v of peer %v: %w", it.ev.Type,
+			it.ev.Peer, err)
+		return true
+	}
+	switch it.ev.Type {
+	case core.ChannelOpened:
+		res.known[it.ev.Channel] = it.ev.Peer
+	case core.ChannelClosed:
+		delete(res.known, it.ev.Channel)
+	}
+	return false
+}
+
+// reconcileNow takes a snapshot of lnd and syncs it in its place among
+// the events: those queued when the snapshot is asked for are applied
+// before it, later ones after it. A failed call is logged and left to the
+// next tick, unless it means that lnd is gone. It reports whether the
+// session ended, res saying how.
+func (s *Source) reconcileNow(ctx, sctx context.Context, c Client,
+	sink core.Sink, q *queue, res *sessionResult) bool {
+
+	log := s.cfg.Logger
+	n := q.len()
+	snap, err := s.snapshot(sctx, c)
+	for ; n > 0; n-- {
+		it, _, _ := q.pop(sctx, nil)
+		if s.handle(ctx, sink, it, res) {
+			return true
+		}
+	}
+	switch {
+	case sctx.Err() != nil:
+		// Shutting down: the next pop ends the session.
+		return false
+	case err != nil && gone(err):
+		res.lostAt = s.cfg.Clock.Now()
+		res.err = fmt.Errorf("reconcile: %w", err)
+		return true
+	case err != nil:
+		log.Warnf("reconcile with lnd failed, retrying at the next "+
+			"tick: %v", err)
+		return false
+	}
+
+	// A channel whose closing transaction is not confirmed yet is
+	// neither in ListChannels nor in ClosedChannels; lnd sends its
+	// CLOSED_CHANNEL at the confirmation (when its own chanfitness
+	// removes it), so it stays open until then. So do all vanished
+	// channels when ClosedChannels fails.
+	open := openChannels(snap)
+	vanished, closed := s.confirmVanished(sctx, c, res.known, open)
+	for _, cp := range vanished {
+		if !closed[cp] {
+			log.Debugf("channel %v left ListChannels but is not "+
+				"closed yet: kept open", cp)
+			peer := res.known[cp]
+			snap.Channels = append(snap.Channels,
+				core.SnapshotChannel{Point: cp, Peer: peer})
+			open[cp] = peer
+		}
+	}
+	if err := s.sync(ctx, sink, snap); err != nil {
+		res.lostAt = s.cfg.Clock.Now()
+		res.err = fmt.Errorf("reconcile: %w", err)
+		return true
+	}
+	res.known = open
+	res.lastSync = snap.Time
+	log.Debugf("reconciled with lnd: %d open channels, %d peers online",
+		len(snap.Channels), len(snap.OnlinePeers))
+	return false
 }
 
 // getInfo calls GetInfo with the call timeout.
@@ -424,51 +554,73 @@ func (s *Source) snapshot(ctx context.Context,
 	return snap, nil
 }
 
+// openChannels returns the channels a snapshot lists, with their peers.
+func openChannels(snap core.Snapshot) map[core.ChannelPoint]core.PeerID {
+	open := make(map[core.ChannelPoint]core.PeerID, len(snap.Channels))
+	for _, c := range snap.Channels {
+		open[c.Point] = c.Peer
+	}
+	return open
+}
+
+// sync passes a snapshot to the sink.
+func (s *Source) sync(ctx context.Context, sink core.Sink,
+	snap core.Snapshot) error {
+
+	if err := sink.Sync(ctx, snap); err != nil {
+		return fmt.Errorf("sync the snapshot of %d channels and %d "+
+			"online peers: %w", len(snap.Channels),
+			len(snap.OnlinePeers), err)
+	}
+	return nil
+}
+
 // confirmVanished looks up in ClosedChannels the channels that were open
-// before and are missing from the snapshot, and logs what it finds. The
-// sink's Sync closes them either way.
+// before and are missing now, and logs the closes it finds. It returns
+// the missing channels, sorted, and those of them that ClosedChannels
+// lists (nil when the call failed, which it logs).
 func (s *Source) confirmVanished(ctx context.Context, c Client,
-	before, now map[core.ChannelPoint]core.PeerID) {
+	before, now map[core.ChannelPoint]core.PeerID) (
+	vanished []core.ChannelPoint, closed map[core.ChannelPoint]bool) {
 
 	log := s.cfg.Logger
-	var gone []core.ChannelPoint
 	for cp := range before {
 		if _, ok := now[cp]; !ok {
-			gone = append(gone, cp)
+			vanished = append(vanished, cp)
 		}
 	}
-	if len(gone) == 0 {
-		return
+	if len(vanished) == 0 {
+		return nil, nil
 	}
-	sort.Slice(gone, func(i, j int) bool {
-		return gone[i].String() < gone[j].String()
+	sort.Slice(vanished, func(i, j int) bool {
+		return vanished[i].String() < vanished[j].String()
 	})
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 	defer cancel()
 	resp, err := c.ClosedChannels(ctx, &lnrpc.ClosedChannelsRequest{})
 	if err != nil {
-		log.Warnf("%d channels vanished while disconnected; "+
-			"ClosedChannels: %v", len(gone),
+		log.Warnf("%d channels left ListChannels; ClosedChannels: "+
+			"%v", len(vanished),
 			s.cfg.Conn.Classify("ClosedChannels", err))
-		return
+		return vanished, nil
 	}
-	closed := make(map[string]*lnrpc.ChannelCloseSummary)
+	sums := make(map[string]*lnrpc.ChannelCloseSummary)
 	for _, sum := range resp.GetChannels() {
-		closed[sum.GetChannelPoint()] = sum
+		sums[sum.GetChannelPoint()] = sum
 	}
-	for _, cp := range gone {
-		sum, ok := closed[cp.String()]
+	closed = make(map[core.ChannelPoint]bool, len(vanished))
+	for _, cp := range vanished {
+		sum, ok := sums[cp.String()]
 		if !ok {
-			log.Warnf("channel %v vanished from ListChannels but is "+
-				"not in ClosedChannels (close not confirmed "+
-				"yet?); recording it as closed", cp)
 			continue
 		}
-		log.Infof("channel %v with %s closed while disconnected: %v "+
-			"at height %d (closing tx %s)", cp,
+		closed[cp] = true
+		log.Infof("channel %v with %s closed without a close event: "+
+			"%v at height %d (closing tx %s)", cp,
 			sum.GetRemotePubkey(), sum.GetCloseType(),
 			sum.GetCloseHeight(), sum.GetClosingTxHash())
 	}
+	return vanished, closed
 }
 
 // readChannels queues the channel events of one stream until it fails.

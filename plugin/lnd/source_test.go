@@ -14,6 +14,7 @@ import (
 	"github.com/chanfitness/chanfitness/plugin/lnd/lndtest"
 	"github.com/lightningnetwork/lnd/clock"
 	"github.com/lightningnetwork/lnd/lnrpc"
+	"github.com/lightningnetwork/lnd/ticker"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -39,6 +40,7 @@ type recSink struct {
 
 	mu       sync.Mutex
 	applyErr error
+	gate     chan struct{}
 }
 
 func newRecSink() *recSink {
@@ -53,10 +55,25 @@ func (r *recSink) Sync(_ context.Context, snap core.Snapshot) error {
 func (r *recSink) Apply(_ context.Context, ev core.Event) error {
 	r.calls <- call{kind: "apply", ev: ev}
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	gate := r.gate
+	r.gate = nil
 	err := r.applyErr
 	r.applyErr = nil
+	r.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
 	return err
+}
+
+// holdNextApply makes the next Apply wait until release is called.
+func (r *recSink) holdNextApply() (release func()) {
+	gate := make(chan struct{})
+	r.mu.Lock()
+	r.gate = gate
+	r.mu.Unlock()
+	var once sync.Once
+	return func() { once.Do(func() { close(gate) }) }
 }
 
 func (r *recSink) NodeLost(_ context.Context, at time.Time) error {
@@ -108,18 +125,20 @@ next:
 	return out
 }
 
-// testCtx runs a source against a fake lnd with a test clock.
+// testCtx runs a source against a fake lnd with a test clock and a
+// forced reconcile ticker.
 type testCtx struct {
-	t      *testing.T
-	srv    *lndtest.Server
-	clock  *clock.TestClock
-	ticks  chan time.Duration
-	sink   *recSink
-	log    *testLogger
-	src    *Source
-	cfg    Config
-	cancel context.CancelFunc
-	done   chan error
+	t         *testing.T
+	srv       *lndtest.Server
+	clock     *clock.TestClock
+	ticks     chan time.Duration
+	reconcile *ticker.Force
+	sink      *recSink
+	log       *testLogger
+	src       *Source
+	cfg       Config
+	cancel    context.CancelFunc
+	done      chan error
 }
 
 func newTestCtx(t *testing.T) *testCtx {
@@ -148,14 +167,27 @@ func newTestCtx(t *testing.T) *testCtx {
 	return c
 }
 
+// newSource returns the source of c.cfg, with a forced reconcile ticker.
+func (c *testCtx) newSource() *Source {
+	c.reconcile = ticker.NewForce(time.Hour)
+	c.cfg.ReconcileTicker = c.reconcile
+	c.src = NewSource(c.cfg)
+	return c.src
+}
+
 // start runs the source until the test ends.
 func (c *testCtx) start() {
-	c.src = NewSource(c.cfg)
+	c.startWith(c.sink)
+}
+
+// startWith runs the source with sink until the test ends.
+func (c *testCtx) startWith(sink core.Sink) {
+	src := c.newSource()
 	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
 	c.done = make(chan error, 1)
 	go func() {
-		c.done <- c.src.Run(ctx, c.sink)
+		c.done <- src.Run(ctx, sink)
 	}()
 	c.t.Cleanup(func() {
 		cancel()
@@ -187,6 +219,17 @@ func (c *testCtx) noCall() {
 	case got := <-c.sink.calls:
 		require.FailNow(c.t, fmt.Sprintf("unexpected call %+v", got))
 	default:
+	}
+}
+
+// tick forces a reconcile tick and returns once the source took it, that
+// is once it finished what it was doing before.
+func (c *testCtx) tick() {
+	c.t.Helper()
+	select {
+	case c.reconcile.Force <- c.clock.Now():
+	case <-time.After(lndtest.WaitTimeout):
+		require.FailNow(c.t, "reconcile tick not taken")
 	}
 }
 
@@ -490,8 +533,8 @@ func TestSourceReconnectsAndReconciles(t *testing.T) {
 			require.NotEmpty(t, c.log.lines("WRN", tc.logged,
 				"reconnecting in"))
 			require.Len(t, c.log.lines("INF", b,
-				"closed while disconnected", "REMOTE_FORCE_CLOSE"),
-				1)
+				"closed without a close event",
+				"REMOTE_FORCE_CLOSE"), 1)
 			require.Equal(t, 1, c.srv.Calls("ClosedChannels"))
 
 			// The new streams work.

@@ -3,7 +3,8 @@
 // own macaroon checks, and the six calls the companion makes (GetInfo,
 // ListChannels, ListPeers, ClosedChannels, SubscribeChannelEvents and
 // SubscribePeerEvents). Tests change the node's state and the server sends
-// the matching events to every subscriber.
+// the matching events to every subscriber, unless SetSilent holds them
+// back.
 package lndtest
 
 import (
@@ -71,9 +72,11 @@ type Server struct {
 	srv      *grpc.Server
 	served   chan struct{}
 	channels map[string]*lnrpc.Channel
+	closing  map[string]*lnrpc.Channel
 	closed   []*lnrpc.ChannelCloseSummary
 	online   map[string]bool
 	locked   bool
+	silent   bool
 	failNext map[string]error
 	holds    map[string]*hold
 	calls    map[string]int
@@ -138,6 +141,7 @@ func New(t testing.TB) *Server {
 		rootKey:  rootKey,
 		svc:      svc,
 		channels: make(map[string]*lnrpc.Channel),
+		closing:  make(map[string]*lnrpc.Channel),
 		online:   make(map[string]bool),
 		failNext: make(map[string]error),
 		holds:    make(map[string]*hold),
@@ -329,6 +333,15 @@ func (s *Server) FailNext(method string, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failNext[method] = err
+}
+
+// SetSilent makes the state changes that follow send no events (true)
+// or send them again (false), as lnd does for a subscription it has not
+// registered yet.
+func (s *Server) SetSilent(silent bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.silent = silent
 }
 
 // SetLocked locks or unlocks the wallet: while locked every call fails
@@ -531,6 +544,9 @@ func (s *Server) SendChannelEvent(up *lnrpc.ChannelEventUpdate) {
 }
 
 func (s *Server) sendChannelLocked(up *lnrpc.ChannelEventUpdate) {
+	if s.silent {
+		return
+	}
 	for su := range s.chanSubs {
 		su.events <- up
 	}
@@ -544,6 +560,9 @@ func (s *Server) SendPeerEvent(ev *lnrpc.PeerEvent) {
 }
 
 func (s *Server) sendPeerLocked(ev *lnrpc.PeerEvent) {
+	if s.silent {
+		return
+	}
 	for su := range s.peerSubs {
 		su.events <- ev
 	}
@@ -581,11 +600,10 @@ func (s *Server) OpenChannel(point, peer string, chanID uint64) {
 	})
 }
 
-// CloseChannel removes an open channel, records its close summary and
-// sends CLOSED_CHANNEL.
-func (s *Server) CloseChannel(point string,
-	typ lnrpc.ChannelCloseSummary_ClosureType) {
-
+// BroadcastClose makes an open channel wait for its closing transaction
+// to confirm: ListChannels no longer lists it, ClosedChannels not yet,
+// and no event is sent, as with lnd.
+func (s *Server) BroadcastClose(point string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch, ok := s.channels[point]
@@ -593,6 +611,25 @@ func (s *Server) CloseChannel(point string,
 		panic("lndtest: close of unknown channel " + point)
 	}
 	delete(s.channels, point)
+	s.closing[point] = ch
+}
+
+// CloseChannel removes an open channel, or one waiting for its closing
+// transaction, records its close summary and sends CLOSED_CHANNEL.
+func (s *Server) CloseChannel(point string,
+	typ lnrpc.ChannelCloseSummary_ClosureType) {
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch, ok := s.channels[point]
+	if !ok {
+		ch, ok = s.closing[point]
+	}
+	if !ok {
+		panic("lndtest: close of unknown channel " + point)
+	}
+	delete(s.channels, point)
+	delete(s.closing, point)
 	sum := &lnrpc.ChannelCloseSummary{
 		ChannelPoint:  point,
 		ChanId:        ch.ChanId,
