@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Defaults of the command line.
@@ -16,6 +17,7 @@ const (
 	DefaultStore      = "badger"
 	DefaultListen     = "127.0.0.1:9739"
 	DefaultDebugLevel = "info"
+	DefaultReconcile  = 5 * time.Minute
 )
 
 // LndConfig says how to reach lnd (the --lnd.* options).
@@ -41,6 +43,8 @@ type Config struct {
 
 	DebugLevel string `long:"debuglevel" description:"Logging level: debug, info, warn or error"`
 
+	ReconcileInterval time.Duration `long:"reconcileinterval" description:"How often to compare lnd's channels and peers with the events received and repair what lnd did not send; 0 disables"`
+
 	Report ReportCommand `command:"report" description:"Print the report of a running daemon" long-description:"Ask the running daemon at --listen for its report and print it as tables, or as JSON with --json."`
 }
 
@@ -58,11 +62,12 @@ func defaultConfig() *Config {
 			Host:        DefaultLndHost,
 			TLSCertPath: DefaultTLSCert,
 		},
-		Network:    DefaultNetwork,
-		Store:      DefaultStore,
-		Listen:     DefaultListen,
-		DebugLevel: DefaultDebugLevel,
-		Report:     ReportCommand{Window: "lifetime"},
+		Network:           DefaultNetwork,
+		Store:             DefaultStore,
+		Listen:            DefaultListen,
+		DebugLevel:        DefaultDebugLevel,
+		ReconcileInterval: DefaultReconcile,
+		Report:            ReportCommand{Window: "lifetime"},
 	}
 }
 
@@ -82,6 +87,11 @@ func (c *Config) resolve() error {
 	}
 	if _, err := parseLevel(c.DebugLevel); err != nil {
 		return err
+	}
+	if c.ReconcileInterval < 0 {
+		return fmt.Errorf("reconcileinterval %v: want a positive "+
+			"duration, or 0 to disable the reconcile",
+			c.ReconcileInterval)
 	}
 	if c.Lnd.MacaroonPath == "" {
 		c.Lnd.MacaroonPath = filepath.Join("~", ".lnd", "data", "chain",

@@ -124,7 +124,8 @@ func runDaemon(ctx context.Context, cfg *Config, env Env) error {
 			TLSCertPath:  cfg.Lnd.TLSCertPath,
 			MacaroonPath: cfg.Lnd.MacaroonPath,
 		},
-		Clock: env.Clock,
+		Clock:             env.Clock,
+		ReconcileInterval: cfg.ReconcileInterval,
 		KnownOpen: func(ctx context.Context) ([]core.ChannelPoint,
 			error) {
 

@@ -419,6 +419,7 @@ func TestConfig(t *testing.T) {
 				"chain/bitcoin/mainnet/readonly.macaroon")
 			c.DataDir = filepath.Join(home,
 				".chanfitness-lnd/mainnet")
+			c.ReconcileInterval = 5 * time.Minute
 		},
 	}, {
 		name: "network moves the macaroon and the data",
@@ -446,6 +447,34 @@ func TestConfig(t *testing.T) {
 			c.Store = "memory"
 			c.Listen = "127.0.0.1:9999"
 		},
+	}, {
+		name: "reconcile interval",
+		args: []string{"--reconcileinterval=90s"},
+		want: func(c *Config) {
+			c.ReconcileInterval = 90 * time.Second
+			c.Lnd.MacaroonPath = filepath.Join(home, ".lnd/data/"+
+				"chain/bitcoin/mainnet/readonly.macaroon")
+			c.DataDir = filepath.Join(home,
+				".chanfitness-lnd/mainnet")
+		},
+	}, {
+		name: "reconcile disabled",
+		args: []string{"--reconcileinterval=0"},
+		want: func(c *Config) {
+			c.ReconcileInterval = 0
+			c.Lnd.MacaroonPath = filepath.Join(home, ".lnd/data/"+
+				"chain/bitcoin/mainnet/readonly.macaroon")
+			c.DataDir = filepath.Join(home,
+				".chanfitness-lnd/mainnet")
+		},
+	}, {
+		name:    "negative reconcile interval",
+		args:    []string{"--reconcileinterval=-1m"},
+		wantErr: "reconcileinterval -1m0s: want a positive duration",
+	}, {
+		name:    "reconcile interval without a unit",
+		args:    []string{"--reconcileinterval=300"},
+		wantErr: "`--reconcileinterval' (expected time.Duration)",
 	}, {
 		name:    "unknown network",
 		args:    []string{"--network=litecoin"},
@@ -493,7 +522,7 @@ func TestHelp(t *testing.T) {
 	require.NoError(t, err)
 	for _, flag := range []string{"--lnd.host", "--lnd.tlscertpath",
 		"--lnd.macaroonpath", "--network", "--datadir", "--store",
-		"--listen", "report"} {
+		"--listen", "--reconcileinterval", "report"} {
 
 		require.Contains(t, out, flag)
 	}
