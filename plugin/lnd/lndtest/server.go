@@ -484,39 +484,34 @@ func (v service) ClosedChannels(context.Context,
 // SubscribeChannelEvents implements lnrpc.LightningServer.
 func (v service) SubscribeChannelEvents(_ *lnrpc.ChannelEventSubscription,
 	stream lnrpc.Lightning_SubscribeChannelEventsServer) error {
-	s := v.s
 
-	su := newSub[*lnrpc.ChannelEventUpdate]()
-	s.mu.Lock()
-	s.chanSubs[su] = true
-	s.notifyLocked()
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.chanSubs, su)
-		s.notifyLocked()
-		s.mu.Unlock()
-	}()
-	return pump(stream.Context(), su, stream.Send)
+	return serve(stream.Context(), v.s, v.s.chanSubs, stream.Send)
 }
 
 // SubscribePeerEvents implements lnrpc.LightningServer.
 func (v service) SubscribePeerEvents(_ *lnrpc.PeerEventSubscription,
 	stream lnrpc.Lightning_SubscribePeerEventsServer) error {
-	s := v.s
 
-	su := newSub[*lnrpc.PeerEvent]()
+	return serve(stream.Context(), v.s, v.s.peerSubs, stream.Send)
+}
+
+// serve registers a subscription in subs for as long as its stream lasts
+// and pumps its events into the stream.
+func serve[T any](ctx context.Context, s *Server, subs map[*sub[T]]bool,
+	send func(T) error) error {
+
+	su := newSub[T]()
 	s.mu.Lock()
-	s.peerSubs[su] = true
+	subs[su] = true
 	s.notifyLocked()
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		delete(s.peerSubs, su)
+		delete(subs, su)
 		s.notifyLocked()
 		s.mu.Unlock()
 	}()
-	return pump(stream.Context(), su, stream.Send)
+	return pump(ctx, su, send)
 }
 
 // pump sends a subscription's events until it is ended or the client
