@@ -57,7 +57,7 @@ func TestDispatchTickAfterQueued(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	log := pluginLogger{out: newProtoWriter(io.Discard)}
-	r := &runner{log: log, rpcCtx: ctx, readyc: make(chan *session)}
+	r := &runner{log: log, rpcCtx: ctx, readyc: make(chan *instance)}
 	mon := &callLog{
 		entered: make(chan struct{}),
 		release: make(chan struct{}),
@@ -65,13 +65,13 @@ func TestDispatchTickAfterQueued(t *testing.T) {
 	}
 	rpc := &fakeRPC{}
 	tk := &heldTicker{c: make(chan time.Time, 1)}
-	sess := &session{log: log, rpc: rpc, mon: mon, ticker: tk,
+	inst := &instance{log: log, rpc: rpc, mon: mon, ticker: tk,
 		tracker: newTracker(rpc, nopLog{}, time.Now, nil)}
 
 	queue := make(chan inbound, 8)
 	done := make(chan string)
 	go func() { done <- r.dispatch(ctx, queue, nil) }()
-	r.readyc <- sess
+	r.readyc <- inst
 
 	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	msg := func(topic string) inbound {

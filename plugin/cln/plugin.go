@@ -127,13 +127,13 @@ type runner struct {
 	rpcCtx    context.Context
 	cancelRPC context.CancelFunc
 
-	// readyc hands a bootstrapped session from init to the dispatcher;
+	// readyc hands a bootstrapped instance from init to the dispatcher;
 	// stopped is closed when the dispatcher stops taking it.
-	readyc  chan *session
+	readyc  chan *instance
 	stopped chan struct{}
 
 	mu       sync.Mutex
-	sess     *session
+	inst     *instance
 	disable  string
 	stopping bool
 	initWG   sync.WaitGroup
@@ -153,7 +153,7 @@ func run(ctx context.Context, cfg Config, out *protoWriter) error {
 		runCtx:    ctx,
 		rpcCtx:    rpcCtx,
 		cancelRPC: cancelRPC,
-		readyc:    make(chan *session),
+		readyc:    make(chan *instance),
 		stopped:   make(chan struct{}),
 	}
 
@@ -211,7 +211,7 @@ func (r *runner) dispatch(ctx context.Context, queue <-chan inbound,
 	br *bridge) string {
 
 	var ticks <-chan time.Time
-	var sess *session
+	var inst *instance
 
 	// A reconcile tick waits for the messages stamped before it: a
 	// snapshot taken ahead of them would record the peer states they
@@ -221,7 +221,7 @@ func (r *runner) dispatch(ctx context.Context, queue <-chan inbound,
 	for {
 		if tick && len(queue) == 0 {
 			tick = false
-			sess.reconcile(ctx, r.rpcCtx)
+			inst.reconcile(ctx, r.rpcCtx)
 		}
 		select {
 		case m, ok := <-queue:
@@ -237,7 +237,7 @@ func (r *runner) dispatch(ctx context.Context, queue <-chan inbound,
 			}
 			if tick && !m.at.Before(tickAt) {
 				tick = false
-				sess.reconcile(ctx, r.rpcCtx)
+				inst.reconcile(ctx, r.rpcCtx)
 			}
 			if m.env.isRequest() {
 				r.request(br, m.env)
@@ -251,17 +251,17 @@ func (r *runner) dispatch(ctx context.Context, queue <-chan inbound,
 					"ignored", m.env.Method)
 				continue
 			}
-			if sess == nil {
+			if inst == nil {
 				r.log.Debugf("%s notification before init: "+
 					"ignored", m.env.Method)
 				continue
 			}
-			sess.notification(ctx, r.rpcCtx, m)
+			inst.notification(ctx, r.rpcCtx, m)
 
 		case s := <-r.readyc:
-			sess = s
-			sess.ticker.Resume()
-			ticks = sess.ticker.Ticks()
+			inst = s
+			inst.ticker.Resume()
+			ticks = inst.ticker.Ticks()
 
 		case tickAt = <-ticks:
 			tick = true
@@ -301,15 +301,15 @@ func (r *runner) disableReason() string {
 	return r.disable
 }
 
-func (r *runner) session() *session {
+func (r *runner) instance() *instance {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.sess
+	return r.inst
 }
 
 // onInit is glightning's init callback: it checks the options, opens the
 // store, starts the monitor and bootstraps it from the node, then hands
-// the session to the dispatcher. On failure it records the reason, which
+// the instance to the dispatcher. On failure it records the reason, which
 // the bridge sends to lightningd as {"disable": reason}.
 func (r *runner) onInit(p *glightning.Plugin, _ map[string]glightning.Option,
 	c *glightning.Config) {
@@ -324,7 +324,7 @@ func (r *runner) onInit(p *glightning.Plugin, _ map[string]glightning.Option,
 	r.mu.Unlock()
 	defer r.initWG.Done()
 
-	sess, err := r.bootstrap(p, c)
+	inst, err := r.bootstrap(p, c)
 	if err != nil {
 		r.mu.Lock()
 		r.disable = err.Error()
@@ -332,18 +332,18 @@ func (r *runner) onInit(p *glightning.Plugin, _ map[string]glightning.Option,
 		return
 	}
 	select {
-	case r.readyc <- sess:
+	case r.readyc <- inst:
 		r.mu.Lock()
-		r.sess = sess
+		r.inst = inst
 		r.mu.Unlock()
 	case <-r.stopped:
-		_ = sess.close("stopped during init")
+		_ = inst.close("stopped during init")
 	}
 }
 
-// bootstrap builds a running session.
+// bootstrap builds a running instance.
 func (r *runner) bootstrap(p *glightning.Plugin,
-	c *glightning.Config) (*session, error) {
+	c *glightning.Config) (*instance, error) {
 
 	vals, err := readOptions(p)
 	if err != nil {
@@ -367,7 +367,7 @@ func (r *runner) bootstrap(p *glightning.Plugin,
 	ctx, cancel := context.WithTimeout(r.rpcCtx, bootstrapTimeout)
 	defer cancel()
 
-	s := &session{log: r.log}
+	s := &instance{log: r.log}
 	s.rpc = newRPCClient(rpcPath)
 	info, err := s.rpc.GetInfo(ctx)
 	if err != nil {
@@ -431,11 +431,11 @@ func (r *runner) bootstrap(p *glightning.Plugin,
 	return s, nil
 }
 
-// stop ends the session, if any.
+// stop ends the instance, if any.
 func (r *runner) stop(reason string) error {
 	r.mu.Lock()
-	s := r.sess
-	r.sess = nil
+	s := r.inst
+	r.inst = nil
 	r.mu.Unlock()
 	if s == nil {
 		return nil
@@ -443,10 +443,10 @@ func (r *runner) stop(reason string) error {
 	return s.close(reason)
 }
 
-// session is a bootstrapped plugin: store, monitor, RPC client and
+// instance is a bootstrapped plugin: store, monitor, RPC client and
 // channel tracker. After init only the dispatcher goroutine uses the
 // tracker; the monitor is safe for concurrent use.
-type session struct {
+type instance struct {
 	log     pluginLogger
 	rpc     nodeRPC
 	store   core.Store
@@ -457,14 +457,14 @@ type session struct {
 }
 
 // openPoints returns the points of peer's channels the monitor holds open.
-func (s *session) openPoints(ctx context.Context,
+func (s *instance) openPoints(ctx context.Context,
 	peer core.PeerID) ([]core.ChannelPoint, error) {
 
 	return s.mon.OpenChannels(ctx, &peer)
 }
 
 // notification applies one subscribed notification.
-func (s *session) notification(ctx, rpcCtx context.Context, m inbound) {
+func (s *instance) notification(ctx, rpcCtx context.Context, m inbound) {
 	switch m.env.Method {
 	case topicConnect, topicDisconnect:
 		peer, err := parsePeerNotification(m.env.Method, m.env.Params)
@@ -507,7 +507,7 @@ func (s *session) notification(ctx, rpcCtx context.Context, m inbound) {
 }
 
 // apply applies one event; a failure is logged and the plugin goes on.
-func (s *session) apply(ctx context.Context, ev core.Event) {
+func (s *instance) apply(ctx context.Context, ev core.Event) {
 	if err := s.mon.Apply(ctx, ev); err != nil {
 		s.log.Warnf("apply %v of peer %v: %v", ev.Type, ev.Peer, err)
 	}
@@ -515,7 +515,7 @@ func (s *session) apply(ctx context.Context, ev core.Event) {
 
 // reconcile takes a snapshot of the node and syncs the monitor with it,
 // repairing any notification that was missed.
-func (s *session) reconcile(ctx, rpcCtx context.Context) {
+func (s *instance) reconcile(ctx, rpcCtx context.Context) {
 	snap, err := s.tracker.snapshot(rpcCtx)
 	if errors.Is(err, context.Canceled) {
 		// lightningd announced its shutdown: no news, no alarm.
@@ -533,7 +533,7 @@ func (s *session) reconcile(ctx, rpcCtx context.Context) {
 
 // close stops the monitor (a last heartbeat and a sync) and closes the
 // store and the RPC connection. reason is logged when not empty.
-func (s *session) close(reason string) error {
+func (s *instance) close(reason string) error {
 	if s.ticker != nil {
 		s.ticker.Stop()
 	}
@@ -605,7 +605,7 @@ func (m *reportMethod) Call() (jrpc2.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := m.r.session()
+	s := m.r.instance()
 	if s == nil {
 		return nil, errNotRunning
 	}

@@ -183,7 +183,7 @@ func (s *Source) Run(ctx context.Context, sink core.Sink) error {
 		}
 	}
 	for {
-		res := s.session(ctx, sink, known)
+		res := s.connectOnce(ctx, sink, known)
 		if res.known != nil {
 			known = res.known
 		}
@@ -226,8 +226,8 @@ type sessionResult struct {
 	// connection was found lost.
 	syncedAt, lastSync, lostAt time.Time
 
-	// known are the open channels at the end of the session (nil when
-	// the session never synced).
+	// known are the open channels at the end of the connection (nil when
+	// the connection never synced).
 	known map[core.ChannelPoint]core.PeerID
 
 	err error
@@ -303,9 +303,9 @@ func (q *queue) pop(ctx context.Context, ticks <-chan time.Time) (it item,
 	}
 }
 
-// session connects once: subscribe, snapshot, sync, then apply events,
+// connectOnce connects once: subscribe, snapshot, sync, then apply events,
 // and reconcile at each tick, until a stream fails or ctx is done.
-func (s *Source) session(ctx context.Context, sink core.Sink,
+func (s *Source) connectOnce(ctx context.Context, sink core.Sink,
 	known map[core.ChannelPoint]core.PeerID) sessionResult {
 
 	cfg := s.cfg.Conn
@@ -398,7 +398,7 @@ func (s *Source) session(ctx context.Context, sink core.Sink,
 	}
 }
 
-// handle applies one queued item. It reports whether the session ended,
+// handle applies one queued item. It reports whether the connection ended,
 // res saying how.
 func (s *Source) handle(ctx context.Context, sink core.Sink, it item,
 	res *sessionResult) bool {
@@ -448,7 +448,7 @@ func (s *Source) handle(ctx context.Context, sink core.Sink, it item,
 // the events: those queued when the snapshot is asked for are applied
 // before it, later ones after it. A failed call is logged and left to the
 // next tick, unless it means that lnd is gone. It reports whether the
-// session ended, res saying how.
+// connection ended, res saying how.
 func (s *Source) reconcileNow(ctx, sctx context.Context, c Client,
 	sink core.Sink, q *queue, res *sessionResult) bool {
 
@@ -463,7 +463,7 @@ func (s *Source) reconcileNow(ctx, sctx context.Context, c Client,
 	}
 	switch {
 	case sctx.Err() != nil:
-		// Shutting down: the next pop ends the session.
+		// Shutting down: the next pop ends the connection.
 		return false
 	case err != nil && gone(err):
 		res.lostAt = s.cfg.Clock.Now()
