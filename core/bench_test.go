@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/core/coretest"
 	"github.com/chanfitness/chanfitness/storage/memory"
 	"github.com/lightningnetwork/lnd/clock"
-	"github.com/lightningnetwork/lnd/ticker"
 	"github.com/stretchr/testify/require"
 )
 
@@ -17,16 +17,8 @@ func benchMonitor(b *testing.B, st core.Store) (*core.Monitor,
 	*clock.TestClock) {
 
 	clk := clock.NewTestClock(t0)
-	m, err := core.NewMonitor(core.Config{
-		Store:             st,
-		Clock:             clk,
-		SyncTicker:        ticker.NewForce(time.Second),
-		MaintenanceTicker: ticker.NewForce(time.Hour),
-	})
-	require.NoError(b, err)
-	require.NoError(b, m.Start(context.Background()))
-	b.Cleanup(func() { _ = m.Stop() })
-	return m, clk
+	return coretest.StartMonitor(b, core.Config{Store: st, Clock: clk}),
+		clk
 }
 
 // historyMonitor returns a monitor whose peer 1 has n committed events.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/core/coretest"
 	"github.com/chanfitness/chanfitness/storage/memory"
 	"github.com/lightningnetwork/lnd/clock"
 	"github.com/lightningnetwork/lnd/ticker"
@@ -32,14 +33,10 @@ func (sc *sourceCtx) startSource() {
 	src := &manualSource{ready: make(chan core.Sink, 1)}
 	sc.sync = ticker.NewForce(time.Second)
 	sc.maint = ticker.NewForce(time.Hour)
-	m, err := core.NewMonitor(core.Config{
+	sc.m = coretest.StartMonitor(sc.t, core.Config{
 		Store: sc.store, Clock: sc.clock, Source: src,
 		SyncTicker: sc.sync, MaintenanceTicker: sc.maint,
 	})
-	require.NoError(sc.t, err)
-	require.NoError(sc.t, m.Start(sc.ctx))
-	sc.t.Cleanup(func() { _ = m.Stop() })
-	sc.m = m
 	sc.sink = <-src.ready
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/core/coretest"
 	"github.com/chanfitness/chanfitness/storage/memory"
 	"github.com/lightningnetwork/lnd/clock"
 	"github.com/lightningnetwork/lnd/ticker"
@@ -43,16 +44,12 @@ func newTestCtx(t *testing.T) *testCtx {
 func (tc *testCtx) start() {
 	tc.sync = ticker.NewForce(time.Second)
 	tc.maint = ticker.NewForce(time.Hour)
-	m, err := core.NewMonitor(core.Config{
+	tc.m = coretest.StartMonitor(tc.t, core.Config{
 		Store:             tc.store,
 		Clock:             tc.clock,
 		SyncTicker:        tc.sync,
 		MaintenanceTicker: tc.maint,
 	})
-	require.NoError(tc.t, err)
-	require.NoError(tc.t, m.Start(tc.ctx))
-	tc.m = m
-	tc.t.Cleanup(func() { _ = m.Stop() })
 }
 
 // restart stops the monitor, lets gap pass, and starts a new one on the
@@ -488,14 +485,9 @@ func TestRestartState(t *testing.T) {
 
 	// A monitor with a source stays disconnected until the first Sync.
 	src := &manualSource{ready: make(chan core.Sink, 1)}
-	m, err := core.NewMonitor(core.Config{
+	m := coretest.StartMonitor(t, core.Config{
 		Store: tc.store, Clock: tc.clock, Source: src,
-		SyncTicker:        ticker.NewForce(time.Second),
-		MaintenanceTicker: ticker.NewForce(time.Hour),
 	})
-	require.NoError(t, err)
-	require.NoError(t, m.Start(tc.ctx))
-	defer m.Stop()
 	sink := <-src.ready
 	ok, _ := m.Connected()
 	require.False(t, ok)
@@ -748,15 +740,10 @@ func TestSCID(t *testing.T) {
 func TestFirstSyncOfflinePeer(t *testing.T) {
 	clk := clock.NewTestClock(t0)
 	src := &manualSource{ready: make(chan core.Sink, 1)}
-	m, err := core.NewMonitor(core.Config{
+	m := coretest.StartMonitor(t, core.Config{
 		Store: memory.New(), Clock: clk, Source: src,
-		SyncTicker:        ticker.NewForce(time.Second),
-		MaintenanceTicker: ticker.NewForce(time.Hour),
 	})
-	require.NoError(t, err)
 	ctx := context.Background()
-	require.NoError(t, m.Start(ctx))
-	defer m.Stop()
 	sink := <-src.ready
 	p, q, a, b := peerN(1), peerN(2), chanN(1), chanN(2)
 	require.NoError(t, sink.Sync(ctx, core.Snapshot{

@@ -6,10 +6,10 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/core/coretest"
 	"github.com/chanfitness/chanfitness/plugin/lnd/lndtest"
 	"github.com/chanfitness/chanfitness/storage/memory"
 	"github.com/lightningnetwork/lnd/lnrpc"
-	"github.com/lightningnetwork/lnd/ticker"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -66,18 +66,13 @@ func TestSourceReconcileRepairsMissedEvents(t *testing.T) {
 
 	synced := make(chan error, 10)
 	src := signalSource{src: c.newSource(), synced: synced}
-	mon, err := core.NewMonitor(core.Config{
-		Store:             memory.New(),
-		Clock:             c.clock,
-		Source:            src,
-		SyncTicker:        ticker.NewForce(time.Hour),
-		MaintenanceTicker: ticker.NewForce(time.Hour),
-		Logger:            c.log,
+	mon := coretest.StartMonitor(t, core.Config{
+		Store:  memory.New(),
+		Clock:  c.clock,
+		Source: src,
+		Logger: c.log,
 	})
-	require.NoError(t, err)
 	ctx := context.Background()
-	require.NoError(t, mon.Start(ctx))
-	t.Cleanup(func() { require.NoError(t, mon.Stop()) })
 	waitSynced := func() {
 		t.Helper()
 		select {

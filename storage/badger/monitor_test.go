@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/core/coretest"
 	"github.com/chanfitness/chanfitness/storage/badger"
 	"github.com/lightningnetwork/lnd/clock"
-	"github.com/lightningnetwork/lnd/ticker"
 	"github.com/stretchr/testify/require"
 )
 
@@ -38,15 +38,7 @@ func newMonitor(tb testing.TB, st core.Store,
 	clk clock.Clock) *core.Monitor {
 
 	tb.Helper()
-	m, err := core.NewMonitor(core.Config{
-		Store:             st,
-		Clock:             clk,
-		SyncTicker:        ticker.NewForce(time.Second),
-		MaintenanceTicker: ticker.NewForce(time.Hour),
-	})
-	require.NoError(tb, err)
-	require.NoError(tb, m.Start(context.Background()))
-	return m
+	return coretest.StartMonitor(tb, core.Config{Store: st, Clock: clk})
 }
 
 // runMonitorWriter applies events to a monitor on badger as fast as it

@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/core/coretest"
 	"github.com/chanfitness/chanfitness/plugin/lnd/lndtest"
 	"github.com/chanfitness/chanfitness/storage/memory"
 	"github.com/lightningnetwork/lnd/clock"
-	"github.com/lightningnetwork/lnd/ticker"
 	"github.com/stretchr/testify/require"
 )
 
@@ -20,16 +20,9 @@ import (
 // day.
 func bigNode(b *testing.B, channels int) *core.Monitor {
 	clk := clock.NewTestClock(t0)
-	m, err := core.NewMonitor(core.Config{
-		Store:             memory.New(),
-		Clock:             clk,
-		SyncTicker:        ticker.NewForce(time.Hour),
-		MaintenanceTicker: ticker.NewForce(time.Hour),
-	})
-	require.NoError(b, err)
+	m := coretest.StartMonitor(b, core.Config{Store: memory.New(),
+		Clock: clk})
 	ctx := context.Background()
-	require.NoError(b, m.Start(ctx))
-	b.Cleanup(func() { _ = m.Stop() })
 
 	peers := (channels + 4) / 5
 	snap := core.Snapshot{Time: t0}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/core/coretest"
 	"github.com/chanfitness/chanfitness/storage/badger"
 	"github.com/chanfitness/chanfitness/storage/memory"
 	"github.com/lightningnetwork/lnd/clock"
@@ -67,15 +68,8 @@ func (nullStore) Close() error                             { return nil }
 
 func newOursSystem(b *testing.B, st core.Store) *system {
 	clk := clock.NewTestClock(Start)
-	m, err := core.NewMonitor(core.Config{
-		Store:             st,
-		Clock:             clk,
-		SyncTicker:        ticker.NewForce(time.Second),
-		MaintenanceTicker: ticker.NewForce(time.Hour),
-	})
-	require.NoError(b, err)
+	m := coretest.StartMonitor(b, core.Config{Store: st, Clock: clk})
 	ctx := context.Background()
-	require.NoError(b, m.Start(ctx))
 	return &system{
 		clk:   clk,
 		apply: func(ev core.Event) error { return m.Apply(ctx, ev) },

@@ -1,0 +1,39 @@
+// Package coretest helps tests build monitors: forced tickers instead of
+// timers, started, and stopped when the test ends.
+package coretest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/chanfitness/chanfitness/core"
+	"github.com/lightningnetwork/lnd/ticker"
+)
+
+// StartMonitor builds and starts a monitor from cfg. Ticker fields left
+// nil become forced tickers that only tick when a test sends on them, so
+// no timer runs behind the test's clock. The monitor is stopped when the
+// test ends (Stop may also be called before).
+func StartMonitor(tb testing.TB, cfg core.Config) *core.Monitor {
+	tb.Helper()
+	if cfg.SyncTicker == nil {
+		cfg.SyncTicker = ticker.NewForce(time.Second)
+	}
+	if cfg.MaintenanceTicker == nil {
+		cfg.MaintenanceTicker = ticker.NewForce(time.Hour)
+	}
+	m, err := core.NewMonitor(cfg)
+	if err != nil {
+		tb.Fatalf("new monitor: %v", err)
+	}
+	if err := m.Start(context.Background()); err != nil {
+		tb.Fatalf("start monitor: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := m.Stop(); err != nil {
+			tb.Errorf("stop monitor: %v", err)
+		}
+	})
+	return m
+}
