@@ -1050,7 +1050,7 @@ func (m *Monitor) Sync(ctx context.Context, snap Snapshot) error {
 		// Connected all along: a state that differs was missed; record
 		// it without counting a flap.
 		for id, on := range online {
-			if err := m.reconcileState(ctx, m.peer(id), on, t); err != nil {
+			if err := m.reconcileState(ctx, m.peers[id], on, t); err != nil {
 				return err
 			}
 		}
@@ -1062,12 +1062,6 @@ func (m *Monitor) Sync(ctx context.Context, snap Snapshot) error {
 			}
 		}
 	}
-	for _, id := range snap.OnlinePeers {
-		if p := m.peer(id); !p.tracked {
-			p.setState(true, max(t, p.lastEvent))
-		}
-	}
-
 	var firstErr error
 	keep := func(err error) {
 		if err != nil && firstErr == nil {

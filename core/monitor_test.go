@@ -848,3 +848,20 @@ func TestOpenChannelsAndLookups(t *testing.T) {
 	_, ok = rep.Peer(peerN(9).String())
 	require.False(t, ok)
 }
+
+// TestSyncUntrackedStates: a snapshot sets the state of peers without
+// channels, which a later channel then starts from.
+func TestSyncUntrackedStates(t *testing.T) {
+	tc := newTestCtx(t)
+	p, q, a, b := peerN(1), peerN(2), chanN(1), chanN(2)
+	tc.online(q) // will be missing from the snapshot: offline
+	require.NoError(t, tc.m.Sync(tc.ctx, core.Snapshot{
+		OnlinePeers: []core.PeerID{p},
+	}))
+	tc.advance(time.Hour)
+	tc.open(p, a)
+	tc.open(q, b)
+	tc.advance(time.Hour)
+	require.Equal(t, time.Hour, tc.info(a).Uptime)
+	require.Equal(t, time.Duration(0), tc.info(b).Uptime)
+}

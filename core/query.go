@@ -308,7 +308,10 @@ func (m *Monitor) channelReport(c *channelState, windows []Window,
 		cr.Status = "closed"
 	}
 	for _, w := range windows {
-		f := m.channelFigures(c, p, w, now)
+		f := figures{int64(info.Lifetime), int64(info.Uptime)}
+		if w.Name != WindowLifetime {
+			f = m.channelFigures(c, p, w, now)
+		}
 		cr.Windows[w.Name] = ChannelWindow{
 			MonitoredSeconds: seconds(time.Duration(f.monitored)),
 			UptimeSeconds:    seconds(time.Duration(f.uptime)),
