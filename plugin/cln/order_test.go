@@ -5,10 +5,12 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/plugin/cln"
 	"github.com/chanfitness/chanfitness/plugin/cln/lightningdtest"
+	"github.com/lightningnetwork/lnd/clock"
 	"github.com/stretchr/testify/require"
 )
 
@@ -36,7 +38,7 @@ func (r *recorder) applied() []core.Event {
 // TestInProcessOrder sends 2,000 notifications for three peers, mixed
 // with channel state changes, in one write. The monitor must see exactly
 // the events they imply, in the order they were sent, and stamped in
-// non-decreasing time.
+// increasing time.
 func TestInProcessOrder(t *testing.T) {
 	peers := []string{lightningdtest.PeerID(1), lightningdtest.PeerID(2),
 		lightningdtest.PeerID(3)}
@@ -52,6 +54,9 @@ func TestInProcessOrder(t *testing.T) {
 			}
 		},
 		config: func(c *cln.Config) {
+			// Every reading is a new time, so stamps taken out
+			// of arrival order would show as inversions.
+			c.Clock = &steppingClock{Clock: c.Clock}
 			c.NewMonitor = func(mc core.Config) (cln.Monitor, error) {
 				m, err := core.NewMonitor(mc)
 				rec.Monitor = m
@@ -109,7 +114,9 @@ func TestInProcessOrder(t *testing.T) {
 		require.Equal(t, w.peer, got[i].Peer.String(), "event %d", i)
 		require.False(t, got[i].Time.IsZero())
 		if i > 0 {
-			require.False(t, got[i].Time.Before(got[i-1].Time))
+			require.True(t, got[i].Time.After(got[i-1].Time),
+				"event %d stamped %v, not after %v", i,
+				got[i].Time, got[i-1].Time)
 		}
 	}
 	for _, id := range peers {
@@ -136,4 +143,21 @@ func TestInProcessCallSeesEarlierNotifications(t *testing.T) {
 		p.Connect(a)
 		require.Equal(t, 1+2*i, peer(t, p.Report(), a).FlapCount)
 	}
+}
+
+// steppingClock moves a millisecond forward at every reading.
+type steppingClock struct {
+	clock.Clock
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *steppingClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.now.IsZero() {
+		c.now = c.Clock.Now()
+	}
+	c.now = c.now.Add(time.Millisecond)
+	return c.now
 }
