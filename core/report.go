@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -31,24 +32,108 @@ type Window struct {
 	Length time.Duration
 }
 
-// ParseWindow parses "1d", "7d", "30d", "lifetime" or a positive Go
-// duration such as "12h" or "90m". The empty string means "lifetime".
+// Bounds of a custom window.
+const (
+	// MinWindow is the shortest window ParseWindow accepts.
+	MinWindow = time.Minute
+
+	// MaxWindow is the longest: ten years of 365 days.
+	MaxWindow = 3650 * 24 * time.Hour
+
+	// maxWindowText is the longest window text ParseWindow reads.
+	maxWindowText = 32
+)
+
+// windowUnits are the units of a window's text, longest first.
+var windowUnits = []struct {
+	unit byte
+	d    time.Duration
+}{
+	{'d', 24 * time.Hour},
+	{'h', time.Hour},
+	{'m', time.Minute},
+	{'s', time.Second},
+}
+
+// ParseWindow parses "1d", "7d", "30d", "lifetime" or a duration from 1
+// minute to 10 years written as whole numbers of days, hours, minutes and
+// seconds, units in that order and each at most once: "12h", "90m",
+// "1d12h". The empty string means "lifetime". The window's Name is its
+// canonical text, the same for every way of writing one length ("90m"
+// and "1h30m" are both "1h30m", "24h" is "1d"), so that a report's
+// window names are few and short whatever the query.
 func ParseWindow(s string) (Window, error) {
-	if s == "" {
-		s = WindowLifetime
+	if s == "" || s == WindowLifetime {
+		return Window{Name: WindowLifetime}, nil
 	}
+	d, ok := parseWindowLength(s)
+	if !ok || d < MinWindow || d > MaxWindow {
+		return Window{}, fmt.Errorf("%w: window %s: want 1d, 7d, 30d, "+
+			"lifetime or a duration from 1m to 3650d in whole d, h, "+
+			"m and s, such as 12h or 1h30m", ErrBadInput, Quote(s))
+	}
+	name := windowName(d)
 	for _, w := range PresetWindows {
-		if s == w.Name {
+		if w.Name == name {
 			return w, nil
 		}
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return Window{}, fmt.Errorf("%w: window %q: want 1d, 7d, 30d, "+
-			"lifetime or a positive duration such as 12h", ErrBadInput,
-			s)
+	return Window{Name: name, Length: d}, nil
+}
+
+// parseWindowLength reads the digits-and-unit parts of a window's text.
+func parseWindowLength(s string) (time.Duration, bool) {
+	if len(s) > maxWindowText {
+		return 0, false
 	}
-	return Window{Name: s, Length: d}, nil
+	var total time.Duration
+	next := 0 // index into windowUnits of the next unit allowed
+	for len(s) > 0 {
+		i := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		// At most 10 digits: 9,999,999,999 days do not overflow
+		// before the range check.
+		if i == 0 || i > 10 || i == len(s) {
+			return 0, false
+		}
+		n, err := strconv.ParseInt(s[:i], 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		u := next
+		for u < len(windowUnits) && windowUnits[u].unit != s[i] {
+			u++
+		}
+		if u == len(windowUnits) {
+			return 0, false
+		}
+		if n > int64(MaxWindow/windowUnits[u].d) {
+			return 0, false
+		}
+		total += time.Duration(n) * windowUnits[u].d
+		if total > MaxWindow {
+			return 0, false
+		}
+		next = u + 1
+		s = s[i+1:]
+	}
+	return total, true
+}
+
+// windowName writes d in its canonical text: each unit from days down to
+// seconds that is not zero.
+func windowName(d time.Duration) string {
+	var b strings.Builder
+	for _, u := range windowUnits {
+		if n := d / u.d; n > 0 {
+			b.WriteString(strconv.FormatInt(int64(n), 10))
+			b.WriteByte(u.unit)
+			d -= n * u.d
+		}
+	}
+	return b.String()
 }
 
 // Time is a report timestamp: RFC 3339 in UTC to the second in JSON, null

@@ -43,15 +43,16 @@ type PeerID [33]byte
 func ParsePeerID(s string) (PeerID, error) {
 	var p PeerID
 	if len(s) != 66 {
-		return p, fmt.Errorf("%w: peer id %q: want 66 hex characters, "+
-			"got %d", ErrBadInput, s, len(s))
+		return p, fmt.Errorf("%w: peer id %s: want 66 hex characters, "+
+			"got %d", ErrBadInput, Quote(s), len(s))
 	}
 	if _, err := hex.Decode(p[:], []byte(s)); err != nil {
-		return p, fmt.Errorf("%w: peer id %q: not hex", ErrBadInput, s)
+		return p, fmt.Errorf("%w: peer id %s: not hex", ErrBadInput,
+			Quote(s))
 	}
 	if p[0] != 0x02 && p[0] != 0x03 {
-		return p, fmt.Errorf("%w: peer id %q: not a compressed public "+
-			"key (must start with 02 or 03)", ErrBadInput, s)
+		return p, fmt.Errorf("%w: peer id %s: not a compressed public "+
+			"key (must start with 02 or 03)", ErrBadInput, Quote(s))
 	}
 	return p, nil
 }
@@ -95,23 +96,23 @@ func ParseChannelPoint(s string) (ChannelPoint, error) {
 	var cp ChannelPoint
 	i := strings.LastIndexByte(s, ':')
 	if i < 0 {
-		return cp, fmt.Errorf("%w: channel point %q: missing "+
-			"\":<index>\"", ErrBadInput, s)
+		return cp, fmt.Errorf("%w: channel point %s: missing "+
+			"\":<index>\"", ErrBadInput, Quote(s))
 	}
 	txid, idx := s[:i], s[i+1:]
 	if len(txid) != 64 {
-		return cp, fmt.Errorf("%w: channel point %q: txid must be 64 "+
-			"hex characters, got %d", ErrBadInput, s, len(txid))
+		return cp, fmt.Errorf("%w: channel point %s: txid must be 64 "+
+			"hex characters, got %d", ErrBadInput, Quote(s), len(txid))
 	}
 	var b [32]byte
 	if _, err := hex.Decode(b[:], []byte(txid)); err != nil {
-		return cp, fmt.Errorf("%w: channel point %q: txid is not hex",
-			ErrBadInput, s)
+		return cp, fmt.Errorf("%w: channel point %s: txid is not hex",
+			ErrBadInput, Quote(s))
 	}
 	n, err := strconv.ParseUint(idx, 10, 32)
 	if err != nil || idx == "" || (len(idx) > 1 && idx[0] == '0') {
-		return cp, fmt.Errorf("%w: channel point %q: index %q is not "+
-			"a 32-bit decimal number", ErrBadInput, s, idx)
+		return cp, fmt.Errorf("%w: channel point %s: index %s is not "+
+			"a 32-bit decimal number", ErrBadInput, Quote(s), Quote(idx))
 	}
 	for j := 0; j < 32; j++ {
 		cp.Txid[j] = b[31-j]

@@ -29,7 +29,7 @@ func TestParseReportArgs(t *testing.T) {
 		{"empty peer", `["","30d"]`, nil, "30d", nil},
 		{"named", `{"peer_id":"` + peerA + `","window":"1d"}`, &peer,
 			"1d", nil},
-		{"named window only", `{"window":"90m"}`, nil, "90m", nil},
+		{"named window only", `{"window":"90m"}`, nil, "1h30m", nil},
 		{"named nulls", `{"peer_id":null,"window":null}`, nil,
 			"lifetime", nil},
 		{"too many", `["` + peerA + `","7d","x"]`, nil, "",
