@@ -11,36 +11,39 @@ import (
 	"time"
 )
 
+// ChannelInfo is what the monitor knows of one channel.
+type ChannelInfo struct {
+	Point          ChannelPoint
+	Peer           PeerID
+	ShortChannelID string
+	Open           bool
+	OpenedAt       time.Time
+
+	// ClosedAt is zero while the channel is open.
+	ClosedAt time.Time
+
+	// Age is wall time since OpenedAt (until ClosedAt when closed).
+	Age time.Duration
+
+	// Lifetime is monitored time since OpenedAt; it equals lnd's lifetime
+	// when the monitor never had a gap.
+	Lifetime time.Duration
+
+	// Uptime is the time the peer was online within Lifetime.
+	Uptime time.Duration
+}
+
+// PeerWindowInfo is a peer's figures over [Start, End].
+type PeerWindowInfo struct {
+	Start, End    time.Time
+	Monitored     time.Duration
+	Uptime        time.Duration
+	LongestOutage time.Duration
+}
+
 // figures are monitored time and uptime in ns.
 type figures struct {
 	monitored, uptime int64
-}
-
-// gapBefore returns the closed-gap time before t.
-func (m *Monitor) gapBefore(t int64) int64 {
-	j := sort.Search(len(m.gapStart), func(i int) bool {
-		return m.gapStart[i] >= t
-	})
-	if j == 0 {
-		return 0
-	}
-	return m.gapCum[j-1] + min(t, m.gapEnd[j-1]) - m.gapStart[j-1]
-}
-
-// unmonitored returns the unmonitored time within [s, e], counting an
-// open gap as lasting until now.
-func (m *Monitor) unmonitored(s, e, now int64) int64 {
-	if e <= s {
-		return 0
-	}
-	u := m.gapBefore(e) - m.gapBefore(s)
-	if m.gapOpen {
-		gs, ge := max(s, m.openGapStart), min(e, now)
-		if ge > gs {
-			u += ge - gs
-		}
-	}
-	return u
 }
 
 // view returns p's log as queries see it at now.
@@ -206,16 +209,7 @@ func (m *Monitor) Report(ctx context.Context, q ReportQuery) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	windows := PresetWindows
-	custom := true
-	for _, w := range PresetWindows {
-		if w.Name == head.Name {
-			custom = false
-		}
-	}
-	if custom {
-		windows = append(append([]Window(nil), PresetWindows...), head)
-	}
+	windows := reportWindows(head)
 
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -228,22 +222,48 @@ func (m *Monitor) Report(ctx context.Context, q ReportQuery) (Report, error) {
 		}
 	}
 	now := m.now()
-	connected := !m.gapOpen
 	r := Report{
 		GeneratedAt:     Time{nsTime(now)},
 		MonitoringSince: Time{nsTime(m.monitoringSince)},
 		UnmonitoredSeconds: seconds(time.Duration(
 			m.unmonitored(m.monitoringSince, now, now))),
 		Window:        head.Name,
-		NodeConnected: connected,
+		NodeConnected: !m.gapOpen,
 		Channels:      []ChannelReport{},
 		Peers:         []PeerReport{},
 	}
+	chans, peers := m.reportSubjects(q.Peer)
+	for _, c := range chans {
+		r.Channels = append(r.Channels, m.channelReport(c, windows,
+			now))
+	}
+	for _, p := range peers {
+		r.Peers = append(r.Peers, m.peerReport(p, windows, now))
+	}
+	return r, nil
+}
+
+// reportWindows returns the presets, and head after them when it is not
+// one of them.
+func reportWindows(head Window) []Window {
+	for _, w := range PresetWindows {
+		if w.Name == head.Name {
+			return PresetWindows
+		}
+	}
+	return append(append([]Window(nil), PresetWindows...), head)
+}
+
+// reportSubjects returns the channels a report lists (open first, then by
+// open time and channel point) and the peers (those with open channels or
+// a listed channel, by id); only those of peer when it is not nil.
+func (m *Monitor) reportSubjects(peer *PeerID) ([]*channelState,
+	[]*peerState) {
 
 	chans := make([]*channelState, 0, len(m.channels))
 	listed := make(map[PeerID]bool)
 	for _, c := range m.channels {
-		if q.Peer != nil && c.rec.Peer != *q.Peer {
+		if peer != nil && c.rec.Peer != *peer {
 			continue
 		}
 		chans = append(chans, c)
@@ -259,14 +279,10 @@ func (m *Monitor) Report(ctx context.Context, q ReportQuery) (Report, error) {
 		}
 		return comparePoints(a.rec.Point, b.rec.Point) < 0
 	})
-	for _, c := range chans {
-		r.Channels = append(r.Channels, m.channelReport(c, windows,
-			now))
-	}
 
 	peers := make([]*peerState, 0, len(listed))
 	for _, p := range m.peers {
-		if !p.tracked || (q.Peer != nil && p.id != *q.Peer) {
+		if !p.tracked || (peer != nil && p.id != *peer) {
 			continue
 		}
 		if p.openChans > 0 || listed[p.id] {
@@ -277,10 +293,7 @@ func (m *Monitor) Report(ctx context.Context, q ReportQuery) (Report, error) {
 		a, b := peers[i].id, peers[j].id
 		return string(a[:]) < string(b[:])
 	})
-	for _, p := range peers {
-		r.Peers = append(r.Peers, m.peerReport(p, windows, now))
-	}
-	return r, nil
+	return chans, peers
 }
 
 func (m *Monitor) channelReport(c *channelState, windows []Window,

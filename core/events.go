@@ -1,0 +1,131 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// peer returns the state of id, creating an untracked one.
+func (m *Monitor) peer(id PeerID) *peerState {
+	p, ok := m.peers[id]
+	if !ok {
+		p = &peerState{id: id}
+		m.peers[id] = p
+	}
+	return p
+}
+
+// eventTime resolves an event's time: zero means now, and a time before
+// the peer's last event is clamped to it. No event lands in or before
+// unmonitored time either: the floor is the start of the open gap, or the
+// end of the last one.
+func (m *Monitor) eventTime(p *peerState, t time.Time) int64 {
+	var ns int64
+	if t.IsZero() {
+		ns = m.now()
+	} else {
+		ns = t.UnixNano()
+	}
+	return max(ns, p.lastEvent, m.gapEdge())
+}
+
+// Apply applies one event. When it returns nil, the in-memory state and
+// the store reflect the event.
+func (m *Monitor) Apply(ctx context.Context, ev Event) error {
+	if err := ev.Validate(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.usable(); err != nil {
+		return err
+	}
+	p := m.peer(ev.Peer)
+	t := m.eventTime(p, ev.Time)
+	switch ev.Type {
+	case PeerOnline, PeerOffline:
+		return m.peerEvent(ctx, p, ev.Type == PeerOnline, t)
+	case ChannelOpened:
+		return m.openChannel(ctx, p, ev.Channel, ev.ShortChannelID, t)
+	default:
+		return m.closeChannel(ctx, p, ev.Channel, t)
+	}
+}
+
+// peerEvent applies an online or offline notification.
+func (m *Monitor) peerEvent(ctx context.Context, p *peerState, online bool,
+	t int64) error {
+
+	if !p.tracked {
+		p.setState(online, t)
+		p.lastEvent = t
+		return nil
+	}
+	saved := p.peerVals
+	m.flap(p, online, t)
+	p.lastEvent = t
+	if err := m.writePeer(ctx, p, saved, nil); err != nil {
+		s := StateOffline
+		if online {
+			s = StateOnline
+		}
+		return fmt.Errorf("record %v of peer %v: %w", s, p.id, err)
+	}
+	if m.cfg.Logger != nil {
+		// Guarded: formatting costs more than the rest of Apply.
+		m.log.Debugf("peer %v %v (flap count %d)", p.id, p.state(),
+			p.flapCount)
+	}
+	return nil
+}
+
+// flap is lnd's onlineEvent: cool the count down, count the flap, and log
+// the state if the peer has channels.
+func (m *Monitor) flap(p *peerState, online bool, t int64) {
+	if p.hasLastFlap {
+		p.flapCount = cooled(t, p.flapCount, p.lastFlap)
+	}
+	p.flapCount++
+	p.lastFlap, p.hasLastFlap = t, true
+	p.setState(online, t)
+	if p.openChans == 0 {
+		return
+	}
+	m.addEvent(p, p.state(), t)
+}
+
+// addEvent is lnd's staging rule: the newest event is staged; the staged
+// one is committed when the new one comes more than the rate limit after
+// it. While the node is lost nothing is logged: that time is unmonitored,
+// and the end of the gap records the state the peer is in by then.
+func (m *Monitor) addEvent(p *peerState, s State, t int64) {
+	if m.gapOpen {
+		return
+	}
+	if !p.hasStaged {
+		p.staged, p.hasStaged = ev64{t, s}, true
+		return
+	}
+	if p.staged.t+int64(RateLimit(p.flapCount)) < t {
+		p.pending = append(p.pending, p.staged)
+	}
+	p.staged = ev64{t, s}
+}
+
+// track makes p a tracked peer at t: lnd creates its monitor and applies
+// one state notification, which counts as a flap.
+func (m *Monitor) track(p *peerState, t int64) {
+	p.tracked = true
+	p.trackedSince = t
+	if p.tl == nil {
+		p.tl = newTimeline()
+	}
+	p.liveStart = p.tl.len()
+	if !p.stateKnown {
+		// A channel just opened with a peer we never heard of: it
+		// must have been connected to open it.
+		p.setState(true, t)
+	}
+	m.flap(p, p.online, t)
+}

@@ -1,0 +1,163 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+)
+
+func (m *Monitor) appendGap(s, e int64) {
+	m.gapStart = append(m.gapStart, s)
+	m.gapEnd = append(m.gapEnd, e)
+	m.gapCum = append(m.gapCum, m.gapCum[len(m.gapCum)-1]+e-s)
+}
+
+// openGap starts unmonitored time at t, or at the newest event applied if
+// that is later (the node was evidently there to report it): every live
+// peer log gets its staged event committed and a StateUnknown marker.
+func (m *Monitor) openGap(ctx context.Context, t int64) error {
+	if m.gapOpen {
+		return nil
+	}
+	t = max(t, m.lastTime)
+	b := m.newBatch()
+	var touched []*peerState
+	saved := make(map[*peerState]peerVals)
+	for _, p := range m.peers {
+		if !p.tracked || p.openChans == 0 {
+			continue
+		}
+		saved[p] = p.peerVals
+		if p.hasStaged {
+			p.pending = append(p.pending, p.staged)
+			p.hasStaged = false
+		}
+		if p.loggedState() != StateUnknown {
+			p.pending = append(p.pending, ev64{t, StateUnknown})
+		}
+		p.lastEvent = max(p.lastEvent, t)
+		m.addPeerToBatch(b, p)
+		touched = append(touched, p)
+	}
+	if err := m.writePeers(ctx, b, t, touched, saved); err != nil {
+		return fmt.Errorf("record unmonitored time from %v: %w",
+			nsTime(t), err)
+	}
+	m.gapOpen, m.openGapStart = true, t
+	m.lastTime = t
+	m.log.Infof("node lost at %v: time until it is back is unmonitored",
+		nsTime(t))
+	return nil
+}
+
+// closeGap ends unmonitored time at t. online gives each peer's state at
+// t (nil: keep the last known states). Live peers get their state
+// committed at t without counting a flap.
+func (m *Monitor) closeGap(ctx context.Context, t int64,
+	online map[PeerID]bool) error {
+
+	if !m.gapOpen {
+		return nil
+	}
+	start := m.openGapStart
+	if t < start {
+		t = start
+	}
+	b := m.newBatch()
+	var touched []*peerState
+	saved := make(map[*peerState]peerVals)
+	newest := t
+	for _, p := range m.peers {
+		if !p.tracked {
+			if online != nil {
+				p.setState(online[p.id], t)
+			}
+			continue
+		}
+		saved[p] = p.peerVals
+		if online != nil {
+			p.setState(online[p.id], t)
+		}
+		// An event applied during the gap may be stamped later
+		// than t; the log must not go back in time.
+		p.lastEvent = max(p.lastEvent, t)
+		if p.openChans > 0 {
+			p.pending = append(p.pending,
+				ev64{p.lastEvent, p.state()})
+			newest = max(newest, p.lastEvent)
+		}
+		m.addPeerToBatch(b, p)
+		touched = append(touched, p)
+	}
+	if t > start {
+		b.Gaps = append(b.Gaps, Gap{Start: nsTime(start), End: nsTime(t)})
+	}
+	if err := m.writePeers(ctx, b, t, touched, saved); err != nil {
+		return fmt.Errorf("record end of unmonitored time at %v: %w",
+			nsTime(t), err)
+	}
+	if t > start {
+		m.appendGap(start, t)
+	}
+	m.gapOpen = false
+	m.connectedSince = t
+	m.lastTime = max(m.lastTime, newest)
+	m.log.Infof("node connected at %v after %v unmonitored", nsTime(t),
+		time.Duration(t-start))
+	return nil
+}
+
+// gapEdge returns the start of the open gap, or the time the node was
+// last connected.
+func (m *Monitor) gapEdge() int64 {
+	if m.gapOpen {
+		return m.openGapStart
+	}
+	return m.connectedSince
+}
+
+// NodeLost implements Sink.
+func (m *Monitor) NodeLost(ctx context.Context, at time.Time) error {
+	if !timeInRange(at) {
+		return fmt.Errorf("%w: node lost at %v: time out of range",
+			ErrBadInput, at)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.usable(); err != nil {
+		return err
+	}
+	t := timeNs(at)
+	if t == 0 {
+		t = m.now()
+	}
+	return m.openGap(ctx, t)
+}
+
+// gapBefore returns the closed-gap time before t.
+func (m *Monitor) gapBefore(t int64) int64 {
+	j := sort.Search(len(m.gapStart), func(i int) bool {
+		return m.gapStart[i] >= t
+	})
+	if j == 0 {
+		return 0
+	}
+	return m.gapCum[j-1] + min(t, m.gapEnd[j-1]) - m.gapStart[j-1]
+}
+
+// unmonitored returns the unmonitored time within [s, e], counting an
+// open gap as lasting until now.
+func (m *Monitor) unmonitored(s, e, now int64) int64 {
+	if e <= s {
+		return 0
+	}
+	u := m.gapBefore(e) - m.gapBefore(s)
+	if m.gapOpen {
+		gs, ge := max(s, m.openGapStart), min(e, now)
+		if ge > gs {
+			u += ge - gs
+		}
+	}
+	return u
+}
