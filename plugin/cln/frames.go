@@ -12,8 +12,13 @@ import (
 
 // maxFrame bounds one message from lightningd. Its notifications and
 // requests are a few hundred bytes; the bound only stops a runaway
-// stream from eating memory.
+// stream from eating memory. A longer message is skipped, not fatal.
 const maxFrame = 16 << 20
+
+// keptPrefix is how much of a message over maxFrame is kept to find its
+// request id, so that the request can be answered with an error.
+// lightningd writes "id" and "method" before "params".
+const keptPrefix = 64 << 10
 
 // envelope is a JSON-RPC message from lightningd: a request when ID is
 // set, a notification otherwise.
@@ -35,60 +40,105 @@ type inbound struct {
 	env envelope
 }
 
-// splitFrames is a bufio.SplitFunc for lightningd's framing: compact JSON
-// objects, each followed by "\n\n". A JSON text never holds a blank line,
-// so a frame is whatever lies between two of them; what a frame holds is
-// decoded by readMessages, which tolerates any whitespace.
-func splitFrames(data []byte, atEOF bool) (int, []byte, error) {
-	if i := bytes.Index(data, frameEnd); i >= 0 {
-		return i + len(frameEnd), data[:i], nil
-	}
-	if atEOF && len(data) > 0 {
-		return len(data), data, nil
-	}
-	return 0, nil, nil
+// badMessage is a message that cannot be used. When it is a request
+// whose id could still be found, ID holds that id (as sent) and the
+// request must be answered with an error; otherwise ID is nil.
+type badMessage struct {
+	ID     json.RawMessage
+	Method string
+	Err    error
 }
 
 // readMessages reads r until EOF, stamps every message with now() as it
-// is read, and passes it to handle in stream order. A frame that does not
-// hold JSON objects is reported to bad with the reason and skipped, so one
-// malformed message cannot desynchronize the stream. It returns nil at EOF.
+// is read, and passes it to handle in stream order. lightningd frames
+// compact JSON objects each followed by "\n\n"; a JSON text never holds a
+// blank line, so a frame is whatever lies between two of them, and what a
+// frame holds is decoded tolerating any whitespace. A frame that does not
+// hold JSON objects, or is longer than maxFrame, is reported to bad and
+// skipped, so that one malformed message can neither desynchronize the
+// stream nor end it. It returns nil at EOF and an error naming the cause
+// when reading fails.
 func readMessages(r io.Reader, now func() time.Time,
-	handle func(inbound), bad func(error)) error {
+	handle func(inbound), bad func(badMessage)) error {
 
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), maxFrame)
-	sc.Split(splitFrames)
-	for sc.Scan() {
-		at := now()
-		frame := sc.Bytes()
-		if len(bytes.TrimSpace(frame)) == 0 {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var frame []byte
+	var size int64 // bytes of the current frame, kept or not
+	oversize := false
+	prevNL := false
+	for {
+		chunk, err := br.ReadSlice('\n')
+		end := prevNL && len(chunk) == 1 && chunk[0] == '\n'
+		if !end && len(chunk) > 0 {
+			size += int64(len(chunk))
+			switch {
+			case oversize:
+			case size > maxFrame:
+				oversize = true
+				frame = frame[:min(len(frame), keptPrefix)]
+			default:
+				frame = append(frame, chunk...)
+			}
+			prevNL = chunk[len(chunk)-1] == '\n'
+		}
+		if end || (err != nil && !errors.Is(err, bufio.ErrBufferFull)) {
+			if oversize {
+				id, method := requestOf(frame)
+				bad(badMessage{ID: id, Method: method,
+					Err: fmt.Errorf("message of %d bytes "+
+						"skipped: over the %d MiB limit "+
+						"(starts %s)", size, maxFrame>>20,
+						excerpt(frame))})
+			} else {
+				decodeFrame(frame, now(), handle, bad)
+			}
+			if cap(frame) > keptPrefix {
+				frame = nil
+			}
+			frame, size, oversize, prevNL = frame[:0], 0, false, false
+		}
+		switch {
+		case err == nil, errors.Is(err, bufio.ErrBufferFull):
+		case errors.Is(err, io.EOF):
+			return nil
+		default:
+			return fmt.Errorf("read from lightningd: %w", err)
+		}
+	}
+}
+
+// decodeFrame decodes the messages of one frame, stamped at.
+func decodeFrame(frame []byte, at time.Time, handle func(inbound),
+	bad func(badMessage)) {
+
+	if len(bytes.TrimSpace(frame)) == 0 {
+		return
+	}
+	dec := json.NewDecoder(bytes.NewReader(frame))
+	for {
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			// The rest of the frame cannot be split into values;
+			// its first one may still be a request to answer.
+			rest := frame[dec.InputOffset():]
+			id, method := requestOf(rest)
+			bad(badMessage{ID: id, Method: method,
+				Err: fmt.Errorf("malformed message %s: %w",
+					excerpt(rest), err)})
+			return
+		}
+		env, err := parseEnvelope(raw)
+		if err != nil {
+			id, method := requestOf(raw)
+			bad(badMessage{ID: id, Method: method, Err: err})
 			continue
 		}
-		dec := json.NewDecoder(bytes.NewReader(frame))
-		for {
-			var raw json.RawMessage
-			err := dec.Decode(&raw)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				bad(fmt.Errorf("malformed message %s: %w",
-					excerpt(frame), err))
-				break
-			}
-			env, err := parseEnvelope(raw)
-			if err != nil {
-				bad(err)
-				continue
-			}
-			handle(inbound{at: at, env: env})
-		}
+		handle(inbound{at: at, env: env})
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read from lightningd: %w", err)
-	}
-	return nil
 }
 
 // parseEnvelope decodes one JSON value as a JSON-RPC message.
@@ -129,4 +179,133 @@ func jsonText(v []byte) string {
 		return string(v[:excerptLen]) + "..."
 	}
 	return string(v)
+}
+
+// requestOf finds the top-level "id" and "method" members of a message
+// that cannot be decoded whole (nested too deep, cut short, over the size
+// limit), so that a request can still be answered. It returns a nil id
+// unless the message is a request: a string or number id, not null, and a
+// string method. It walks the text once and keeps no stack, so no depth
+// or length can make it fail.
+func requestOf(msg []byte) (json.RawMessage, string) {
+	var id json.RawMessage
+	method := ""
+	s := memberScanner{b: msg}
+	s.space()
+	if !s.byte('{') {
+		return nil, ""
+	}
+	for {
+		s.space()
+		key, ok := s.value()
+		if !ok || len(key) == 0 || key[0] != '"' {
+			break
+		}
+		s.space()
+		if !s.byte(':') {
+			break
+		}
+		s.space()
+		val, ok := s.value()
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case `"id"`:
+			id = val
+		case `"method"`:
+			_ = json.Unmarshal(val, &method)
+		}
+		s.space()
+		if !s.byte(',') {
+			break
+		}
+	}
+	if method == "" || len(id) == 0 || !json.Valid(id) ||
+		(id[0] != '"' && id[0] != '-' && (id[0] < '0' || id[0] > '9')) {
+
+		return nil, method
+	}
+	return append(json.RawMessage(nil), id...), method
+}
+
+// memberScanner walks JSON text without decoding it.
+type memberScanner struct {
+	b []byte
+	i int
+}
+
+func (s *memberScanner) space() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\r', '\n':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *memberScanner) byte(c byte) bool {
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// value skips one value and returns its text; ok is false when the text
+// ends before the value does. Brackets are counted, not matched: the
+// decoder has already said the message is malformed, and this only looks
+// for the members before the damage.
+func (s *memberScanner) value() ([]byte, bool) {
+	start := s.i
+	depth := 0
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			if !s.skipString() {
+				return nil, false
+			}
+		case c == '{' || c == '[':
+			depth++
+			s.i++
+		case c == '}' || c == ']':
+			if depth == 0 {
+				return s.b[start:s.i], s.i > start
+			}
+			depth--
+			s.i++
+		case c == ',' || c == ':' || c == ' ' || c == '\t' ||
+			c == '\r' || c == '\n':
+
+			if depth == 0 {
+				return s.b[start:s.i], s.i > start
+			}
+			s.i++
+		default:
+			s.i++
+		}
+		if depth == 0 && s.i > start && (c == '"' || c == '}' ||
+			c == ']') {
+
+			return s.b[start:s.i], true
+		}
+	}
+	return nil, false
+}
+
+// skipString moves past the string that starts at s.i.
+func (s *memberScanner) skipString() bool {
+	for s.i++; s.i < len(s.b); s.i++ {
+		switch s.b[s.i] {
+		case '\\':
+			s.i++
+		case '"':
+			s.i++
+			return true
+		}
+	}
+	return false
 }

@@ -2,6 +2,9 @@ package cln
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"io"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -63,8 +66,8 @@ func TestReadMessages(t *testing.T) {
 			err := readMessages(r, now, func(m inbound) {
 				got = append(got, m.env.Method)
 				stamps = append(stamps, m.at)
-			}, func(err error) {
-				bad = append(bad, err.Error())
+			}, func(m badMessage) {
+				bad = append(bad, m.Err.Error())
 			})
 			require.NoError(t, err)
 			require.Equal(t, tc.methods, got)
@@ -85,7 +88,7 @@ func TestReadMessagesRequest(t *testing.T) {
 	var got []inbound
 	err := readMessages(strings.NewReader(in), time.Now,
 		func(m inbound) { got = append(got, m) },
-		func(err error) { t.Fatal(err) })
+		func(m badMessage) { t.Fatal(m.Err) })
 	require.NoError(t, err)
 	require.Len(t, got, 2)
 	require.True(t, got[0].env.isRequest())
@@ -94,9 +97,122 @@ func TestReadMessagesRequest(t *testing.T) {
 	require.False(t, got[1].env.isRequest(), "null id: a notification")
 }
 
+// TestReadMessagesTooLarge sends a request over the size limit between
+// two good messages: the reader skips it, reports its size and its id so
+// that it can be answered, and goes on with the next message.
 func TestReadMessagesTooLarge(t *testing.T) {
-	big := bytes.Repeat([]byte("x"), maxFrame+1)
-	err := readMessages(bytes.NewReader(big), time.Now,
-		func(inbound) {}, func(error) {})
-	require.ErrorContains(t, err, "read from lightningd")
+	connect := `{"jsonrpc":"2.0","method":"connect","params":{}}` + "\n\n"
+	head := `{"jsonrpc":"2.0","id":"cli:chanfitness#1","method":` +
+		`"chanfitness","params":["`
+	pad := strings.Repeat("x", maxFrame)
+	big := head + pad + `"]}` + "\n\n"
+	tests := []struct {
+		name   string
+		input  string
+		id     string
+		method string
+	}{
+		{"request", connect + big + connect, `"cli:chanfitness#1"`,
+			"chanfitness"},
+		{"notification", connect + `{"jsonrpc":"2.0","method":"x",` +
+			`"params":"` + pad + `"}` + "\n\n" + connect, "", "x"},
+		{"no frame end", connect + connect + pad + "\n" + pad, "", ""},
+		{"one newline at a time", connect + strings.Repeat("{\n",
+			maxFrame) + "\n\n" + connect, "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			var bad []badMessage
+			err := readMessages(strings.NewReader(tc.input), time.Now,
+				func(m inbound) {
+					got = append(got, m.env.Method)
+				}, func(m badMessage) { bad = append(bad, m) })
+			require.NoError(t, err)
+			require.Equal(t, []string{"connect", "connect"}, got)
+			require.Len(t, bad, 1)
+			require.Equal(t, tc.id, string(bad[0].ID))
+			require.Equal(t, tc.method, bad[0].Method)
+			require.ErrorContains(t, bad[0].Err, "bytes skipped: "+
+				"over the 16 MiB limit")
+			require.Less(t, len(bad[0].Err.Error()), 400)
+		})
+	}
+}
+
+// TestReadMessagesReadError: a failing read ends the reader with an error
+// naming the cause, after the messages before it.
+func TestReadMessagesReadError(t *testing.T) {
+	connect := `{"jsonrpc":"2.0","method":"connect","params":{}}` + "\n\n"
+	r := io.MultiReader(strings.NewReader(connect),
+		iotest.ErrReader(errors.New("disk on fire")))
+	n := 0
+	err := readMessages(r, time.Now, func(inbound) { n++ },
+		func(m badMessage) { t.Fatal(m.Err) })
+	require.ErrorContains(t, err, "read from lightningd: disk on fire")
+	require.Equal(t, 1, n)
+}
+
+// TestReadMessagesDeep sends requests the decoder refuses (nested deeper
+// than it allows, cut short, members of the wrong type): each is reported
+// with its id and method, so that it can be answered; notifications and
+// messages without a usable id are reported without one.
+func TestReadMessagesDeep(t *testing.T) {
+	deep := strings.Repeat("[", 20000) + strings.Repeat("]", 20000)
+	tests := []struct {
+		name   string
+		input  string
+		id     string
+		method string
+	}{
+		{"deep params", `{"jsonrpc":"2.0","id":"a#1","method":"chanfitness",` +
+			`"params":` + deep + `}`, `"a#1"`, "chanfitness"},
+		{"deep params first", `{"params":` + deep + `,"jsonrpc":"2.0",` +
+			`"method":"chanfitness","id":7}`, "7", "chanfitness"},
+		{"deep object", `{"jsonrpc":"2.0","id":"a\"}#2","method":"m",` +
+			`"params":{"x":` + strings.Repeat(`{"a":`, 20000) + "1" +
+			strings.Repeat("}", 20000) + `}}`, `"a\"}#2"`, "m"},
+		{"cut short", `{"jsonrpc":"2.0","id":"a#3","method":"chanfitness",` +
+			`"params":[`, `"a#3"`, "chanfitness"},
+		{"method wrong type", `{"jsonrpc":"2.0","id":"a#4","method":5}`,
+			"", ""},
+		{"no method", `{"jsonrpc":"2.0","id":"a#5","params":` + deep + `}`,
+			"", ""},
+		{"null id", `{"jsonrpc":"2.0","id":null,"method":"m","params":` +
+			deep + `}`, "", "m"},
+		{"object id", `{"jsonrpc":"2.0","id":{"a":1},"method":"m",` +
+			`"params":` + deep + `}`, "", "m"},
+		{"deep id", `{"jsonrpc":"2.0","id":` + deep + `,"method":"m"}`,
+			"", "m"},
+		{"not an object", deep, "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var bad []badMessage
+			err := readMessages(strings.NewReader(tc.input+"\n\n"),
+				time.Now, func(m inbound) {
+					t.Fatalf("decoded %s", m.env.Method)
+				}, func(m badMessage) { bad = append(bad, m) })
+			require.NoError(t, err)
+			require.Len(t, bad, 1)
+			require.Equal(t, tc.id, string(bad[0].ID))
+			require.Equal(t, tc.method, bad[0].Method)
+		})
+	}
+}
+
+// TestRunReadError: when reading from lightningd fails, Run returns the
+// cause (the process then exits non-zero with it) instead of ending as
+// though lightningd had closed the connection.
+func TestRunReadError(t *testing.T) {
+	in := io.MultiReader(strings.NewReader(
+		`{"jsonrpc":"2.0","method":"connect","params":{}}`+"\n\n"),
+		iotest.ErrReader(errors.New("disk on fire")))
+	var out bytes.Buffer
+	err := Run(context.Background(), Config{In: in, Out: &out})
+	require.ErrorContains(t, err, "read from lightningd: disk on fire")
+
+	err = Run(context.Background(), Config{In: strings.NewReader(""),
+		Out: &out})
+	require.NoError(t, err, "EOF is lightningd closing the connection")
 }

@@ -76,6 +76,12 @@ func (f fields) str(topic, key string) (string, bool, error) {
 		return "", false, fmt.Errorf("%w: %s: %s %s is not a string",
 			errMalformed, topic, key, jsonText(v))
 	}
+	if len(s) > maxArgLen {
+		// Errors quote what they refuse: only a short prefix.
+		return "", false, fmt.Errorf("%w: %s: %s %s: %d bytes is "+
+			"too long", errMalformed, topic, key,
+			excerpt([]byte(s)), len(s))
+	}
 	return s, true, nil
 }
 

@@ -98,8 +98,9 @@ type rpcError struct {
 
 // JSON-RPC error codes the plugin answers with itself.
 const (
-	codeInvalidParams = -32602
-	codeInternal      = -32603
+	codeInvalidRequest = -32600
+	codeInvalidParams  = -32602
+	codeInternal       = -32603
 )
 
 // fail sends an error response with the given code and message.

@@ -75,14 +75,13 @@ func parseReportArgs(params json.RawMessage) (reportArgs, error) {
 			case paramWindow:
 				window = v
 			default:
-				unknown = append(unknown, fmt.Sprintf("%q", k))
+				unknown = append(unknown, k)
 			}
 		}
 		if len(unknown) > 0 {
 			sort.Strings(unknown)
 			return reportArgs{}, fmt.Errorf("unknown parameter %s "+
-				"(usage: %s)", strings.Join(unknown, ", "),
-				methodSyntax)
+				"(usage: %s)", quoteNames(unknown), methodSyntax)
 		}
 
 	default:
@@ -126,12 +125,37 @@ func argString(name string, v json.RawMessage) (string, error) {
 		return "", fmt.Errorf("%s %s: want a string (%s)", name,
 			jsonText(v), argHint(name))
 	}
+	if len(s) > maxArgLen {
+		// Errors quote what they refuse: only a short prefix.
+		return "", fmt.Errorf("%s %s: %d bytes is too long (%s)", name,
+			excerpt([]byte(s)), len(s), argHint(name))
+	}
 	return s, nil
 }
+
+// maxArgLen bounds a parameter's length: a node id has 66 characters, a
+// window far fewer.
+const maxArgLen = 100
 
 func argHint(name string) string {
 	if name == paramWindow {
 		return "1d, 7d, 30d, lifetime or a duration such as 12h"
 	}
 	return "a node id of 66 hex characters"
+}
+
+// maxQuoted is how many unknown parameter names an error lists.
+const maxQuoted = 3
+
+// quoteNames quotes the first few names, each cut short.
+func quoteNames(names []string) string {
+	q := make([]string, 0, maxQuoted+1)
+	for i, n := range names {
+		if i == maxQuoted {
+			q = append(q, fmt.Sprintf("and %d more", len(names)-i))
+			break
+		}
+		q = append(q, excerpt([]byte(n)))
+	}
+	return strings.Join(q, ", ")
 }

@@ -2,6 +2,7 @@ package cln
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/chanfitness/chanfitness/core"
@@ -49,6 +50,16 @@ func TestParseReportArgs(t *testing.T) {
 			`"0s"`}},
 		{"window a number", `[null,30]`, nil, "", []string{
 			"window 30", "such as 12h"}},
+		{"long peer", `["` + strings.Repeat("02", 1<<19) + `"]`, nil,
+			"", []string{"peer_id", "1048576 bytes is too long"}},
+		{"long window", `[null,"` + strings.Repeat("1h", 1<<19) +
+			`"]`, nil, "", []string{"window", "too long"}},
+		{"long unknown key", `{"` + strings.Repeat("k", 1<<20) +
+			`":1}`, nil, "", []string{"unknown parameter"}},
+		{"many unknown keys", `{"a":1,"b":1,"c":1,"d":1,"e":1}`, nil,
+			"", []string{`unknown parameter "a", "b", "c", and 2 more`}},
+		{"long params", `"` + strings.Repeat("x", 1<<20) + `"`, nil,
+			"", []string{"params"}},
 		{"params a string", `"x"`, nil, "", []string{`params "x"`}},
 		{"params a number", `5`, nil, "", []string{"params 5"}},
 	}
@@ -60,6 +71,8 @@ func TestParseReportArgs(t *testing.T) {
 				for _, w := range tc.wantErr {
 					require.ErrorContains(t, err, w)
 				}
+				require.Less(t, len(err.Error()), 600,
+					"quotes only a short prefix")
 				return
 			}
 			require.NoError(t, err)

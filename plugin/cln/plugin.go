@@ -37,6 +37,9 @@ const (
 	// for the init reply.
 	bootstrapTimeout = 50 * time.Second
 
+	// reasonEOF is why a run ends when its input does.
+	reasonEOF = "lightningd closed the connection"
+
 	// rpcFileDefault is lightningd's RPC socket name.
 	rpcFileDefault = "lightning-rpc"
 )
@@ -172,9 +175,10 @@ func run(ctx context.Context, cfg Config, out *protoWriter) error {
 
 	queue := make(chan inbound, queueLen)
 	readDone := make(chan struct{})
+	var readErr error
 	go func() {
 		defer close(queue)
-		err := readMessages(cfg.In, cfg.Clock.Now, func(m inbound) {
+		readErr = readMessages(cfg.In, cfg.Clock.Now, func(m inbound) {
 			if !m.env.isRequest() && m.env.Method == topicShutdown {
 				r.cancelRPC()
 			}
@@ -182,11 +186,9 @@ func run(ctx context.Context, cfg Config, out *protoWriter) error {
 			case queue <- m:
 			case <-readDone:
 			}
-		}, func(err error) {
-			r.log.Warnf("%v", err)
-		})
-		if err != nil {
-			r.log.Warnf("%v", err)
+		}, r.badMessage)
+		if readErr != nil {
+			r.log.Errorf("%v", readErr)
 		}
 	}()
 
@@ -202,7 +204,23 @@ func run(ctx context.Context, cfg Config, out *protoWriter) error {
 
 	err = r.stop(reason)
 	br.close()
+	if reason == reasonEOF && readErr != nil {
+		// The queue is closed, so the reader has returned.
+		return readErr
+	}
 	return err
+}
+
+// badMessage logs a message that cannot be used and answers it when it
+// is a request: every request gets a reply, or lightning-cli would wait
+// for ever.
+func (r *runner) badMessage(m badMessage) {
+	if m.ID == nil {
+		r.log.Warnf("%v", m.Err)
+		return
+	}
+	r.log.Warnf("request %s %q: %v", m.ID, m.Method, m.Err)
+	_ = r.out.fail(m.ID, codeInvalidRequest, m.Err.Error())
 }
 
 // dispatch handles lightningd's messages in arrival order, and the
@@ -226,7 +244,7 @@ func (r *runner) dispatch(ctx context.Context, queue <-chan inbound,
 		select {
 		case m, ok := <-queue:
 			if !ok {
-				return "lightningd closed the connection"
+				return reasonEOF
 			}
 			if !tick {
 				select {
