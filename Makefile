@@ -2,7 +2,7 @@
 GO ?= go
 BIN := $(CURDIR)/bin
 
-.PHONY: build test unit demo bench fmt fmt-check vet clean itest-bins
+.PHONY: build test unit demo bench fmt fmt-check vet clean itest-bins fuzz
 
 # The lnd integration test runs real lnd and btcd, built once per version.
 LND_VERSION := v0.21.1-beta
@@ -13,9 +13,19 @@ build:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ $$($(GO) list ./... | grep '/cmd/')
 
+# Fuzz targets run this long each in make test, and FUZZTIME each in
+# make fuzz (for example make fuzz FUZZTIME=10m).
+TEST_FUZZTIME := 3s
+FUZZTIME ?= 1m
+
 # test: what CI runs on a fresh machine.
 test: fmt-check vet itest-bins
 	CHANFITNESS_LND_BINS=$(LND_BINS) $(GO) test -race -count=1 ./...
+	GO=$(GO) scripts/fuzz.sh $(TEST_FUZZTIME)
+
+# fuzz: every fuzz target of every package, FUZZTIME each.
+fuzz:
+	GO=$(GO) scripts/fuzz.sh $(FUZZTIME)
 
 # itest-bins: lnd, lncli, btcd and btcctl from the Go module proxy into
 # .cache/ (about 5 minutes on 2 cores the first time, then nothing).
