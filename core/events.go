@@ -41,6 +41,7 @@ func (m *Monitor) Apply(ctx context.Context, ev Event) error {
 	if err := m.usable(); err != nil {
 		return err
 	}
+	m.forgetPeers(m.now())
 	p := m.peer(ev.Peer)
 	t := m.eventTime(p, ev.Time)
 	switch ev.Type {
@@ -60,6 +61,7 @@ func (m *Monitor) peerEvent(ctx context.Context, p *peerState, online bool,
 	if !p.tracked {
 		p.setState(online, t)
 		p.lastEvent = t
+		m.noteUntracked(p)
 		return nil
 	}
 	saved := p.peerVals

@@ -72,6 +72,7 @@ func (m *Monitor) closeGap(ctx context.Context, t int64,
 		if !p.tracked {
 			if online != nil {
 				p.setState(online[p.id], t)
+				m.noteUntracked(p)
 			}
 			continue
 		}

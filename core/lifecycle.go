@@ -85,7 +85,9 @@ func (m *Monitor) timers() {
 			m.tick(ctx)
 		case <-m.maintTicker.Ticks():
 			m.mu.Lock()
-			m.pruneClosed(ctx, m.now())
+			now := m.now()
+			m.pruneClosed(ctx, now)
+			m.forgetPeers(now)
 			m.mu.Unlock()
 		case <-m.quit:
 			return
@@ -96,6 +98,7 @@ func (m *Monitor) timers() {
 // tick writes the heartbeat and syncs the store.
 func (m *Monitor) tick(ctx context.Context) {
 	m.mu.Lock()
+	m.forgetPeers(m.now())
 	if !m.gapOpen {
 		m.heartbeat = max(m.heartbeat, m.now())
 		if err := m.writeMeta(ctx); err != nil {

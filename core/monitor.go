@@ -17,6 +17,7 @@ const (
 	DefaultMaintenance     = time.Hour
 	DefaultClosedRetention = 90 * 24 * time.Hour
 	DefaultRecentEvents    = 10
+	DefaultPeerGrace       = time.Minute
 )
 
 // Logger receives the monitor's log lines. It must never write to stdout
@@ -61,6 +62,11 @@ type Config struct {
 	// (default 10).
 	RecentEvents int
 
+	// PeerGrace is how long a peer without channels is remembered after
+	// it went offline (default 1 minute): a channel opened within it
+	// starts from the peer's known state.
+	PeerGrace time.Duration
+
 	// Logger receives log lines; nil discards them.
 	Logger Logger
 }
@@ -77,6 +83,9 @@ type Monitor struct {
 	stopped  bool
 	peers    map[PeerID]*peerState
 	channels map[ChannelPoint]*channelState
+
+	// forget queues untracked peers that went offline (see peers.go).
+	forget []forgetEntry
 
 	monitoringSince int64
 	heartbeat       int64
@@ -113,6 +122,10 @@ func NewMonitor(cfg Config) (*Monitor, error) {
 		return nil, fmt.Errorf("monitor config: SyncInterval %v is "+
 			"negative", cfg.SyncInterval)
 	}
+	if cfg.PeerGrace < 0 {
+		return nil, fmt.Errorf("monitor config: PeerGrace %v is "+
+			"negative", cfg.PeerGrace)
+	}
 	if cfg.RecentEvents < 0 {
 		return nil, fmt.Errorf("monitor config: RecentEvents %d is "+
 			"negative", cfg.RecentEvents)
@@ -125,6 +138,9 @@ func NewMonitor(cfg Config) (*Monitor, error) {
 	}
 	if cfg.RecentEvents == 0 {
 		cfg.RecentEvents = DefaultRecentEvents
+	}
+	if cfg.PeerGrace == 0 {
+		cfg.PeerGrace = DefaultPeerGrace
 	}
 	m := &Monitor{
 		cfg:         cfg,

@@ -850,7 +850,8 @@ func TestOpenChannelsAndLookups(t *testing.T) {
 }
 
 // TestSyncUntrackedStates: a snapshot sets the state of peers without
-// channels, which a later channel then starts from.
+// channels, which a channel opened within the grace period then starts
+// from.
 func TestSyncUntrackedStates(t *testing.T) {
 	tc := newTestCtx(t)
 	p, q, a, b := peerN(1), peerN(2), chanN(1), chanN(2)
@@ -858,7 +859,7 @@ func TestSyncUntrackedStates(t *testing.T) {
 	require.NoError(t, tc.m.Sync(tc.ctx, core.Snapshot{
 		OnlinePeers: []core.PeerID{p},
 	}))
-	tc.advance(time.Hour)
+	tc.advance(core.DefaultPeerGrace - time.Second)
 	tc.open(p, a)
 	tc.open(q, b)
 	tc.advance(time.Hour)

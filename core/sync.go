@@ -95,6 +95,7 @@ func (m *Monitor) reconcileState(ctx context.Context, p *peerState,
 	if !p.tracked {
 		if !p.stateKnown || p.online != online {
 			p.setState(online, t)
+			m.noteUntracked(p)
 		}
 		return nil
 	}

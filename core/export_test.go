@@ -1,0 +1,9 @@
+package core
+
+// KnownPeers returns the number of peers the monitor holds in memory,
+// tracked or not.
+func (m *Monitor) KnownPeers() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.peers)
+}
