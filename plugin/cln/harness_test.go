@@ -97,6 +97,9 @@ type inProcessOpts struct {
 	// disabled expects init to disable the plugin with a reason
 	// containing it.
 	disabled string
+
+	// at is the test clock's start (t0 when zero).
+	at time.Time
 }
 
 // startInProcess runs cln.Run under a new emulated node.
@@ -106,9 +109,12 @@ func startInProcess(t *testing.T, o inProcessOpts) *inProcess {
 	if o.setup != nil {
 		o.setup(n)
 	}
+	if o.at.IsZero() {
+		o.at = t0
+	}
 	p := &inProcess{
 		Node:   n,
-		clock:  clock.NewTestClock(t0),
+		clock:  clock.NewTestClock(o.at),
 		ticker: ticker.NewForce(time.Hour),
 	}
 	cfg := cln.Config{

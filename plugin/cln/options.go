@@ -13,15 +13,18 @@ const (
 	optStore     = "chanfitness-store"
 	optReconcile = "chanfitness-reconcile-interval"
 	optRetention = "chanfitness-closed-retention-days"
+	optGrace     = "chanfitness-startup-grace"
 
 	defaultDatadir   = "chanfitness"
 	defaultReconcile = 60
 	defaultRetention = 90
+	defaultGrace     = 60
 
 	// maxReconcile and maxRetention bound the int options to values
 	// that make sense (a day; a century).
 	maxReconcile = 24 * 60 * 60
 	maxRetention = 36500
+	maxGrace     = 60 * 60
 )
 
 // Store kinds for optStore.
@@ -45,6 +48,10 @@ type settings struct {
 	// Retention is how long closed channels stay in reports; negative
 	// keeps them forever (core's convention).
 	Retention time.Duration
+
+	// Grace is how long after lightningd starts its channel peers may
+	// take to reconnect before their absence counts; 0 disables it.
+	Grace time.Duration
 }
 
 // registerOptions declares the options to glightning, which puts them in
@@ -63,6 +70,10 @@ func registerOptions(p *glightning.Plugin) error {
 		glightning.NewIntOption(optRetention, "Days a closed "+
 			"channel stays in chanfitness reports; 0 keeps them "+
 			"forever", defaultRetention),
+		glightning.NewIntOption(optGrace, "Seconds after lightningd "+
+			"starts that stay unmonitored while channel peers "+
+			"reconnect (until all are back); 0 disables",
+			defaultGrace),
 	}
 	for _, o := range opts {
 		if err := p.RegisterOption(o); err != nil {
@@ -79,6 +90,7 @@ type optionValues struct {
 	Store     string
 	Reconcile int
 	Retention int
+	Grace     int
 }
 
 // readOptions takes the option values out of glightning.
@@ -95,6 +107,9 @@ func readOptions(p *glightning.Plugin) (optionValues, error) {
 		return v, err
 	}
 	if v.Retention, err = p.GetIntOption(optRetention); err != nil {
+		return v, err
+	}
+	if v.Grace, err = p.GetIntOption(optGrace); err != nil {
 		return v, err
 	}
 	return v, nil
@@ -131,5 +146,11 @@ func (v optionValues) check() (settings, error) {
 			"range: want 0 (forever) to %d", optRetention,
 			v.Retention, maxRetention)
 	}
+	if v.Grace < 0 || v.Grace > maxGrace {
+		return settings{}, fmt.Errorf("option %s: %d seconds is out "+
+			"of range: want 0 (none) to %d", optGrace, v.Grace,
+			maxGrace)
+	}
+	s.Grace = time.Duration(v.Grace) * time.Second
 	return s, nil
 }

@@ -9,7 +9,7 @@ import (
 
 func TestOptionValuesCheck(t *testing.T) {
 	good := optionValues{Datadir: "chanfitness", Store: "badger",
-		Reconcile: 60, Retention: 90}
+		Reconcile: 60, Retention: 90, Grace: 60}
 	tests := []struct {
 		name    string
 		change  func(v *optionValues)
@@ -18,14 +18,21 @@ func TestOptionValuesCheck(t *testing.T) {
 	}{
 		{"defaults", func(*optionValues) {}, settings{
 			Datadir: "chanfitness", Store: "badger",
-			Reconcile: time.Minute, Retention: 90 * 24 * time.Hour},
-			nil},
+			Reconcile: time.Minute, Retention: 90 * 24 * time.Hour,
+			Grace: time.Minute}, nil},
 		{"memory, keep forever", func(v *optionValues) {
 			v.Store = "memory"
 			v.Retention = 0
 			v.Reconcile = 1
+			v.Grace = 0
 		}, settings{Datadir: "chanfitness", Store: "memory",
 			Reconcile: time.Second, Retention: -1}, nil},
+		{"negative grace", func(v *optionValues) { v.Grace = -1 },
+			settings{}, []string{"chanfitness-startup-grace",
+				"-1 seconds"}},
+		{"huge grace", func(v *optionValues) {
+			v.Grace = maxGrace + 1
+		}, settings{}, []string{"chanfitness-startup-grace", "3601"}},
 		{"empty datadir", func(v *optionValues) { v.Datadir = "" },
 			settings{}, []string{"chanfitness-datadir", "empty"}},
 		{"bad store", func(v *optionValues) { v.Store = "BADGER" },

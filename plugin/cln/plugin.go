@@ -228,7 +228,7 @@ func (r *runner) badMessage(m badMessage) {
 func (r *runner) dispatch(ctx context.Context, queue <-chan inbound,
 	br *bridge) string {
 
-	var ticks <-chan time.Time
+	var ticks, graceEnd <-chan time.Time
 	var inst *instance
 
 	// A reconcile tick waits for the messages stamped before it: a
@@ -240,6 +240,9 @@ func (r *runner) dispatch(ctx context.Context, queue <-chan inbound,
 		if tick && len(queue) == 0 {
 			tick = false
 			inst.reconcile(ctx, r.rpcCtx)
+		}
+		if inst != nil && inst.grace == nil {
+			graceEnd = nil
 		}
 		select {
 		case m, ok := <-queue:
@@ -280,6 +283,14 @@ func (r *runner) dispatch(ctx context.Context, queue <-chan inbound,
 			inst = s
 			inst.ticker.Resume()
 			ticks = inst.ticker.Ticks()
+			if inst.grace != nil {
+				graceEnd = r.cfg.Clock.TickAfter(inst.graceLen)
+			}
+
+		case <-graceEnd:
+			graceEnd = nil
+			inst.endGrace(ctx, r.rpcCtx, fmt.Sprintf("%v passed",
+				inst.graceLen))
 
 		case tickAt = <-ticks:
 			tick = true
@@ -432,9 +443,15 @@ func (r *runner) bootstrap(p *glightning.Plugin,
 		_ = s.close("")
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
-	if err := s.mon.Sync(r.runCtx, snap); err != nil {
-		_ = s.close("")
-		return nil, fmt.Errorf("bootstrap: %w", err)
+	if c.Startup && set.Grace > 0 {
+		s.graceLen = set.Grace
+		s.startGrace(snap)
+	}
+	if s.grace == nil {
+		if err := s.mon.Sync(r.runCtx, snap); err != nil {
+			_ = s.close("")
+			return nil, fmt.Errorf("bootstrap: %w", err)
+		}
 	}
 	s.ticker = r.cfg.NewTicker(set.Reconcile)
 
@@ -472,6 +489,12 @@ type instance struct {
 	started bool
 	tracker *tracker
 	ticker  ticker.Ticker
+
+	// grace holds, while lightningd has just started, the channel
+	// peers that have not reconnected yet (see startGrace); nil
+	// otherwise.
+	grace    map[core.PeerID]bool
+	graceLen time.Duration
 }
 
 // openPoints returns the points of peer's channels the monitor holds open.
@@ -488,6 +511,11 @@ func (s *instance) notification(ctx, rpcCtx context.Context, m inbound) {
 		peer, err := parsePeerNotification(m.env.Method, m.env.Params)
 		if err != nil {
 			s.log.Warnf("%v", err)
+			return
+		}
+		if s.grace != nil {
+			s.graceEvent(ctx, rpcCtx, peer,
+				m.env.Method == topicConnect)
 			return
 		}
 		typ := core.PeerOnline
@@ -531,9 +559,65 @@ func (s *instance) apply(ctx context.Context, ev core.Event) {
 	}
 }
 
+// startGrace begins the startup grace when snap, taken as lightningd
+// starts, lists channel peers that are not connected yet. Until they are
+// all back, or the grace period passes, the monitor is not synced: the
+// time since its last heartbeat stays unmonitored, and the peers' connect
+// notifications count no flap. The sync at the end records each peer's
+// state as it is then.
+func (s *instance) startGrace(snap core.Snapshot) {
+	online := make(map[core.PeerID]bool, len(snap.OnlinePeers))
+	for _, p := range snap.OnlinePeers {
+		online[p] = true
+	}
+	wait := make(map[core.PeerID]bool)
+	for _, c := range snap.Channels {
+		if !online[c.Peer] {
+			wait[c.Peer] = true
+		}
+	}
+	if len(wait) == 0 {
+		return
+	}
+	s.grace = wait
+	s.log.Infof("lightningd started: waiting for %d channel peers to "+
+		"reconnect before monitoring resumes", len(wait))
+}
+
+// graceEvent takes a peer's connect or disconnect during the startup
+// grace, and ends the grace when the last awaited peer is back.
+func (s *instance) graceEvent(ctx, rpcCtx context.Context, peer core.PeerID,
+	online bool) {
+
+	if !online {
+		return
+	}
+	delete(s.grace, peer)
+	if len(s.grace) == 0 {
+		s.endGrace(ctx, rpcCtx, "every channel peer reconnected")
+	}
+}
+
+// endGrace ends the startup grace with a sync; a failed sync is repaired
+// by the next reconcile.
+func (s *instance) endGrace(ctx, rpcCtx context.Context, why string) {
+	if s.grace == nil {
+		return
+	}
+	missing := len(s.grace)
+	s.grace = nil
+	s.log.Infof("monitoring resumes (%s; %d channel peers still "+
+		"away)", why, missing)
+	s.reconcile(ctx, rpcCtx)
+}
+
 // reconcile takes a snapshot of the node and syncs the monitor with it,
 // repairing any notification that was missed.
 func (s *instance) reconcile(ctx, rpcCtx context.Context) {
+	if s.grace != nil {
+		// The end of the grace syncs.
+		return
+	}
 	snap, err := s.tracker.snapshot(rpcCtx)
 	if errors.Is(err, context.Canceled) {
 		// lightningd announced its shutdown: no news, no alarm.

@@ -70,6 +70,7 @@ func TestProcessManifest(t *testing.T) {
 		{"chanfitness-store", "string", `"badger"`},
 		{"chanfitness-reconcile-interval", "int", `60`},
 		{"chanfitness-closed-retention-days", "int", `90`},
+		{"chanfitness-startup-grace", "int", `60`},
 	}
 	require.Len(t, m.Options, len(tests))
 	for _, tc := range tests {
