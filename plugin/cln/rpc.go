@@ -58,8 +58,11 @@ type peerChannel struct {
 
 // listedStateChange is an entry of a listed channel's state history.
 type listedStateChange struct {
-	OldState string `json:"old_state"`
-	NewState string `json:"new_state"`
+	// Timestamp is when the change happened, RFC 3339 in UTC with
+	// milliseconds ("2023-01-05T18:27:12.145Z").
+	Timestamp string `json:"timestamp"`
+	OldState  string `json:"old_state"`
+	NewState  string `json:"new_state"`
 }
 
 // closedChannel is a listclosedchannels entry.

@@ -51,6 +51,13 @@ func TestRPCClient(t *testing.T) {
 	n.SetState(open, lightningdtest.StateSigExchange, true)
 	chans, err = c.ListPeerChannels(ctx, nil)
 	require.NoError(t, err)
+	for _, c := range chans[0].StateChanges {
+		_, err := time.Parse(time.RFC3339Nano, c.Timestamp)
+		require.NoError(t, err)
+	}
+	for i := range chans[0].StateChanges {
+		chans[0].StateChanges[i].Timestamp = ""
+	}
 	require.Equal(t, []listedStateChange{
 		{OldState: "CHANNELD_NORMAL",
 			NewState: "CHANNELD_SHUTTING_DOWN"},

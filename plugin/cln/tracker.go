@@ -58,6 +58,24 @@ func listedReadiness(ch *peerChannel) readiness {
 	return readyUnknown
 }
 
+// listedOpenedAt returns when the node first moved a listed channel to
+// CHANNELD_NORMAL, the moment the plugin counts a channel open from, as
+// its state history says; zero when the history does not say (no such
+// move listed, or a timestamp that does not parse).
+func listedOpenedAt(ch *peerChannel) time.Time {
+	for _, c := range ch.StateChanges {
+		if !usable(c.NewState) {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339Nano, c.Timestamp)
+		if err != nil || at.Year() < 2009 {
+			return time.Time{}
+		}
+		return at
+	}
+	return time.Time{}
+}
+
 // tracker maps CLN's channel ids to the monitor's channel points (CLN's
 // notifications carry the id, not the funding outpoint), decides which
 // state changes open or close a channel, and builds reconcile snapshots.

@@ -315,3 +315,54 @@ func TestTrackerSpliceOrigin(t *testing.T) {
 		})
 	}
 }
+
+// TestListedOpenedAt reads the time a listed channel first reached
+// CHANNELD_NORMAL from its state history, as listpeerchannels gives it.
+func TestListedOpenedAt(t *testing.T) {
+	at := time.Date(2026, 11, 2, 3, 4, 5, 145e6, time.UTC)
+	change := func(ts, from, to string) listedStateChange {
+		return listedStateChange{Timestamp: ts, OldState: from,
+			NewState: to}
+	}
+	tests := []struct {
+		name    string
+		changes []listedStateChange
+		want    time.Time
+	}{
+		{"lockin then normal", []listedStateChange{
+			change("2026-11-02T03:00:00.000Z", "OPENINGD",
+				"CHANNELD_AWAITING_LOCKIN"),
+			change("2026-11-02T03:04:05.145Z",
+				"CHANNELD_AWAITING_LOCKIN", "CHANNELD_NORMAL"),
+			change("2026-11-03T00:00:00.000Z", "CHANNELD_NORMAL",
+				"CHANNELD_AWAITING_SPLICE"),
+			change("2026-11-03T00:01:00.000Z",
+				"CHANNELD_AWAITING_SPLICE", "CHANNELD_NORMAL"),
+		}, at},
+		{"dual funded", []listedStateChange{
+			change("2026-11-02T03:04:05.145Z",
+				"DUALOPEND_AWAITING_LOCKIN", "CHANNELD_NORMAL"),
+		}, at},
+		{"not yet normal", []listedStateChange{
+			change("2026-11-02T03:00:00.000Z", "OPENINGD",
+				"CHANNELD_AWAITING_LOCKIN"),
+		}, time.Time{}},
+		{"no history", nil, time.Time{}},
+		{"bad timestamp", []listedStateChange{
+			change("yesterday", "CHANNELD_AWAITING_LOCKIN",
+				"CHANNELD_NORMAL"),
+		}, time.Time{}},
+		{"zero timestamp", []listedStateChange{
+			change("1970-01-01T00:00:00.000Z",
+				"CHANNELD_AWAITING_LOCKIN", "CHANNELD_NORMAL"),
+		}, time.Time{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ch := peerChannel{State: "CHANNELD_NORMAL",
+				StateChanges: tc.changes}
+			require.True(t, tc.want.Equal(listedOpenedAt(&ch)),
+				"got %v", listedOpenedAt(&ch))
+		})
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"time"
 )
 
 // Peer is a peer of the emulated node.
@@ -397,4 +398,14 @@ func peerParam(p json.RawMessage) (string, *RPCError) {
 		return "", bad
 	}
 	return *id, nil
+}
+
+// AddHistory records a state change in the channel's state_changes, at a
+// time of the test's choosing, without changing its state: the history of
+// a channel that was opened before the test's node started.
+func (c *Channel) AddHistory(at time.Time, oldState, newState string) {
+	c.changes = append(c.changes, stateChangeEntry{
+		Timestamp: at.UTC().Format("2006-01-02T15:04:05.000Z"),
+		OldState:  oldState, NewState: newState, Cause: "remote",
+	})
 }
