@@ -1,66 +1,85 @@
-// Package storage holds what the store backends share: their sentinel
-// errors and the check that keeps every peer's log free of holes and
-// duplicates. The backends live in storage/memory and storage/badger; the
-// conformance suite both of them run lives in storage/storagetest.
+// Package storage opens the store backends by name and holds what they
+// share: their sentinel errors and the check that keeps every peer's log
+// free of holes and duplicates. The backends live in storage/memory and
+// storage/badger (package badgerstore); the conformance suite both of
+// them run lives in storage/storagetest.
 package storage
 
 import (
-	"errors"
 	"fmt"
+	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	badgerstore "github.com/chanfitness/chanfitness/storage/badger"
+	"github.com/chanfitness/chanfitness/storage/internal/base"
+	"github.com/chanfitness/chanfitness/storage/memory"
 )
 
+// Sentinel errors of every backend. Each is wrapped with what failed: the
+// store's directory, and for ErrCorrupt the file and what is wrong.
 var (
 	// ErrClosed is returned by every call on a store after Close.
-	ErrClosed = errors.New("store closed")
+	ErrClosed = base.ErrClosed
 
 	// ErrLogSeq is returned by Write when a batch's log run does not
 	// start at the number of events already stored for its peer.
-	ErrLogSeq = errors.New("log sequence mismatch")
-)
+	ErrLogSeq = base.ErrLogSeq
 
-// smallLogs is the number of log runs per batch up to which CheckLogs
-// looks back through the batch instead of building a map.
-const smallLogs = 8
+	// ErrCorrupt is returned by Open (or Load) when a file of the store
+	// is damaged or the history is shorter than what was acknowledged.
+	// The error names the file and what is wrong, and says how to
+	// restore the history from a backup.
+	ErrCorrupt = base.ErrCorrupt
+
+	// ErrNoSpace is returned by Open and Write when the file system of
+	// the store's directory has less free space than the store keeps in
+	// reserve. Nothing of the failed Write is applied; Write succeeds
+	// again once there is space.
+	ErrNoSpace = base.ErrNoSpace
+)
 
 // CheckLogs verifies that every log run in b starts where the peer's log
 // ends: count returns the number of events stored for a peer, and runs of
 // the same peer earlier in the batch count as stored. It returns an error
 // wrapping ErrLogSeq that names the peer and both numbers.
 func CheckLogs(b *core.Batch, count func(core.PeerID) uint64) error {
-	if len(b.Logs) <= smallLogs {
-		for i := range b.Logs {
-			l := &b.Logs[i]
-			want := count(l.Peer)
-			for j := 0; j < i; j++ {
-				if b.Logs[j].Peer == l.Peer {
-					want += uint64(len(b.Logs[j].Events))
-				}
-			}
-			if l.Seq != want {
-				return seqError(l, want)
-			}
-		}
-		return nil
-	}
-
-	next := make(map[core.PeerID]uint64, len(b.Logs))
-	for i := range b.Logs {
-		l := &b.Logs[i]
-		want, ok := next[l.Peer]
-		if !ok {
-			want = count(l.Peer)
-		}
-		if l.Seq != want {
-			return seqError(l, want)
-		}
-		next[l.Peer] = want + uint64(len(l.Events))
-	}
-	return nil
+	return base.CheckLogs(b, count)
 }
 
-func seqError(l *core.PeerLog, want uint64) error {
-	return fmt.Errorf("%w: log of peer %v: batch starts at seq %d, "+
-		"store holds %d events", ErrLogSeq, l.Peer, l.Seq, want)
+// Store kinds for Open.
+const (
+	KindBadger = "badger"
+	KindMemory = "memory"
+)
+
+// Options configures the store Open returns. Zero fields take the
+// backend's defaults; the memory store uses none of them.
+type Options struct {
+	// Logger receives the store's log lines; nil discards them.
+	Logger core.Logger
+
+	// GCInterval is how often the badger store collects garbage.
+	GCInterval time.Duration
+}
+
+// Open opens the store of the given kind: KindBadger in dir (created if
+// needed), or KindMemory (dir unused). Another kind fails with an error
+// naming it.
+func Open(kind, dir string, opts Options) (core.Store, error) {
+	switch kind {
+	case KindMemory:
+		return memory.New(), nil
+	case KindBadger:
+		st, err := badgerstore.Open(dir, badgerstore.Options{
+			Logger:     opts.Logger,
+			GCInterval: opts.GCInterval,
+		})
+		if err != nil {
+			// Not a typed nil in the interface.
+			return nil, err
+		}
+		return st, nil
+	}
+	return nil, fmt.Errorf("store kind %q: want %s or %s", kind,
+		KindBadger, KindMemory)
 }

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
-	"github.com/chanfitness/chanfitness/storage/badger"
+	badgerstore "github.com/chanfitness/chanfitness/storage/badger"
 	"github.com/lightningnetwork/lnd/clock"
 )
 
@@ -112,7 +112,7 @@ func runPhase(ctx context.Context, dir string, clk *clock.TestClock,
 	node *simNode, from, to time.Time,
 	final func(*core.Monitor) error) error {
 
-	st, err := badger.Open(dir, badger.Options{})
+	st, err := badgerstore.Open(dir, badgerstore.Options{})
 	if err != nil {
 		return err
 	}

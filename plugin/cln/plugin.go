@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
-	"github.com/chanfitness/chanfitness/storage/memory"
+	"github.com/chanfitness/chanfitness/storage"
 	"github.com/elementsproject/glightning/glightning"
 	"github.com/elementsproject/glightning/jrpc2"
 	"github.com/lightningnetwork/lnd/clock"
@@ -101,14 +101,7 @@ func (c *Config) setDefaults() {
 // OpenStore opens a store of the given kind: "memory", or "badger" in
 // dir.
 func OpenStore(kind, dir string, log core.Logger) (core.Store, error) {
-	switch kind {
-	case storeMemory:
-		return memory.New(), nil
-	case storeBadger:
-		return openBadger(dir, log)
-	}
-	return nil, fmt.Errorf("store kind %q: want %s or %s", kind,
-		storeBadger, storeMemory)
+	return storage.Open(kind, dir, storage.Options{Logger: log})
 }
 
 // Run serves lightningd on cfg.In and cfg.Out until lightningd sends

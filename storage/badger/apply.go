@@ -1,4 +1,4 @@
-package badger
+package badgerstore
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/storage/internal/base"
 	bdb "github.com/dgraph-io/badger/v4"
 )
 
@@ -55,7 +56,7 @@ func (s *Store) flush() error {
 		}
 		if !ok {
 			return fmt.Errorf("%w: pending write-ahead log frame "+
-				"after batch %d does not decode", ErrCorrupt,
+				"after batch %d does not decode", base.ErrCorrupt,
 				s.applied)
 		}
 		// A move that failed after some of its batches were applied
@@ -148,7 +149,7 @@ func (s *Store) applyGroup(frames [][]byte) error {
 		lsn, err := decodeFrame(body, &b)
 		if err != nil {
 			return fmt.Errorf("%w: pending batch after %d: %w",
-				ErrCorrupt, g.lsn, err)
+				base.ErrCorrupt, g.lsn, err)
 		}
 		g.add(&b)
 		g.lsn = lsn
@@ -274,7 +275,7 @@ func (s *Store) packStep(id core.PeerID, st *logState) error {
 		k := logKey(id, start)
 		if uint64(len(evs)) != start-st.sealed {
 			return fmt.Errorf("%w: %s: segment starts at %d, log "+
-				"holds %d", ErrCorrupt, keyString(k), start,
+				"holds %d", base.ErrCorrupt, keyString(k), start,
 				st.sealed+uint64(len(evs)))
 		}
 		item, err := txn.Get(k)
@@ -287,7 +288,7 @@ func (s *Store) packStep(id core.PeerID, st *logState) error {
 			return d.end()
 		})
 		if err != nil {
-			return fmt.Errorf("%w: %s: %w", ErrCorrupt,
+			return fmt.Errorf("%w: %s: %w", base.ErrCorrupt,
 				keyString(k), err)
 		}
 		if err := txn.Delete(k); err != nil {
@@ -302,7 +303,7 @@ func (s *Store) packStep(id core.PeerID, st *logState) error {
 	}
 	if end != next {
 		return fmt.Errorf("%w: log of peer %v: segments from %d "+
-			"hold %d events, want %d", ErrCorrupt, id, st.sealed,
+			"hold %d events, want %d", base.ErrCorrupt, id, st.sealed,
 			len(evs), next-st.sealed)
 	}
 

@@ -1,4 +1,4 @@
-// Package badger is a core.Store on disk, built on the badger key-value
+// Package badgerstore is a core.Store on disk, built on the badger key-value
 // store (github.com/dgraph-io/badger/v4).
 //
 // Write appends the batch to a write-ahead log file in the store's
@@ -17,7 +17,7 @@
 // many small segments into chunks of 1,024 events (each peer in its own
 // transaction; packing never changes a log's content), so Load reads a
 // few thousand values rather than millions.
-package badger
+package badgerstore
 
 import (
 	"context"
@@ -29,7 +29,7 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
-	"github.com/chanfitness/chanfitness/storage"
+	"github.com/chanfitness/chanfitness/storage/internal/base"
 	bdb "github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
 	"github.com/lightningnetwork/lnd/ticker"
@@ -43,9 +43,6 @@ var (
 	// ErrSchema is returned by Open when the directory holds data of a
 	// schema version this build does not read, or of no known version.
 	ErrSchema = errors.New("unsupported schema")
-
-	// ErrCorrupt is returned when a stored value does not decode.
-	ErrCorrupt = errors.New("corrupt store")
 
 	// ErrBatchTooLarge is returned by Write for a batch larger than one
 	// badger transaction can hold.
@@ -128,7 +125,7 @@ type Store struct {
 	applied uint64
 
 	// counts is the length of every peer's log counting pending
-	// batches; countFn looks it up for storage.CheckLogs.
+	// batches; countFn looks it up for base.CheckLogs.
 	counts  map[core.PeerID]uint64
 	countFn func(core.PeerID) uint64
 
@@ -261,7 +258,7 @@ func (s *Store) Dir() string {
 
 // Write appends b to the write-ahead log. When it returns nil, b survives
 // the process being killed. A batch whose log runs do not continue their
-// peers' logs is rejected whole, with an error wrapping storage.ErrLogSeq.
+// peers' logs is rejected whole, with an error wrapping base.ErrLogSeq.
 func (s *Store) Write(ctx context.Context, b *core.Batch) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -270,12 +267,12 @@ func (s *Store) Write(ctx context.Context, b *core.Batch) error {
 	defer s.mu.Unlock()
 	if s.closed {
 		return fmt.Errorf("write to store %q: %w", s.dir,
-			storage.ErrClosed)
+			base.ErrClosed)
 	}
 	if s.broken != nil {
 		return fmt.Errorf("write to store %q: %w", s.dir, s.broken)
 	}
-	if err := storage.CheckLogs(b, s.countFn); err != nil {
+	if err := base.CheckLogs(b, s.countFn); err != nil {
 		return fmt.Errorf("write to store %q: %w", s.dir, err)
 	}
 	if n := batchEntries(b); n > maxBatchEntries {
@@ -322,7 +319,7 @@ func (s *Store) Sync() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return fmt.Errorf("sync store %q: %w", s.dir, storage.ErrClosed)
+		return fmt.Errorf("sync store %q: %w", s.dir, base.ErrClosed)
 	}
 	if err := s.flush(); err != nil {
 		return fmt.Errorf("sync store %q: %w", s.dir, err)

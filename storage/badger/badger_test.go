@@ -1,10 +1,10 @@
-package badger_test
+package badgerstore_test
 
 import (
 	"testing"
 
 	"github.com/chanfitness/chanfitness/core"
-	"github.com/chanfitness/chanfitness/storage/badger"
+	badgerstore "github.com/chanfitness/chanfitness/storage/badger"
 	"github.com/chanfitness/chanfitness/storage/storagetest"
 	"github.com/stretchr/testify/require"
 )
@@ -20,9 +20,9 @@ func TestConformance(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			opts := badger.Options{FlushBytes: tc.flushBytes}
+			opts := badgerstore.Options{FlushBytes: tc.flushBytes}
 			open := func(t *testing.T, dir string) core.Store {
-				s, err := badger.Open(dir, opts)
+				s, err := badgerstore.Open(dir, opts)
 				require.NoError(t, err)
 				return s
 			}
@@ -34,7 +34,7 @@ func TestConformance(t *testing.T) {
 				return s
 			}, func(t *testing.T, s core.Store) core.Store {
 				require.NoError(t, s.Close())
-				return open(t, s.(*badger.Store).Dir())
+				return open(t, s.(*badgerstore.Store).Dir())
 			})
 		})
 	}

@@ -1,4 +1,4 @@
-package badger_test
+package badgerstore_test
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
-	"github.com/chanfitness/chanfitness/storage/badger"
+	badgerstore "github.com/chanfitness/chanfitness/storage/badger"
 	"github.com/chanfitness/chanfitness/storage/storagetest"
 	"github.com/stretchr/testify/require"
 )
@@ -16,7 +16,7 @@ import (
 // Sync every 100,000 writes, as the monitor's one-second timer would at
 // that rate.
 func BenchmarkWrite(b *testing.B) {
-	s, err := badger.Open(b.TempDir(), badger.Options{})
+	s, err := badgerstore.Open(b.TempDir(), badgerstore.Options{})
 	require.NoError(b, err)
 	defer func() { require.NoError(b, s.Close()) }()
 	storagetest.BenchmarkWrite(b, s, 100_000)
@@ -36,7 +36,7 @@ const (
 // badger as it would be after a year of running. It returns the number of
 // log events.
 func buildFixture(b *testing.B, dir string) int {
-	s, err := badger.Open(dir, badger.Options{})
+	s, err := badgerstore.Open(dir, badgerstore.Options{})
 	require.NoError(b, err)
 	ctx := context.Background()
 	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -132,7 +132,7 @@ func BenchmarkLoad(b *testing.B) {
 		ctx := context.Background()
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			s, err := badger.Open(dir, badger.Options{})
+			s, err := badgerstore.Open(dir, badgerstore.Options{})
 			if err != nil {
 				b.Fatal(err)
 			}

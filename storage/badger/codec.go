@@ -1,4 +1,4 @@
-package badger
+package badgerstore
 
 import (
 	"encoding/binary"
@@ -43,7 +43,7 @@ const (
 )
 
 // errDecode is wrapped by every decoding failure; the store turns it into
-// ErrCorrupt with the key or log position that failed.
+// base.ErrCorrupt with the key or log position that failed.
 var errDecode = errors.New("malformed record")
 
 func gapKey(i uint64) []byte {

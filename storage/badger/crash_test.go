@@ -1,4 +1,4 @@
-package badger_test
+package badgerstore_test
 
 import (
 	"bufio"
@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
-	"github.com/chanfitness/chanfitness/storage/badger"
+	badgerstore "github.com/chanfitness/chanfitness/storage/badger"
 	"github.com/stretchr/testify/require"
 )
 
@@ -100,7 +100,7 @@ func crashBatch(b *core.Batch, i int) {
 // monitor does, and prints the number of batches written after each
 // Write returns, until it is killed.
 func runWriter(dir string, flush int) error {
-	s, err := badger.Open(dir, badger.Options{FlushBytes: flush})
+	s, err := badgerstore.Open(dir, badgerstore.Options{FlushBytes: flush})
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,7 @@ func runWriter(dir string, flush int) error {
 // runHolder opens the store, says "ready" and keeps it open until its
 // stdin closes.
 func runHolder(dir string) error {
-	s, err := badger.Open(dir, badger.Options{})
+	s, err := badgerstore.Open(dir, badgerstore.Options{})
 	if err != nil {
 		return err
 	}
@@ -207,7 +207,7 @@ func TestCrash(t *testing.T) {
 			dir := t.TempDir()
 			reported := killWriter(t, dir, tc.flush, tc.killAfter)
 
-			s := openStore(t, dir, badger.Options{})
+			s := openStore(t, dir, badgerstore.Options{})
 			st, err := s.Load(context.Background())
 			require.NoError(t, err)
 			requireCrashState(t, st, reported)
@@ -323,8 +323,8 @@ func TestLockedByOtherProcess(t *testing.T) {
 		require.FailNow(t, "holder did not start")
 	}
 
-	_, err := badger.Open(dir, badger.Options{})
-	require.ErrorIs(t, err, badger.ErrLocked)
+	_, err := badgerstore.Open(dir, badgerstore.Options{})
+	require.ErrorIs(t, err, badgerstore.ErrLocked)
 	require.Contains(t, err.Error(), fmt.Sprintf(
 		"open store %q: locked by another process (pid %d holds ", dir,
 		cmd.Process.Pid))
@@ -333,5 +333,5 @@ func TestLockedByOtherProcess(t *testing.T) {
 	for range lines {
 	}
 	require.NoError(t, cmd.Wait(), stderr.String())
-	openStore(t, dir, badger.Options{})
+	openStore(t, dir, badgerstore.Options{})
 }

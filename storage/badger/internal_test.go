@@ -1,4 +1,4 @@
-package badger
+package badgerstore
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/storage/internal/base"
 	bdb "github.com/dgraph-io/badger/v4"
 	"github.com/stretchr/testify/require"
 )
@@ -415,14 +416,14 @@ func TestCorruptValue(t *testing.T) {
 
 			s, err = Open(dir, Options{})
 			if tc.atOpen {
-				require.ErrorIs(t, err, ErrCorrupt)
+				require.ErrorIs(t, err, base.ErrCorrupt)
 				require.Contains(t, err.Error(), tc.want)
 				return
 			}
 			require.NoError(t, err)
 			defer func() { require.NoError(t, s.Close()) }()
 			_, err = s.Load(context.Background())
-			require.ErrorIs(t, err, ErrCorrupt)
+			require.ErrorIs(t, err, base.ErrCorrupt)
 			require.Contains(t, err.Error(), tc.want)
 			require.Contains(t, err.Error(), dir)
 		})

@@ -1,4 +1,4 @@
-package badger
+package badgerstore
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"fmt"
 
 	"github.com/chanfitness/chanfitness/core"
-	"github.com/chanfitness/chanfitness/storage"
+	"github.com/chanfitness/chanfitness/storage/internal/base"
 	bdb "github.com/dgraph-io/badger/v4"
 )
 
@@ -84,7 +84,7 @@ func (s *Store) readIndex() error {
 				return d.end()
 			})
 			if err != nil {
-				return fmt.Errorf("%w: %s: %w", ErrCorrupt,
+				return fmt.Errorf("%w: %s: %w", base.ErrCorrupt,
 					keyString(appliedKey), err)
 			}
 		case !errors.Is(err, bdb.ErrKeyNotFound):
@@ -102,7 +102,7 @@ func (s *Store) readIndex() error {
 
 				it.Close()
 				return fmt.Errorf("%w: %s: want gap %d",
-					ErrCorrupt, keyString(k), s.gaps)
+					base.ErrCorrupt, keyString(k), s.gaps)
 			}
 			s.gaps++
 		}
@@ -125,7 +125,7 @@ func (s *Store) readIndex() error {
 				return d.err
 			})
 			if err != nil {
-				return fmt.Errorf("%w: %s: %w", ErrCorrupt,
+				return fmt.Errorf("%w: %s: %w", base.ErrCorrupt,
 					keyString(k), err)
 			}
 			st := s.logs[id]
@@ -135,7 +135,7 @@ func (s *Store) readIndex() error {
 			}
 			if start != st.count {
 				return fmt.Errorf("%w: %s: segment starts "+
-					"at %d, log holds %d", ErrCorrupt,
+					"at %d, log holds %d", base.ErrCorrupt,
 					keyString(k), start, st.count)
 			}
 			if len(st.loose) == 0 && n == chunkEvents {
@@ -156,7 +156,7 @@ func parseLogKey(k []byte) (core.PeerID, uint64, error) {
 	var id core.PeerID
 	if len(k) != logKeyLen {
 		return id, 0, fmt.Errorf("%w: log key %x: want %d bytes",
-			ErrCorrupt, k, logKeyLen)
+			base.ErrCorrupt, k, logKeyLen)
 	}
 	copy(id[:], k[1:34])
 	return id, binary.BigEndian.Uint64(k[34:]), nil
@@ -165,7 +165,7 @@ func parseLogKey(k []byte) (core.PeerID, uint64, error) {
 // Load returns everything stored, after moving pending batches into
 // badger. Peers, channels and logs are ordered by key (peer id bytes; txid
 // bytes, then output index); times are in UTC. A value that does not
-// decode fails Load with an error wrapping ErrCorrupt that names its key.
+// decode fails Load with an error wrapping base.ErrCorrupt that names its key.
 func (s *Store) Load(ctx context.Context) (*core.StoredState, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -174,7 +174,7 @@ func (s *Store) Load(ctx context.Context) (*core.StoredState, error) {
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil, fmt.Errorf("load store %q: %w", s.dir,
-			storage.ErrClosed)
+			base.ErrClosed)
 	}
 	if err := s.flush(); err != nil {
 		return nil, fmt.Errorf("load store %q: %w", s.dir, err)
@@ -216,7 +216,7 @@ func (s *Store) load(ctx context.Context, txn *bdb.Txn,
 	err = iterate(txn, peerPrefix, func(item *bdb.Item) error {
 		k := item.Key()
 		if len(k) != peerKeyLen {
-			return fmt.Errorf("%w: %s: bad key length", ErrCorrupt,
+			return fmt.Errorf("%w: %s: bad key length", base.ErrCorrupt,
 				keyString(k))
 		}
 		var id core.PeerID
@@ -235,7 +235,7 @@ func (s *Store) load(ctx context.Context, txn *bdb.Txn,
 	err = iterate(txn, channelPrefix, func(item *bdb.Item) error {
 		k := item.Key()
 		if len(k) != channelKeyLen {
-			return fmt.Errorf("%w: %s: bad key length", ErrCorrupt,
+			return fmt.Errorf("%w: %s: bad key length", base.ErrCorrupt,
 				keyString(k))
 		}
 		var cp core.ChannelPoint
@@ -268,7 +268,7 @@ func (s *Store) load(ctx context.Context, txn *bdb.Txn,
 		}
 		if start != uint64(len(cur.Events)) {
 			return fmt.Errorf("%w: %s: segment starts at %d, log "+
-				"holds %d", ErrCorrupt, keyString(k), start,
+				"holds %d", base.ErrCorrupt, keyString(k), start,
 				len(cur.Events))
 		}
 		return decodeValue(item, func(d *decoder) {
@@ -286,7 +286,7 @@ func (s *Store) load(ctx context.Context, txn *bdb.Txn,
 			uint64(len(l.Events)) != ls.count {
 
 			return fmt.Errorf("%w: log of peer %v: %d events "+
-				"stored, want %d", ErrCorrupt, l.Peer,
+				"stored, want %d", base.ErrCorrupt, l.Peer,
 				len(l.Events), ls.count)
 		}
 	}
@@ -318,7 +318,7 @@ func decodeValue(item *bdb.Item, read func(*decoder)) error {
 	})
 	switch {
 	case errors.Is(err, errDecode):
-		return fmt.Errorf("%w: %s: %w", ErrCorrupt,
+		return fmt.Errorf("%w: %s: %w", base.ErrCorrupt,
 			keyString(item.Key()), err)
 	case err != nil:
 		return fmt.Errorf("read %s: %w", keyString(item.Key()), err)

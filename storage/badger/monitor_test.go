@@ -1,4 +1,4 @@
-package badger_test
+package badgerstore_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/core/coretest"
-	"github.com/chanfitness/chanfitness/storage/badger"
+	badgerstore "github.com/chanfitness/chanfitness/storage/badger"
 	"github.com/lightningnetwork/lnd/clock"
 	"github.com/stretchr/testify/require"
 )
@@ -46,7 +46,7 @@ func newMonitor(tb testing.TB, st core.Store,
 // Events are spaced wider than the highest rate limit, so every one of
 // them is committed to the log.
 func runMonitorWriter(dir string) error {
-	st, err := badger.Open(dir, badger.Options{})
+	st, err := badgerstore.Open(dir, badgerstore.Options{})
 	if err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func TestMonitorCrash(t *testing.T) {
 	}
 	_ = cmd.Wait()
 
-	st := openStore(t, dir, badger.Options{})
+	st := openStore(t, dir, badgerstore.Options{})
 	last := monitorT0.Add(time.Duration(reported) * crashSpacing)
 	// Later than any event the writer may have applied unreported.
 	clk := clock.NewTestClock(last.Add(10 * time.Hour))
@@ -138,7 +138,7 @@ func TestMonitorCrash(t *testing.T) {
 // BenchmarkMonitorApply: Apply through the monitor on badger, one event
 // per call, 1,000 peers with channels.
 func BenchmarkMonitorApply(b *testing.B) {
-	st, err := badger.Open(b.TempDir(), badger.Options{})
+	st, err := badgerstore.Open(b.TempDir(), badgerstore.Options{})
 	require.NoError(b, err)
 	defer st.Close()
 	m := newMonitor(b, st, clock.NewTestClock(monitorT0))
@@ -173,7 +173,7 @@ func BenchmarkMonitorApply(b *testing.B) {
 func BenchmarkMonitorRestart(b *testing.B) {
 	dir := b.TempDir()
 	const peers, chans, days = 3000, 5000, 365
-	st, err := badger.Open(dir, badger.Options{})
+	st, err := badgerstore.Open(dir, badgerstore.Options{})
 	require.NoError(b, err)
 	clk := clock.NewTestClock(monitorT0)
 	m := newMonitor(b, st, clk)
@@ -211,7 +211,7 @@ func BenchmarkMonitorRestart(b *testing.B) {
 
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		st, err := badger.Open(dir, badger.Options{})
+		st, err := badgerstore.Open(dir, badgerstore.Options{})
 		require.NoError(b, err)
 		m := newMonitor(b, st, clk)
 		b.StopTimer()

@@ -1,4 +1,4 @@
-package badger_test
+package badgerstore_test
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/storage"
-	"github.com/chanfitness/chanfitness/storage/badger"
+	badgerstore "github.com/chanfitness/chanfitness/storage/badger"
 	"github.com/lightningnetwork/lnd/ticker"
 	"github.com/stretchr/testify/require"
 )
@@ -46,9 +46,9 @@ func (l *testLogger) get(level string) []string {
 	return append([]string(nil), l.lines[level]...)
 }
 
-func openStore(t *testing.T, dir string, opts badger.Options) *badger.Store {
+func openStore(t *testing.T, dir string, opts badgerstore.Options) *badgerstore.Store {
 	t.Helper()
-	s, err := badger.Open(dir, opts)
+	s, err := badgerstore.Open(dir, opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	return s
@@ -129,7 +129,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			ctx := context.Background()
-			s, err := badger.Open(dir, badger.Options{})
+			s, err := badgerstore.Open(dir, badgerstore.Options{})
 			require.NoError(t, err)
 
 			const peers, batches = 7, 5000
@@ -149,7 +149,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 			}
 			require.NoError(t, s.Close())
 
-			s = openStore(t, dir, badger.Options{})
+			s = openStore(t, dir, badgerstore.Options{})
 			st, err := s.Load(ctx)
 			require.NoError(t, err)
 			require.True(t, st.Meta.Heartbeat.Equal(t0))
@@ -171,10 +171,10 @@ func TestReopenKeepsEverything(t *testing.T) {
 
 func TestLockedByThisProcess(t *testing.T) {
 	dir := t.TempDir()
-	openStore(t, dir, badger.Options{})
+	openStore(t, dir, badgerstore.Options{})
 
-	_, err := badger.Open(dir, badger.Options{})
-	require.ErrorIs(t, err, badger.ErrLocked)
+	_, err := badgerstore.Open(dir, badgerstore.Options{})
+	require.ErrorIs(t, err, badgerstore.ErrLocked)
 	abs, _ := filepath.Abs(dir)
 	require.Contains(t, err.Error(), fmt.Sprintf("open store %q", abs))
 	require.Contains(t, err.Error(), fmt.Sprintf("pid %d", os.Getpid()))
@@ -184,17 +184,17 @@ func TestLockedByThisProcess(t *testing.T) {
 	require.NoError(t, err)
 	rel, err := filepath.Rel(wd, dir)
 	require.NoError(t, err)
-	_, err = badger.Open(rel, badger.Options{})
-	require.ErrorIs(t, err, badger.ErrLocked)
+	_, err = badgerstore.Open(rel, badgerstore.Options{})
+	require.ErrorIs(t, err, badgerstore.ErrLocked)
 	require.Contains(t, err.Error(), abs)
 }
 
 func TestLockReleasedByClose(t *testing.T) {
 	dir := t.TempDir()
-	s, err := badger.Open(dir, badger.Options{})
+	s, err := badgerstore.Open(dir, badgerstore.Options{})
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
-	openStore(t, dir, badger.Options{})
+	openStore(t, dir, badgerstore.Options{})
 }
 
 // requireModes checks that every directory under dir has mode 0700 and
@@ -232,7 +232,7 @@ func TestFileModes(t *testing.T) {
 	require.NoError(t, os.Mkdir(dir, 0o755))
 
 	tick := ticker.NewForce(time.Hour)
-	s, err := badger.Open(dir, badger.Options{GCTicker: tick,
+	s, err := badgerstore.Open(dir, badgerstore.Options{GCTicker: tick,
 		FlushBytes: 4096})
 	require.NoError(t, err)
 	require.Greater(t, requireModes(t, dir), 3)
@@ -271,7 +271,7 @@ func TestLoggerGetsBadgerLines(t *testing.T) {
 	log := newTestLogger()
 	tick := ticker.NewForce(time.Hour)
 	dir := t.TempDir()
-	s, err := badger.Open(dir, badger.Options{Logger: log,
+	s, err := badgerstore.Open(dir, badgerstore.Options{Logger: log,
 		GCTicker: tick})
 	require.NoError(t, err)
 	var b core.Batch
@@ -299,10 +299,10 @@ func TestLoggerGetsBadgerLines(t *testing.T) {
 }
 
 func TestBatchTooLarge(t *testing.T) {
-	s := openStore(t, t.TempDir(), badger.Options{})
+	s := openStore(t, t.TempDir(), badgerstore.Options{})
 	b := &core.Batch{DeleteChannels: make([]core.ChannelPoint, 60_000)}
 	err := s.Write(context.Background(), b)
-	require.ErrorIs(t, err, badger.ErrBatchTooLarge)
+	require.ErrorIs(t, err, badgerstore.ErrBatchTooLarge)
 	require.Contains(t, err.Error(), "60002 records")
 
 	// A million events are few records but too many bytes.
@@ -313,7 +313,7 @@ func TestBatchTooLarge(t *testing.T) {
 	b = &core.Batch{Logs: []core.PeerLog{{Peer: testPeer(1),
 		Events: evs}}}
 	err = s.Write(context.Background(), b)
-	require.ErrorIs(t, err, badger.ErrBatchTooLarge)
+	require.ErrorIs(t, err, badgerstore.ErrBatchTooLarge)
 	require.Contains(t, err.Error(), "bytes")
 
 	// Nothing of either was written; a batch of the limit's size is.
@@ -332,7 +332,7 @@ func TestBatchTooLarge(t *testing.T) {
 func TestLargeMoveSplits(t *testing.T) {
 	dir := t.TempDir()
 	log := newTestLogger()
-	s, err := badger.Open(dir, badger.Options{FlushBytes: 64 << 20,
+	s, err := badgerstore.Open(dir, badgerstore.Options{FlushBytes: 64 << 20,
 		Logger: log})
 	require.NoError(t, err)
 	ctx := context.Background()
@@ -356,7 +356,7 @@ func TestLargeMoveSplits(t *testing.T) {
 	}
 	require.Positive(t, split)
 
-	s = openStore(t, dir, badger.Options{})
+	s = openStore(t, dir, badgerstore.Options{})
 	st, err := s.Load(ctx)
 	require.NoError(t, err)
 	require.Len(t, st.Gaps, batches*per)

@@ -1,4 +1,4 @@
-package badger
+package badgerstore
 
 import (
 	"encoding/binary"
@@ -8,7 +8,7 @@ import (
 	"os"
 
 	"github.com/chanfitness/chanfitness/core"
-	"github.com/chanfitness/chanfitness/storage"
+	"github.com/chanfitness/chanfitness/storage/internal/base"
 )
 
 // The write-ahead log file starts with walMagic; then come frames, each a
@@ -201,7 +201,7 @@ func (s *Store) replay() error {
 		if lsn != s.lsn+1 {
 			break
 		}
-		if storage.CheckLogs(&b, s.countFn) != nil {
+		if base.CheckLogs(&b, s.countFn) != nil {
 			break
 		}
 		s.pending = append(s.pending, data[off:off+n]...)

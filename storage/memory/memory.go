@@ -11,7 +11,7 @@ import (
 	"sync"
 
 	"github.com/chanfitness/chanfitness/core"
-	"github.com/chanfitness/chanfitness/storage"
+	"github.com/chanfitness/chanfitness/storage/internal/base"
 )
 
 // peerEntry is everything kept of one peer. The record's Staged pointer is
@@ -54,7 +54,7 @@ func (s *Store) Load(ctx context.Context) (*core.StoredState, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, fmt.Errorf("load: %w", storage.ErrClosed)
+		return nil, fmt.Errorf("load: %w", base.ErrClosed)
 	}
 
 	st := &core.StoredState{
@@ -104,9 +104,9 @@ func (s *Store) Write(ctx context.Context, b *core.Batch) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return fmt.Errorf("write: %w", storage.ErrClosed)
+		return fmt.Errorf("write: %w", base.ErrClosed)
 	}
-	if err := storage.CheckLogs(b, s.logLen); err != nil {
+	if err := base.CheckLogs(b, s.logLen); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
 
@@ -155,7 +155,7 @@ func (s *Store) Sync() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return fmt.Errorf("sync: %w", storage.ErrClosed)
+		return fmt.Errorf("sync: %w", base.ErrClosed)
 	}
 	return nil
 }

@@ -18,8 +18,7 @@ import (
 
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/plugin/lnd"
-	"github.com/chanfitness/chanfitness/storage/badger"
-	"github.com/chanfitness/chanfitness/storage/memory"
+	"github.com/chanfitness/chanfitness/storage"
 	"github.com/jessevdk/go-flags"
 	"github.com/lightningnetwork/lnd/clock"
 )
@@ -219,19 +218,20 @@ func checkMacaroon(path string, log logger) error {
 
 // openStore opens the store --store names.
 func openStore(cfg *Config, log logger) (core.Store, error) {
+	dir := ""
 	switch cfg.Store {
-	case "memory":
+	case storage.KindMemory:
 		log.Warnf("memory store: history is lost when the companion " +
 			"stops")
-		return memory.New(), nil
-	case "badger", "":
-		dir := filepath.Join(cfg.DataDir, "badger")
+	case storage.KindBadger, "":
+		dir = filepath.Join(cfg.DataDir, "badger")
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("create data directory: %w", err)
 		}
-		return badger.Open(dir, badger.Options{Logger: log})
+		return storage.Open(storage.KindBadger, dir,
+			storage.Options{Logger: log})
 	}
-	return nil, fmt.Errorf("store %q: want badger or memory", cfg.Store)
+	return storage.Open(cfg.Store, dir, storage.Options{Logger: log})
 }
 
 // Main runs chanfitness-lnd with the process's command line until SIGINT

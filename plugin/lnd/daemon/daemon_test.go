@@ -18,7 +18,7 @@ import (
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/plugin/lnd"
 	"github.com/chanfitness/chanfitness/plugin/lnd/lndtest"
-	"github.com/chanfitness/chanfitness/storage/badger"
+	badgerstore "github.com/chanfitness/chanfitness/storage/badger"
 	"github.com/lightningnetwork/lnd/clock"
 	"github.com/lightningnetwork/lnd/lnrpc"
 	"github.com/stretchr/testify/require"
@@ -382,7 +382,7 @@ func TestDaemonBadgerHistoryContinues(t *testing.T) {
 
 	// A second daemon on the same store is refused, naming it.
 	err := Run(context.Background(), args, Env{})
-	require.ErrorIs(t, err, badger.ErrLocked)
+	require.ErrorIs(t, err, badgerstore.ErrLocked)
 	require.ErrorContains(t, err, filepath.Join(dataDir, "badger"))
 
 	clk.SetTime(t0.Add(time.Hour))
@@ -571,8 +571,8 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 	require.Contains(t, stderr.String(), "monitor stopped")
 
 	// The store was closed: it opens again, with the channel in it.
-	st, err := badger.Open(filepath.Join(dataDir, "badger"),
-		badger.Options{})
+	st, err := badgerstore.Open(filepath.Join(dataDir, "badger"),
+		badgerstore.Options{})
 	require.NoError(t, err)
 	defer st.Close()
 	state, err := st.Load(context.Background())

@@ -12,7 +12,7 @@ import (
 
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/core/coretest"
-	"github.com/chanfitness/chanfitness/storage/badger"
+	badgerstore "github.com/chanfitness/chanfitness/storage/badger"
 	"github.com/chanfitness/chanfitness/storage/memory"
 	"github.com/lightningnetwork/lnd/clock"
 	"github.com/lightningnetwork/lnd/ticker"
@@ -92,7 +92,7 @@ var sides = []struct {
 	}},
 	{"ours+badger", func(b *testing.B) *system {
 		dir := b.TempDir()
-		st, err := badger.Open(dir, badger.Options{
+		st, err := badgerstore.Open(dir, badgerstore.Options{
 			GCTicker: ticker.NewForce(time.Hour),
 		})
 		require.NoError(b, err)

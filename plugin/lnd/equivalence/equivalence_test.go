@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
-	"github.com/chanfitness/chanfitness/storage/badger"
+	badgerstore "github.com/chanfitness/chanfitness/storage/badger"
 	"github.com/chanfitness/chanfitness/storage/memory"
 	"github.com/lightningnetwork/lnd/clock"
 	"github.com/lightningnetwork/lnd/ticker"
@@ -42,7 +42,7 @@ type store struct {
 func openBadger(t *testing.T) (core.Store, func() error) {
 	dir, err := os.MkdirTemp("", "chanfitness-equivalence-")
 	require.NoError(t, err)
-	st, err := badger.Open(dir, badger.Options{
+	st, err := badgerstore.Open(dir, badgerstore.Options{
 		GCTicker: ticker.NewForce(time.Hour),
 	})
 	if err != nil {
