@@ -31,14 +31,16 @@ func (m *Monitor) eventTime(p *peerState, t time.Time) int64 {
 }
 
 // Apply applies one event. When it returns nil, the in-memory state and
-// the store reflect the event.
+// the store reflect the event. An error wrapping ErrNotWritten means the
+// event is applied in memory and kept for the store, which will get it,
+// in order, once it accepts writes again.
 func (m *Monitor) Apply(ctx context.Context, ev Event) error {
 	if err := ev.Validate(); err != nil {
 		return err
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if err := m.usable(); err != nil {
+		m.mu.Unlock()
 		return err
 	}
 	m.forgetPeers(m.now())
@@ -46,40 +48,51 @@ func (m *Monitor) Apply(ctx context.Context, ev Event) error {
 	t := m.eventTime(p, ev.Time)
 	switch ev.Type {
 	case PeerOnline, PeerOffline:
-		return m.peerEvent(ctx, p, ev.Type == PeerOnline, t)
+		m.peerEvent(p, ev.Type == PeerOnline, t)
 	case ChannelOpened:
-		return m.openChannel(ctx, p, ev.Channel, ev.ShortChannelID, t)
+		m.openChannel(p, ev.Channel, ev.ShortChannelID, t)
 	default:
-		return m.closeChannel(ctx, p, ev.Channel, t)
+		m.closeChannel(p, ev.Channel, t)
 	}
+	seq := m.commit()
+	m.mu.Unlock()
+	if err := m.await(ctx, seq); err != nil {
+		return fmt.Errorf("record %s: %w", describe(ev), err)
+	}
+	return nil
+}
+
+// describe names an event in an error.
+func describe(ev Event) string {
+	switch ev.Type {
+	case PeerOnline:
+		return "online of peer " + ev.Peer.String()
+	case PeerOffline:
+		return "offline of peer " + ev.Peer.String()
+	case ChannelOpened:
+		return "open of channel " + ev.Channel.String() +
+			" with peer " + ev.Peer.String()
+	}
+	return "close of channel " + ev.Channel.String() + " with peer " +
+		ev.Peer.String()
 }
 
 // peerEvent applies an online or offline notification.
-func (m *Monitor) peerEvent(ctx context.Context, p *peerState, online bool,
-	t int64) error {
-
+func (m *Monitor) peerEvent(p *peerState, online bool, t int64) {
 	if !p.tracked {
 		p.setState(online, t)
 		p.lastEvent = t
 		m.noteUntracked(p)
-		return nil
+		return
 	}
-	saved := p.peerVals
 	m.flap(p, online, t)
 	p.lastEvent = t
-	if err := m.writePeer(ctx, p, saved, nil); err != nil {
-		s := StateOffline
-		if online {
-			s = StateOnline
-		}
-		return fmt.Errorf("record %v of peer %v: %w", s, p.id, err)
-	}
+	m.touchEvent(p)
 	if m.cfg.Logger != nil {
 		// Guarded: formatting costs more than the rest of Apply.
 		m.log.Debugf("peer %v %v (flap count %d)", p.id, p.state(),
 			p.flapCount)
 	}
-	return nil
 }
 
 // flap is lnd's onlineEvent: cool the count down, count the flap, and log
@@ -110,7 +123,7 @@ func (m *Monitor) addEvent(p *peerState, s State, t int64) {
 		return
 	}
 	if p.staged.t+int64(RateLimit(p.flapCount)) < t {
-		p.pending = append(p.pending, p.staged)
+		p.commitEvent(p.staged)
 	}
 	p.staged = ev64{t, s}
 }

@@ -16,97 +16,82 @@ func (m *Monitor) appendGap(s, e int64) {
 // openGap starts unmonitored time at t, or at the newest event applied if
 // that is later (the node was evidently there to report it): every live
 // peer log gets its staged event committed and a StateUnknown marker.
-func (m *Monitor) openGap(ctx context.Context, t int64) error {
+func (m *Monitor) openGap(t int64) {
 	if m.gapOpen {
-		return nil
+		return
 	}
 	t = max(t, m.lastTime)
-	b := m.newBatch()
-	var touched []*peerState
-	saved := make(map[*peerState]peerVals)
 	for _, p := range m.peers {
 		if !p.tracked || p.openChans == 0 {
 			continue
 		}
-		saved[p] = p.peerVals
 		if p.hasStaged {
-			p.pending = append(p.pending, p.staged)
+			p.commitEvent(p.staged)
 			p.hasStaged = false
 		}
 		if p.loggedState() != StateUnknown {
-			p.pending = append(p.pending, ev64{t, StateUnknown})
+			p.commitEvent(ev64{t, StateUnknown})
 		}
 		p.lastEvent = max(p.lastEvent, t)
-		m.addPeerToBatch(b, p)
-		touched = append(touched, p)
+		m.touch(p)
 	}
-	if err := m.writePeers(ctx, b, t, touched, saved); err != nil {
-		return fmt.Errorf("record unmonitored time from %v: %w",
-			nsTime(t), err)
-	}
+	m.setHeartbeat(t)
 	m.gapOpen, m.openGapStart = true, t
 	m.lastTime = t
 	m.log.Infof("node lost at %v: time until it is back is unmonitored",
 		nsTime(t))
-	return nil
 }
 
 // closeGap ends unmonitored time at t. online gives each peer's state at
 // t (nil: keep the last known states). Live peers get their state
 // committed at t without counting a flap.
-func (m *Monitor) closeGap(ctx context.Context, t int64,
-	online map[PeerID]bool) error {
-
+func (m *Monitor) closeGap(t int64, online map[PeerID]bool) {
 	if !m.gapOpen {
-		return nil
+		return
 	}
 	start := m.openGapStart
 	if t < start {
 		t = start
 	}
-	b := m.newBatch()
-	var touched []*peerState
-	saved := make(map[*peerState]peerVals)
 	newest := t
 	for _, p := range m.peers {
-		if !p.tracked {
-			if online != nil {
-				p.setState(online[p.id], t)
-				m.noteUntracked(p)
-			}
-			continue
-		}
-		saved[p] = p.peerVals
 		if online != nil {
 			p.setState(online[p.id], t)
+			if !p.tracked {
+				m.noteUntracked(p)
+			}
+		}
+		if !p.tracked {
+			continue
 		}
 		// An event applied during the gap may be stamped later
 		// than t; the log must not go back in time.
 		p.lastEvent = max(p.lastEvent, t)
 		if p.openChans > 0 {
-			p.pending = append(p.pending,
-				ev64{p.lastEvent, p.state()})
+			p.commitEvent(ev64{p.lastEvent, p.state()})
 			newest = max(newest, p.lastEvent)
 		}
-		m.addPeerToBatch(b, p)
-		touched = append(touched, p)
+		m.touch(p)
 	}
 	if t > start {
-		b.Gaps = append(b.Gaps, Gap{Start: nsTime(start), End: nsTime(t)})
-	}
-	if err := m.writePeers(ctx, b, t, touched, saved); err != nil {
-		return fmt.Errorf("record end of unmonitored time at %v: %w",
-			nsTime(t), err)
-	}
-	if t > start {
+		c := m.chg()
+		c.q.b.Gaps = append(c.q.b.Gaps, Gap{Start: nsTime(start),
+			End: nsTime(t)})
 		m.appendGap(start, t)
 	}
+	m.setHeartbeat(t)
 	m.gapOpen = false
 	m.connectedSince = t
 	m.lastTime = max(m.lastTime, newest)
 	m.log.Infof("node connected at %v after %v unmonitored", nsTime(t),
 		time.Duration(t-start))
-	return nil
+}
+
+// setHeartbeat moves the heartbeat to t if that is later, and adds the
+// meta record to the change under way.
+func (m *Monitor) setHeartbeat(t int64) {
+	m.heartbeat = max(m.heartbeat, t)
+	m.chg().meta = true
 }
 
 // gapEdge returns the start of the open gap, or the time the node was
@@ -125,15 +110,21 @@ func (m *Monitor) NodeLost(ctx context.Context, at time.Time) error {
 			ErrBadInput, at)
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if err := m.usable(); err != nil {
+		m.mu.Unlock()
 		return err
 	}
 	t := timeNs(at)
 	if t == 0 {
 		t = m.now()
 	}
-	return m.openGap(ctx, t)
+	m.openGap(t)
+	seq := m.commit()
+	m.mu.Unlock()
+	if err := m.await(ctx, seq); err != nil {
+		return fmt.Errorf("record node lost at %v: %w", nsTime(t), err)
+	}
+	return nil
 }
 
 // gapBefore returns the closed-gap time before t.

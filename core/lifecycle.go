@@ -27,30 +27,23 @@ func (m *Monitor) Start(ctx context.Context) error {
 	now := m.now()
 	if m.monitoringSince == 0 {
 		m.monitoringSince = now
-		m.heartbeat = now
-		if err := m.writeMeta(ctx); err != nil {
-			return err
-		}
+		m.setHeartbeat(now)
 		if m.cfg.Source != nil {
 			m.gapOpen, m.openGapStart = true, now
 		} else {
 			m.connectedSince = now
 		}
 	} else {
-		start := max(m.heartbeat, m.lastTime)
-		if start > now {
-			start = now
-		}
-		if err := m.openGap(ctx, start); err != nil {
-			return err
-		}
+		m.openGap(min(max(m.heartbeat, m.lastTime), now))
 		if m.cfg.Source == nil {
-			if err := m.closeGap(ctx, now, nil); err != nil {
-				return err
-			}
+			m.closeGap(now, nil)
 		}
 	}
-	m.pruneClosed(ctx, now)
+	m.pruneClosed(now)
+	m.commit()
+	if err := m.flush(); err != nil {
+		return fmt.Errorf("record start of monitoring: %w", err)
+	}
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
@@ -77,67 +70,67 @@ func (m *Monitor) Start(ctx context.Context) error {
 
 func (m *Monitor) timers() {
 	defer m.wg.Done()
-	// Writes here must not fail because Stop cancelled the source.
-	ctx := context.Background()
 	for {
 		select {
 		case <-m.syncTicker.Ticks():
-			m.tick(ctx)
+			m.tick()
 		case <-m.maintTicker.Ticks():
 			m.mu.Lock()
 			now := m.now()
-			m.pruneClosed(ctx, now)
+			m.pruneClosed(now)
 			m.forgetPeers(now)
+			seq := m.commit()
 			m.mu.Unlock()
+			// A failure is logged by the writer and retried at the
+			// next sync tick.
+			_ = m.await(context.Background(), seq)
 		case <-m.quit:
 			return
 		}
 	}
 }
 
-// tick writes the heartbeat and syncs the store.
-func (m *Monitor) tick(ctx context.Context) {
+// tick writes the heartbeat, retries batches a failed write left queued,
+// and syncs the store. While writes fail no heartbeat is queued: the
+// first tick after they recover writes one.
+func (m *Monitor) tick() {
 	m.mu.Lock()
 	m.forgetPeers(m.now())
-	if !m.gapOpen {
-		m.heartbeat = max(m.heartbeat, m.now())
-		if err := m.writeMeta(ctx); err != nil {
-			m.log.Errorf("%v", err)
-		}
+	if !m.gapOpen && m.StoreStatus().Writing {
+		m.setHeartbeat(m.now())
 	}
+	m.commit()
 	m.mu.Unlock()
+	// The writer logs a failure once, when writes start failing.
+	_ = m.flush()
 	if err := m.cfg.Store.Sync(); err != nil {
 		m.log.Errorf("sync store: %v", err)
 	}
 }
 
 // pruneClosed forgets closed channels older than the retention period.
-func (m *Monitor) pruneClosed(ctx context.Context, now int64) {
+func (m *Monitor) pruneClosed(now int64) {
 	if m.cfg.ClosedRetention < 0 {
 		return
 	}
 	cutoff := now - int64(m.cfg.ClosedRetention)
-	b := m.newBatch()
+	n := 0
 	for cp, c := range m.channels {
 		if !c.open() && c.closedAt < cutoff {
-			b.DeleteChannels = append(b.DeleteChannels, cp)
+			q := m.chg().q
+			q.b.DeleteChannels = append(q.b.DeleteChannels, cp)
+			delete(m.channels, cp)
+			n++
 		}
 	}
-	if len(b.DeleteChannels) == 0 {
-		return
+	if n > 0 {
+		m.log.Debugf("pruned %d closed channels", n)
 	}
-	if err := m.cfg.Store.Write(ctx, b); err != nil {
-		m.log.Errorf("prune closed channels: %v", err)
-		return
-	}
-	for _, cp := range b.DeleteChannels {
-		delete(m.channels, cp)
-	}
-	m.log.Debugf("pruned %d closed channels", len(b.DeleteChannels))
 }
 
-// Stop stops the source and timers, writes a last heartbeat and syncs the
-// store. It does not close the store. It is safe to call more than once.
+// Stop stops the source and timers, writes a last heartbeat and what is
+// still queued, and syncs the store. It does not close the store. It is
+// safe to call more than once.
 func (m *Monitor) Stop() error {
 	m.mu.Lock()
 	if m.stopped || !m.started {
@@ -155,12 +148,12 @@ func (m *Monitor) Stop() error {
 	m.maintTicker.Stop()
 
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	var err error
 	if !m.gapOpen {
-		m.heartbeat = max(m.heartbeat, m.now())
-		err = m.writeMeta(context.Background())
+		m.setHeartbeat(m.now())
 	}
+	m.commit()
+	m.mu.Unlock()
+	err := m.flush()
 	if serr := m.cfg.Store.Sync(); serr != nil && err == nil {
 		err = fmt.Errorf("sync store: %w", serr)
 	}

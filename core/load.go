@@ -78,6 +78,7 @@ func (m *Monitor) load(st *StoredState) error {
 		m.channels[r.Point] = c
 	}
 	for _, p := range m.peers {
+		p.queued = p.tl.len()
 		if p.openChans == 0 {
 			p.liveStart = p.tl.len()
 		}

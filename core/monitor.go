@@ -103,8 +103,8 @@ type Monitor struct {
 	openGapStart   int64
 	connectedSince int64
 
-	batch  Batch
-	logBuf []LogEvent
+	change change
+	w      writer
 
 	syncTicker  ticker.Ticker
 	maintTicker ticker.Ticker
@@ -152,6 +152,7 @@ func NewMonitor(cfg Config) (*Monitor, error) {
 		syncTicker:  cfg.SyncTicker,
 		maintTicker: cfg.MaintenanceTicker,
 		quit:        make(chan struct{}),
+		w:           writer{token: make(chan struct{}, 1)},
 	}
 	if m.clock == nil {
 		m.clock = clock.NewDefaultClock()

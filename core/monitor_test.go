@@ -3,7 +3,6 @@ package core_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -42,11 +41,17 @@ func newTestCtx(t *testing.T) *testCtx {
 }
 
 func (tc *testCtx) start() {
+	tc.startWith(nil)
+}
+
+// startWith starts the monitor with src as its source (nil: none).
+func (tc *testCtx) startWith(src core.EventSource) {
 	tc.sync = ticker.NewForce(time.Second)
 	tc.maint = ticker.NewForce(time.Hour)
 	tc.m = coretest.StartMonitor(tc.t, core.Config{
 		Store:             tc.store,
 		Clock:             tc.clock,
+		Source:            src,
 		SyncTicker:        tc.sync,
 		MaintenanceTicker: tc.maint,
 	})
@@ -533,52 +538,6 @@ func (s *manualSource) Run(ctx context.Context, sink core.Sink) error {
 	s.ready <- sink
 	<-ctx.Done()
 	return ctx.Err()
-}
-
-// failingStore fails every Write once armed.
-type failingStore struct {
-	core.Store
-	fail bool
-}
-
-func (f *failingStore) Write(ctx context.Context, b *core.Batch) error {
-	if f.fail {
-		return errors.New("disk full")
-	}
-	return f.Store.Write(ctx, b)
-}
-
-// TestWriteFailureRollsBack: a failed write returns an error naming the
-// event and leaves memory and store as they were.
-func TestWriteFailureRollsBack(t *testing.T) {
-	tc := &testCtx{t: t, ctx: context.Background(),
-		clock: clock.NewTestClock(t0)}
-	fs := &failingStore{Store: memory.New()}
-	tc.store = fs
-	tc.start()
-	p, a := peerN(1), chanN(1)
-	tc.online(p)
-	tc.open(p, a)
-	tc.advance(time.Hour)
-
-	fs.fail = true
-	err := tc.m.Apply(tc.ctx, core.Event{Type: core.PeerOffline, Peer: p})
-	require.ErrorContains(t, err, "disk full")
-	require.ErrorContains(t, err, p.String())
-	err = tc.m.Apply(tc.ctx, core.Event{Type: core.ChannelClosed,
-		Peer: p, Channel: a})
-	require.ErrorContains(t, err, a.String())
-	fs.fail = false
-
-	require.Equal(t, 1, tc.flaps(p))
-	tc.advance(time.Hour)
-	info := tc.info(a)
-	require.True(t, info.Open)
-	require.Equal(t, 2*time.Hour, info.Uptime)
-
-	tc.restart(0)
-	require.Equal(t, 1, tc.flaps(p))
-	require.True(t, tc.info(a).Open)
 }
 
 // TestRetention: closed channels are pruned after the retention period.

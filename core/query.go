@@ -109,6 +109,9 @@ func (m *Monitor) channelInfo(c *channelState, now int64) ChannelInfo {
 func (m *Monitor) ChannelInfo(ctx context.Context,
 	cp ChannelPoint) (ChannelInfo, error) {
 
+	if err := ctx.Err(); err != nil {
+		return ChannelInfo{}, err
+	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	c, ok := m.channels[cp]
@@ -132,6 +135,9 @@ func (m *Monitor) trackedPeer(id PeerID) (*peerState, error) {
 func (m *Monitor) FlapCount(ctx context.Context,
 	peer PeerID) (int, *time.Time, error) {
 
+	if err := ctx.Err(); err != nil {
+		return 0, nil, err
+	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	p, err := m.trackedPeer(peer)
@@ -157,6 +163,9 @@ func (m *Monitor) PeerWindow(ctx context.Context, peer PeerID, start,
 	if end.Before(start) {
 		return PeerWindowInfo{}, fmt.Errorf("%w: end time %v before "+
 			"start time %v", ErrBadInput, end, start)
+	}
+	if err := ctx.Err(); err != nil {
+		return PeerWindowInfo{}, err
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -210,6 +219,7 @@ func (m *Monitor) Report(ctx context.Context, q ReportQuery) (Report, error) {
 		return Report{}, err
 	}
 	windows := reportWindows(head)
+	store := m.storeReport()
 
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -229,18 +239,40 @@ func (m *Monitor) Report(ctx context.Context, q ReportQuery) (Report, error) {
 			m.unmonitored(m.monitoringSince, now, now))),
 		Window:        head.Name,
 		NodeConnected: !m.gapOpen,
+		Store:         store,
 		Channels:      []ChannelReport{},
 		Peers:         []PeerReport{},
 	}
 	chans, peers := m.reportSubjects(q.Peer)
-	for _, c := range chans {
+	for i, c := range chans {
+		if i%ctxEvery == 0 && ctx.Err() != nil {
+			return Report{}, ctx.Err()
+		}
 		r.Channels = append(r.Channels, m.channelReport(c, windows,
 			now))
 	}
-	for _, p := range peers {
+	for i, p := range peers {
+		if i%ctxEvery == 0 && ctx.Err() != nil {
+			return Report{}, ctx.Err()
+		}
 		r.Peers = append(r.Peers, m.peerReport(p, windows, now))
 	}
 	return r, nil
+}
+
+// ctxEvery is how many channels or peers a report builds between looks at
+// its ctx.
+const ctxEvery = 64
+
+// storeReport is StoreStatus in the report's form.
+func (m *Monitor) storeReport() StoreReport {
+	st := m.StoreStatus()
+	r := StoreReport{Writing: st.Writing, PendingBatches: st.PendingBatches}
+	if st.Err != nil {
+		s := st.Err.Error()
+		r.Error = &s
+	}
+	return r
 }
 
 // reportWindows returns the presets, and head after them when it is not
@@ -411,6 +443,9 @@ func comparePoints(a, b ChannelPoint) int {
 func (m *Monitor) OpenChannels(ctx context.Context,
 	peer *PeerID) ([]ChannelPoint, error) {
 
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if err := m.usable(); err != nil {

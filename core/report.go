@@ -185,8 +185,22 @@ type Report struct {
 	UnmonitoredSeconds int64           `json:"unmonitored_seconds"`
 	Window             string          `json:"window"`
 	NodeConnected      bool            `json:"node_connected"`
+	Store              StoreReport     `json:"store"`
 	Channels           []ChannelReport `json:"channels"`
 	Peers              []PeerReport    `json:"peers"`
+}
+
+// StoreReport says whether the monitor's writes reach its store.
+type StoreReport struct {
+	// Writing is false while writes fail.
+	Writing bool `json:"writing"`
+
+	// Error is the last write error while writes fail, else null.
+	Error *string `json:"error"`
+
+	// PendingBatches counts the changes kept in memory, waiting to be
+	// written.
+	PendingBatches int `json:"pending_batches"`
 }
 
 // ChannelReport is one channel in a Report.

@@ -1,16 +1,14 @@
 package core
 
-import ()
-
 // ev64 is a log event in the monitor's internal time form.
 type ev64 struct {
 	t int64
 	s State
 }
 
-// peerVals are a peer's scalar fields, copied before a change so that a
-// failed store write can be rolled back.
-type peerVals struct {
+// peerState is what the monitor holds of one peer.
+type peerState struct {
+	id           PeerID
 	tracked      bool
 	trackedSince int64
 	online       bool
@@ -24,33 +22,25 @@ type peerVals struct {
 	lastEvent    int64
 	liveStart    int
 	openChans    int
+
+	// tl is the committed log (nil until the peer is tracked); its
+	// first queued events are in batches for the store, the rest join
+	// the batch of the change under way.
+	tl     *timeline
+	queued int
+
+	// touched is set while the change under way includes the peer.
+	touched bool
 }
 
-type peerState struct {
-	id PeerID
-	peerVals
-
-	// tl is the committed log (nil until the peer is tracked); pending
-	// holds events committed by the change under way, appended to tl
-	// once the store has them.
-	tl      *timeline
-	pending []ev64
+// commitEvent appends e to the committed log.
+func (p *peerState) commitEvent(e ev64) {
+	p.tl.append(e.t, e.s)
 }
 
-func (p *peerState) committedLen() int {
-	n := len(p.pending)
-	if p.tl != nil {
-		n += p.tl.len()
-	}
-	return n
-}
-
-// loggedState returns the state of the newest committed or pending event
+// loggedState returns the state of the newest committed event
 // (StateUnknown when the log is empty).
 func (p *peerState) loggedState() State {
-	if n := len(p.pending); n > 0 {
-		return p.pending[n-1].s
-	}
 	if p.tl == nil {
 		return StateUnknown
 	}
@@ -106,12 +96,4 @@ type channelState struct {
 
 func (c *channelState) open() bool {
 	return c.closedAt == 0
-}
-
-// flushPending moves p's pending events into its timeline.
-func (p *peerState) flushPending() {
-	for _, e := range p.pending {
-		p.tl.append(e.t, e.s)
-	}
-	p.pending = p.pending[:0]
 }

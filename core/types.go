@@ -34,6 +34,13 @@ var (
 
 	// ErrStopped is returned by calls made after Stop.
 	ErrStopped = errors.New("monitor stopped")
+
+	// ErrNotWritten is wrapped by the error of a call whose change is
+	// applied in memory but not yet written to the store (the store
+	// fails, or the caller stopped waiting). The monitor keeps the
+	// change and writes it, in order, once the store accepts writes.
+	ErrNotWritten = errors.New("kept in memory, not yet written to " +
+		"the store")
 )
 
 // PeerID is a node's 33-byte compressed public key.

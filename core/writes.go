@@ -3,88 +3,247 @@ package core
 import (
 	"context"
 	"fmt"
+	"sync"
 )
 
-func (m *Monitor) writeMeta(ctx context.Context) error {
-	b := m.newBatch()
-	b.Meta = &Meta{
-		MonitoringSince: nsTime(m.monitoringSince),
-		Heartbeat:       nsTime(m.heartbeat),
-	}
-	if err := m.cfg.Store.Write(ctx, b); err != nil {
-		return fmt.Errorf("write heartbeat: %w", err)
-	}
-	return nil
+// Writes. A call that changes the monitor updates memory under mu and
+// collects what it changed in m.chg; commit turns that into one batch and
+// queues it. The queue is written in order, outside mu, by whichever
+// caller holds the writer's token, so queries never wait for the disk.
+// When a write fails the batch stays at the head of the queue, with every
+// batch after it, and is tried again at each sync tick: memory keeps the
+// events, and the store gets them once it accepts writes again.
+
+// queued is a batch waiting for the store, with the memory its log events
+// live in.
+type queued struct {
+	b    Batch
+	logs []LogEvent
+	seq  uint64
 }
 
-// newBatch returns the monitor's reusable batch, emptied.
-func (m *Monitor) newBatch() *Batch {
-	m.batch.Reset()
-	m.logBuf = m.logBuf[:0]
-	return &m.batch
+// change collects what the call under way changed. Callers hold mu.
+type change struct {
+	q     *queued
+	peers []*peerState
+	meta  bool
 }
 
-// addPeerToBatch adds p's record and pending log events to b.
-func (m *Monitor) addPeerToBatch(b *Batch, p *peerState) {
+// writer is the queue of batches not yet written.
+type writer struct {
+	// token is held by the one goroutine writing the queue.
+	token chan struct{}
+
+	mu      sync.Mutex
+	queue   []*queued
+	free    []*queued
+	next    uint64 // seq of the newest batch queued
+	written uint64 // seq of the newest batch written
+	err     error  // why the head of the queue is unwritten, or nil
+}
+
+// StoreStatus says whether the store takes the monitor's writes.
+type StoreStatus struct {
+	// Writing is false while writes fail.
+	Writing bool
+
+	// Err is the last write error while writes fail, else nil.
+	Err error
+
+	// PendingBatches counts the batches kept in memory, waiting to be
+	// written.
+	PendingBatches int
+}
+
+// StoreStatus returns the state of the monitor's writes to its store.
+func (m *Monitor) StoreStatus() StoreStatus {
+	w := &m.w
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return StoreStatus{
+		Writing:        w.err == nil,
+		Err:            w.err,
+		PendingBatches: len(w.queue),
+	}
+}
+
+// chg returns the change under way, starting one if none is. Callers
+// hold mu.
+func (m *Monitor) chg() *change {
+	c := &m.change
+	if c.q == nil {
+		w := &m.w
+		w.mu.Lock()
+		if n := len(w.free); n > 0 {
+			c.q, w.free = w.free[n-1], w.free[:n-1]
+		} else {
+			c.q = &queued{}
+		}
+		w.mu.Unlock()
+	}
+	return c
+}
+
+// touch adds p's record and new log events to the change under way.
+func (m *Monitor) touch(p *peerState) {
+	c := m.chg()
+	if !p.touched {
+		p.touched = true
+		c.peers = append(c.peers, p)
+	}
+}
+
+// touchEvent is touch for a peer that an event was applied to: the
+// monitor was running at its time.
+func (m *Monitor) touchEvent(p *peerState) {
+	m.touch(p)
+	m.lastTime = max(m.lastTime, p.lastEvent)
+}
+
+// addChannel adds a channel record to the change under way.
+func (m *Monitor) addChannel(rec ChannelRecord) {
+	c := m.chg()
+	c.q.b.Channels = append(c.q.b.Channels, rec)
+}
+
+// commit ends the change under way: the touched peers' records and new
+// log events join its batch, and the batch is queued. It returns the batch's
+// sequence number, 0 when there was nothing to write. Callers hold mu.
+func (m *Monitor) commit() uint64 {
+	c := &m.change
+	q := c.q
+	if q == nil {
+		return 0
+	}
+	for _, p := range c.peers {
+		m.addPeerToBatch(q, p)
+		p.touched = false
+	}
+	if c.meta {
+		q.b.Meta = &Meta{
+			MonitoringSince: nsTime(m.monitoringSince),
+			Heartbeat:       nsTime(m.heartbeat),
+		}
+	}
+	c.q, c.peers, c.meta = nil, c.peers[:0], false
+
+	w := &m.w
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if q.b.Empty() {
+		w.free = append(w.free, q)
+		return 0
+	}
+	w.next++
+	q.seq = w.next
+	w.queue = append(w.queue, q)
+	return q.seq
+}
+
+// addPeerToBatch adds p's record and its log events not yet queued to q.
+func (m *Monitor) addPeerToBatch(q *queued, p *peerState) {
+	b := &q.b
 	b.Peers = append(b.Peers, p.record())
-	if len(p.pending) == 0 {
+	n := p.tl.len()
+	if n == p.queued {
 		return
 	}
-	start := len(m.logBuf)
-	for _, e := range p.pending {
-		m.logBuf = append(m.logBuf, LogEvent{
-			Time: nsTime(e.t), State: e.s,
+	start := len(q.logs)
+	for i := p.queued; i < n; i++ {
+		q.logs = append(q.logs, LogEvent{
+			Time: nsTime(p.tl.times[i]), State: p.tl.states[i],
 		})
 	}
 	b.Logs = append(b.Logs, PeerLog{
 		Peer:   p.id,
-		Seq:    uint64(p.tl.len()),
-		Events: m.logBuf[start:len(m.logBuf):len(m.logBuf)],
+		Seq:    uint64(p.queued),
+		Events: q.logs[start:len(q.logs):len(q.logs)],
 	})
+	p.queued = n
 }
 
-// writePeers writes b, which holds the touched peers, with a heartbeat at
-// t. On success the peers' pending events join their logs; on failure the
-// peers get their saved values back.
-func (m *Monitor) writePeers(ctx context.Context, b *Batch, t int64,
-	touched []*peerState, saved map[*peerState]peerVals) error {
-
-	prev := m.heartbeat
-	m.heartbeat = max(m.heartbeat, t)
-	b.Meta = &Meta{
-		MonitoringSince: nsTime(m.monitoringSince),
-		Heartbeat:       nsTime(m.heartbeat),
-	}
-	if err := m.cfg.Store.Write(ctx, b); err != nil {
-		m.heartbeat = prev
-		for _, p := range touched {
-			p.peerVals = saved[p]
-			p.pending = p.pending[:0]
+// await returns once batch seq is written. While writes fail it returns
+// at once with an error wrapping ErrNotWritten: the batch stays queued
+// and is written by a later sync tick. Callers do not hold mu.
+func (m *Monitor) await(ctx context.Context, seq uint64) error {
+	w := &m.w
+	for {
+		w.mu.Lock()
+		written, err := w.written >= seq, w.err
+		w.mu.Unlock()
+		switch {
+		case written:
+			return nil
+		case err != nil:
+			return fmt.Errorf("%w: %w", ErrNotWritten, err)
 		}
-		return err
+		select {
+		case w.token <- struct{}{}:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", ErrNotWritten, ctx.Err())
+		}
+		m.drain(false)
+		<-w.token
 	}
-	for _, p := range touched {
-		p.flushPending()
-	}
-	return nil
 }
 
-// writePeer writes p (and ch, if not nil) and commits p's pending events
-// to its timeline, or rolls p back to saved on failure.
-func (m *Monitor) writePeer(ctx context.Context, p *peerState,
-	saved peerVals, ch *ChannelRecord) error {
+// drain writes queued batches in order until the queue is empty or a
+// write fails. While writes fail it only tries when retry is set (the
+// sync tick). The caller holds the writer's token.
+func (m *Monitor) drain(retry bool) {
+	w := &m.w
+	// A write is short and must not fail because a caller gave up
+	// waiting: it is the monitor's, not the caller's.
+	ctx := context.Background()
+	for {
+		w.mu.Lock()
+		if len(w.queue) == 0 || (w.err != nil && !retry) {
+			w.mu.Unlock()
+			return
+		}
+		q := w.queue[0]
+		w.mu.Unlock()
 
-	b := m.newBatch()
-	m.addPeerToBatch(b, p)
-	if ch != nil {
-		b.Channels = append(b.Channels, *ch)
+		err := m.cfg.Store.Write(ctx, &q.b)
+
+		w.mu.Lock()
+		if err != nil {
+			if w.err == nil {
+				m.log.Errorf("store write failed: %v; events are "+
+					"kept in memory and written when the "+
+					"store accepts writes again", err)
+			}
+			w.err = err
+			w.mu.Unlock()
+			return
+		}
+		if w.err != nil {
+			m.log.Infof("store accepts writes again; writing %d "+
+				"kept batches", len(w.queue))
+			w.err = nil
+		}
+		w.queue[0] = nil
+		w.queue = w.queue[1:]
+		w.written = q.seq
+		q.b.Reset()
+		q.logs = q.logs[:0]
+		w.free = append(w.free, q)
+		w.mu.Unlock()
 	}
-	if err := m.cfg.Store.Write(ctx, b); err != nil {
-		p.peerVals = saved
-		p.pending = p.pending[:0]
-		return err
+}
+
+// flush writes every queued batch, retrying a failed one, and returns
+// the error that stopped it, if any.
+func (m *Monitor) flush() error {
+	w := &m.w
+	w.token <- struct{}{}
+	m.drain(true)
+	<-w.token
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.queue) > 0 && w.err != nil {
+		return fmt.Errorf("%d batches %w: %w", len(w.queue),
+			ErrNotWritten, w.err)
 	}
-	p.flushPending()
-	m.lastTime = max(m.lastTime, p.lastEvent)
 	return nil
 }

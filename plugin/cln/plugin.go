@@ -8,6 +8,7 @@ import (
 	"io"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
@@ -441,7 +442,8 @@ func (r *runner) bootstrap(p *glightning.Plugin,
 		s.startGrace(snap)
 	}
 	if s.grace == nil {
-		if err := s.mon.Sync(r.runCtx, snap); err != nil {
+		err := s.mon.Sync(r.runCtx, snap)
+		if err != nil && !s.noteUnwritten(err) {
 			_ = s.close("")
 			return nil, fmt.Errorf("bootstrap: %w", err)
 		}
@@ -488,6 +490,10 @@ type instance struct {
 	// otherwise.
 	grace    map[core.PeerID]bool
 	graceLen time.Duration
+
+	// unwritten is set while the monitor keeps changes it could not
+	// write to its store.
+	unwritten atomic.Bool
 }
 
 // openPoints returns the points of peer's channels the monitor holds open.
@@ -547,7 +553,11 @@ func (s *instance) notification(ctx, rpcCtx context.Context, m inbound) {
 
 // apply applies one event; a failure is logged and the plugin goes on.
 func (s *instance) apply(ctx context.Context, ev core.Event) {
-	if err := s.mon.Apply(ctx, ev); err != nil {
+	err := s.mon.Apply(ctx, ev)
+	if s.noteUnwritten(err) {
+		return
+	}
+	if err != nil {
 		s.log.Warnf("apply %v of peer %v: %v", ev.Type, ev.Peer, err)
 	}
 }
@@ -604,6 +614,24 @@ func (s *instance) endGrace(ctx, rpcCtx context.Context, why string) {
 	s.reconcile(ctx, rpcCtx)
 }
 
+// noteUnwritten logs an error wrapping core.ErrNotWritten (the monitor
+// keeps the change in memory and writes it once its store accepts writes
+// again) once when such errors start, not once per event. It reports
+// whether err was one.
+func (s *instance) noteUnwritten(err error) bool {
+	if !errors.Is(err, core.ErrNotWritten) {
+		if err == nil {
+			s.unwritten.Store(false)
+		}
+		return false
+	}
+	if !s.unwritten.Swap(true) {
+		s.log.Warnf("%v (going on; further events are kept the same "+
+			"way without a log line)", err)
+	}
+	return true
+}
+
 // reconcile takes a snapshot of the node and syncs the monitor with it,
 // repairing any notification that was missed.
 func (s *instance) reconcile(ctx, rpcCtx context.Context) {
@@ -621,7 +649,8 @@ func (s *instance) reconcile(ctx, rpcCtx context.Context) {
 		s.log.Warnf("reconcile: %v", err)
 		return
 	}
-	if err := s.mon.Sync(ctx, snap); err != nil {
+	err = s.mon.Sync(ctx, snap)
+	if !s.noteUnwritten(err) && err != nil {
 		s.log.Warnf("reconcile: %v", err)
 	}
 }

@@ -77,6 +77,10 @@ type Source struct {
 	fatalOnce sync.Once
 	fatal     chan struct{}
 	err       error
+
+	// unwritten is set while the monitor keeps changes it could not
+	// write to its store. Only Run's goroutine uses it.
+	unwritten bool
 }
 
 // NewSource returns a source; it starts nothing.
@@ -423,6 +427,11 @@ func (s *Source) handle(ctx context.Context, sink core.Sink, it item,
 	err := sink.Apply(ctx, it.ev)
 	switch {
 	case err == nil:
+		s.unwritten = false
+	case errors.Is(err, core.ErrNotWritten):
+		// Applied in memory; the monitor writes it when its store
+		// accepts writes again.
+		s.noteUnwritten(err)
 	case errors.Is(err, core.ErrBadInput):
 		s.cfg.Logger.Warnf("skip %v of peer %v: %v", it.ev.Type,
 			it.ev.Peer, err)
@@ -567,12 +576,28 @@ func openChannels(snap core.Snapshot) map[core.ChannelPoint]core.PeerID {
 func (s *Source) sync(ctx context.Context, sink core.Sink,
 	snap core.Snapshot) error {
 
-	if err := sink.Sync(ctx, snap); err != nil {
+	err := sink.Sync(ctx, snap)
+	switch {
+	case err == nil:
+		s.unwritten = false
+	case errors.Is(err, core.ErrNotWritten):
+		s.noteUnwritten(err)
+	default:
 		return fmt.Errorf("sync the snapshot of %d channels and %d "+
 			"online peers: %w", len(snap.Channels),
 			len(snap.OnlinePeers), err)
 	}
 	return nil
+}
+
+// noteUnwritten logs an error wrapping core.ErrNotWritten once, when the
+// monitor starts keeping changes it cannot write, not once per event.
+func (s *Source) noteUnwritten(err error) {
+	if !s.unwritten {
+		s.cfg.Logger.Warnf("%v (going on; further events are kept "+
+			"the same way without a log line)", err)
+	}
+	s.unwritten = true
 }
 
 // confirmVanished looks up in ClosedChannels the channels that were open

@@ -767,6 +767,26 @@ func TestSourceResyncsAfterApplyFailure(t *testing.T) {
 	c.noCall()
 }
 
+// TestSourceGoesOnWhenNotWritten: an event the monitor keeps in memory
+// because its store fails is no reason to reconnect, and the condition
+// is logged once, not per event.
+func TestSourceGoesOnWhenNotWritten(t *testing.T) {
+	c := newTestCtx(t)
+	c.start()
+	c.next("sync")
+	c.srv.WaitSubscribed(t, 1)
+
+	full := fmt.Errorf("record: %w: disk full", core.ErrNotWritten)
+	for _, on := range []bool{true, false, true} {
+		c.sink.failNextApply(full)
+		c.srv.SetOnline(lndtest.PeerKey(1), on)
+		c.next("apply")
+	}
+	// No NodeLost, no new sync: the source went on.
+	c.noCall()
+	require.Len(t, c.log.lines("disk full"), 1)
+}
+
 func TestSourceConfirmsChannelsKnownBeforeStart(t *testing.T) {
 	c := newTestCtx(t)
 	p := lndtest.PeerKey(1)
