@@ -1,8 +1,9 @@
 // Package equivalence runs lnd's own channel-fitness subsystem (package
-// chanfitness of lnd v0.21.1-beta, the version pinned in go.mod; SPEC names
-// lnd's behaviour as its baseline) side by side with core.Monitor on the
-// same inputs, in the same process, to show that the numbers SPEC section 2
-// shares with lnd come out the same, and to compare their speed and memory.
+// chanfitness of lnd v0.21.1-beta, the version pinned in go.mod) side by
+// side with core.Monitor on the same inputs, in the same process, to show
+// that the numbers the monitor shares with lnd (docs/semantics.md, "Where
+// it differs from lnd, and why") come out the same, and to compare their
+// speed and memory.
 // `make bench` ends with the table that cmd/benchtable prints from the
 // benchmarks of this package.
 //
@@ -14,13 +15,13 @@
 // every tracked peer's flap count and last flap after every step, and on a
 // difference shrinks the sequence to the shortest one that still shows it.
 //
-// Known differences between lnd v0.21.1-beta and SPEC section 2, and how
-// the generator handles them:
+// Known differences between lnd v0.21.1-beta and the monitor (the four of
+// docs/semantics.md), and how the generator handles them:
 //
 //   - lnd ignores notifications from peers it does not track, so it does not
 //     know their state when their first channel is added, and seeds every new
 //     peer monitor as online (getOrCreatePeerMonitor calls onlineEvent(true)).
-//     SPEC 2.1 applies the peer's last known state instead. The generator
+//     core applies the peer's last known state instead. The generator
 //     therefore opens a peer's first channel only while its last
 //     notification did not say offline (Valid enforces this, also while
 //     shrinking). core, like lnd, takes a peer never heard of as online.

@@ -197,9 +197,10 @@ func (m *Model) OpenCount(peer int) int {
 //
 //   - the first channel of a peer opened while the peer's last
 //     notification said offline: lnd v0.21.1-beta seeds every new peer
-//     monitor as online whatever the peer's state, where SPEC 2.1 uses the
+//     monitor as online whatever the peer's state, where core uses the
 //     peer's last known state (online when none was ever notified: the
-//     peer must have been connected to open the channel);
+//     peer must have been connected to open the channel; see
+//     docs/semantics.md, "What is counted");
 //   - a channel opened again after it closed: its funding outpoint is
 //     spent, so this cannot happen on chain.
 func (m *Model) Apply(s Step) error {
