@@ -618,6 +618,7 @@ func CLIParams(args ...string) (any, error) {
 	for _, a := range args {
 		k, v, ok := strings.Cut(a, "=")
 		if !ok {
+			//lint:ignore ST1005 lightningd's own wording, reproduced
 			return nil, fmt.Errorf("Expected key=value in '%s'", a)
 		}
 		obj[k] = raw(v)
@@ -718,6 +719,7 @@ func (n *Node) handleOutput(m *pluginMessage) error {
 	delete(n.pending, string(m.ID))
 	n.mu.Unlock()
 	if !ok {
+		//lint:ignore ST1005 lightningd's own wording, reproduced
 		return fmt.Errorf("Received a JSON-RPC response for "+
 			"non-existent request %s", m.ID)
 	}
@@ -736,6 +738,7 @@ func (n *Node) handleNotification(m *pluginMessage) error {
 		if err := json.Unmarshal(m.Params, &p); err != nil ||
 			p.Message == nil {
 
+			//lint:ignore ST1005 lightningd's own wording, reproduced
 			return fmt.Errorf("Log notification from plugin doesn't "+
 				"have a string \"message\" field: %v", m)
 		}
@@ -744,6 +747,7 @@ func (n *Node) handleNotification(m *pluginMessage) error {
 			level = *p.Level
 		}
 		if !validLevels[level] {
+			//lint:ignore ST1005 lightningd's own wording, reproduced
 			return fmt.Errorf("Unknown log-level %q", level)
 		}
 		n.mu.Lock()
