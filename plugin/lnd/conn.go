@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lightningnetwork/lnd/lnrpc"
+	"github.com/lightningnetwork/lnd/macaroons"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -80,9 +81,10 @@ func Dial(cfg ConnConfig) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	macCred, err := newMacaroonCredential(mac)
+	macCred, err := macaroons.NewMacaroonCredential(mac)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: macaroon %s: %v", ErrBadMacaroon,
+			cfg.MacaroonPath, err)
 	}
 	conn, err := grpc.NewClient(cfg.Host,
 		grpc.WithTransportCredentials(creds),

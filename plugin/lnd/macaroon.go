@@ -1,8 +1,6 @@
 package lnd
 
 import (
-	"context"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"sort"
@@ -163,34 +161,4 @@ func MacaroonPermissions(mac *macaroon.Macaroon) (Permissions, error) {
 	}
 	sort.Strings(p.Ops)
 	return p, nil
-}
-
-// macaroonCredential sends a macaroon with every call, as lnd expects it:
-// hex in the "macaroon" metadata key.
-type macaroonCredential struct {
-	hex string
-}
-
-// newMacaroonCredential encodes mac for per-call credentials.
-func newMacaroonCredential(mac *macaroon.Macaroon) (macaroonCredential,
-	error) {
-
-	b, err := mac.MarshalBinary()
-	if err != nil {
-		return macaroonCredential{}, fmt.Errorf("encode macaroon: %w",
-			err)
-	}
-	return macaroonCredential{hex: hex.EncodeToString(b)}, nil
-}
-
-// GetRequestMetadata implements credentials.PerRPCCredentials.
-func (c macaroonCredential) GetRequestMetadata(context.Context,
-	...string) (map[string]string, error) {
-
-	return map[string]string{"macaroon": c.hex}, nil
-}
-
-// RequireTransportSecurity implements credentials.PerRPCCredentials.
-func (c macaroonCredential) RequireTransportSecurity() bool {
-	return true
 }
