@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// Flap counting and rate limiting, with lnd's constants.
+// Flap counting and rate limiting, with lnd's constants (docs/semantics.md,
+// "Flap count and cooldown" and "Rate limit and the staged event").
 const (
 	// RateLimitScale is the number of flaps per rate-limit tier.
 	RateLimitScale = 200

@@ -560,7 +560,7 @@ func TestRetention(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// TestReportShape: every field of SPEC section 4 is present.
+// TestReportShape: every field of the README's report is present.
 func TestReportShape(t *testing.T) {
 	tc := newTestCtx(t)
 	p := peerN(1)

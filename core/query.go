@@ -212,7 +212,7 @@ func (m *Monitor) peerWindow(p *peerState, start, end,
 	}
 }
 
-// Report builds the SPEC section 4 report.
+// Report builds the report of q (README.md, "The report").
 func (m *Monitor) Report(ctx context.Context, q ReportQuery) (Report, error) {
 	head, err := ParseWindow(q.Window)
 	if err != nil {

@@ -178,7 +178,8 @@ type ReportQuery struct {
 	Window string
 }
 
-// Report is the shared JSON report (SPEC section 4).
+// Report is the JSON report both front ends return (README.md, "The
+// report").
 type Report struct {
 	GeneratedAt        Time            `json:"generated_at"`
 	MonitoringSince    Time            `json:"monitoring_since"`

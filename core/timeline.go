@@ -223,21 +223,6 @@ func (v view) span(start, end int64) (on, known int64) {
 	return on2 - on1, k2 - k1
 }
 
-// stateAt returns the state in force at t.
-func (v view) stateAt(t int64) State {
-	if v.staged && t >= v.stagedT {
-		return v.stagedS
-	}
-	tl := v.tl
-	i := sort.Search(len(tl.times), func(j int) bool {
-		return tl.times[j] > t
-	}) - 1
-	if i < 0 {
-		return StateUnknown
-	}
-	return tl.states[i]
-}
-
 // longestOutage returns the longest offline run within [start, end]
 // (clipped to now), runs cut at the edges counting only their inside.
 func (v view) longestOutage(start, end int64) int64 {

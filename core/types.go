@@ -3,6 +3,8 @@
 // lifetime and uptime and per-peer flap counts, with lnd's semantics, and
 // keeps that history in a Store so that it survives restarts.
 //
+// docs/semantics.md says what it computes and where that differs from lnd.
+//
 // core knows no node and no database: adapters feed it through Apply, Sync
 // and NodeLost (or an EventSource), and storage backends implement Store.
 package core
