@@ -23,7 +23,7 @@ import (
 // ("ours", on the memory store unless the name says otherwise). lnd is fed
 // through LND, which waits for lnd to process every event: without that
 // its clock-stamped results would depend on goroutine scheduling. Each
-// benchmark reports one headline figure, which cmd/benchtable turns into
+// benchmark reports one headline figure, which benchtable turns into
 // the lnd/ours table: ns/op, or the single custom metric it reports.
 
 // system is one side of a benchmark.

@@ -4,7 +4,7 @@
 // that the numbers the monitor shares with lnd (docs/semantics.md, "Where
 // it differs from lnd, and why") come out the same, and to compare their
 // speed and memory.
-// `make bench` ends with the table that cmd/benchtable prints from the
+// `make bench` ends with the table that benchtable prints from the
 // benchmarks of this package.
 //
 // The lnd side is driven through its public surface only: fake channel and
