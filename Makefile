@@ -2,7 +2,8 @@
 GO ?= go
 BIN := $(CURDIR)/bin
 
-.PHONY: build test unit demo bench fmt fmt-check vet clean itest-bins fuzz
+.PHONY: build test unit demo bench fmt fmt-check vet lint staticcheck \
+	clean itest-bins fuzz
 
 # The lnd integration test runs real lnd and btcd, built once per version.
 LND_VERSION := v0.21.1-beta
@@ -18,8 +19,13 @@ build:
 TEST_FUZZTIME := 3s
 FUZZTIME ?= 1m
 
+# staticcheck, pinned, is installed from the Go module proxy into .cache/
+# the first time.
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(CURDIR)/.cache/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+
 # test: what CI runs on a fresh machine.
-test: fmt-check vet itest-bins
+test: lint itest-bins
 	CHANFITNESS_LND_BINS=$(LND_BINS) $(GO) test -race -count=1 ./...
 	GO=$(GO) scripts/fuzz.sh $(TEST_FUZZTIME)
 
@@ -41,7 +47,7 @@ demo:
 # (benchtable fails the target if a benchmark failed).
 bench:
 	$(GO) test -p 1 -run '^$$' -bench . -benchmem ./... | \
-		$(GO) run ./plugin/lnd/equivalence/cmd/benchtable
+		$(GO) run ./plugin/lnd/equivalence/benchtable
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
@@ -52,6 +58,16 @@ fmt-check:
 
 vet:
 	$(GO) vet ./...
+
+# lint: gofmt check, go vet and staticcheck.
+lint: fmt-check vet staticcheck
+
+staticcheck: $(STATICCHECK)
+	$(STATICCHECK) ./...
+
+$(STATICCHECK):
+	GOBIN=$(dir $(STATICCHECK)) $(GO) install \
+		honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 clean:
 	rm -rf $(BIN) demo-data
