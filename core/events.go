@@ -16,16 +16,14 @@ func (m *Monitor) peer(id PeerID) *peerState {
 	return p
 }
 
-// eventTime resolves an event's time: zero means now, and a time before
-// the peer's last event is clamped to it. No event lands in or before
-// unmonitored time either: the floor is the start of the open gap, or the
-// end of the last one.
-func (m *Monitor) eventTime(p *peerState, t time.Time) int64 {
-	var ns int64
-	if t.IsZero() {
-		ns = m.now()
-	} else {
-		ns = t.UnixNano()
+// eventTime resolves an event's time: zero or later than now means now,
+// and a time before the peer's last event is clamped to it. No event lands
+// in or before unmonitored time either: the floor is the start of the open
+// gap, or the end of the last one.
+func (m *Monitor) eventTime(p *peerState, t time.Time, now int64) int64 {
+	ns := now
+	if !t.IsZero() {
+		ns = min(t.UnixNano(), now)
 	}
 	return max(ns, p.lastEvent, m.gapEdge())
 }
@@ -43,9 +41,10 @@ func (m *Monitor) Apply(ctx context.Context, ev Event) error {
 		m.mu.Unlock()
 		return err
 	}
-	m.forgetPeers(m.now())
+	now := m.observeClock()
+	m.forgetPeers(now)
 	p := m.peer(ev.Peer)
-	t := m.eventTime(p, ev.Time)
+	t := m.eventTime(p, ev.Time, now)
 	switch ev.Type {
 	case PeerOnline, PeerOffline:
 		m.peerEvent(p, ev.Type == PeerOnline, t)

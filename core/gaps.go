@@ -38,8 +38,10 @@ func (m *Monitor) openGap(t int64) {
 	m.setHeartbeat(t)
 	m.gapOpen, m.openGapStart = true, t
 	m.lastTime = t
-	m.log.Infof("node lost at %v: time until it is back is unmonitored",
-		nsTime(t))
+	if !m.stepping {
+		m.log.Infof("node lost at %v: time until it is back is "+
+			"unmonitored", nsTime(t))
+	}
 }
 
 // closeGap ends unmonitored time at t. online gives each peer's state at
@@ -83,8 +85,10 @@ func (m *Monitor) closeGap(t int64, online map[PeerID]bool) {
 	m.gapOpen = false
 	m.connectedSince = t
 	m.lastTime = max(m.lastTime, newest)
-	m.log.Infof("node connected at %v after %v unmonitored", nsTime(t),
-		time.Duration(t-start))
+	if !m.stepping {
+		m.log.Infof("node connected at %v after %v unmonitored",
+			nsTime(t), time.Duration(t-start))
+	}
 }
 
 // setHeartbeat moves the heartbeat to t if that is later, and adds the
@@ -114,9 +118,10 @@ func (m *Monitor) NodeLost(ctx context.Context, at time.Time) error {
 		m.mu.Unlock()
 		return err
 	}
+	now := m.observeClock()
 	t := timeNs(at)
-	if t == 0 {
-		t = m.now()
+	if t == 0 || t > now {
+		t = now
 	}
 	m.openGap(t)
 	seq := m.commit()

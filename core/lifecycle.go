@@ -24,7 +24,8 @@ func (m *Monitor) Start(ctx context.Context) error {
 	if err := m.load(st); err != nil {
 		return err
 	}
-	now := m.now()
+	m.watch.raise(max(m.heartbeat, m.lastTime))
+	now := m.observeClock()
 	if m.monitoringSince == 0 {
 		m.monitoringSince = now
 		m.setHeartbeat(now)
@@ -76,7 +77,7 @@ func (m *Monitor) timers() {
 			m.tick()
 		case <-m.maintTicker.Ticks():
 			m.mu.Lock()
-			now := m.now()
+			now := m.observeClock()
 			m.pruneClosed(now)
 			m.forgetPeers(now)
 			seq := m.commit()
@@ -95,9 +96,10 @@ func (m *Monitor) timers() {
 // first tick after they recover writes one.
 func (m *Monitor) tick() {
 	m.mu.Lock()
-	m.forgetPeers(m.now())
+	now := m.observeClock()
+	m.forgetPeers(now)
 	if !m.gapOpen && m.StoreStatus().Writing {
-		m.setHeartbeat(m.now())
+		m.setHeartbeat(now)
 	}
 	m.commit()
 	m.mu.Unlock()
@@ -148,8 +150,8 @@ func (m *Monitor) Stop() error {
 	m.maintTicker.Stop()
 
 	m.mu.Lock()
-	if !m.gapOpen {
-		m.setHeartbeat(m.now())
+	if now := m.observeClock(); !m.gapOpen {
+		m.setHeartbeat(now)
 	}
 	m.commit()
 	m.mu.Unlock()

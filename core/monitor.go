@@ -87,6 +87,14 @@ type Monitor struct {
 	// forget queues untracked peers that went offline (see peers.go).
 	forget []forgetEntry
 
+	// watch reads the clock; clockSteps counts the steps it found and
+	// lastStep is the newest; stepping is set while a step forward is
+	// recorded as unmonitored time (see clock.go).
+	watch      *clockWatch
+	clockSteps int
+	lastStep   clockStep
+	stepping   bool
+
 	monitoringSince int64
 	heartbeat       int64
 	// lastTime is the newest time the monitor is known to have been
@@ -157,6 +165,7 @@ func NewMonitor(cfg Config) (*Monitor, error) {
 	if m.clock == nil {
 		m.clock = clock.NewDefaultClock()
 	}
+	m.watch = newClockWatch(m.clock)
 	if m.log == nil {
 		m.log = nopLogger{}
 	}
@@ -193,8 +202,9 @@ func timeNs(t time.Time) int64 {
 	return t.UnixNano()
 }
 
+// now returns the monitor's time, which never goes back (see clock.go).
 func (m *Monitor) now() int64 {
-	return m.clock.Now().UnixNano()
+	return m.watch.read()
 }
 
 // usable checks that the monitor accepts input. Callers hold mu.

@@ -112,6 +112,7 @@ func (m *Monitor) ChannelInfo(ctx context.Context,
 	if err := ctx.Err(); err != nil {
 		return ChannelInfo{}, err
 	}
+	m.settleClock()
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	c, ok := m.channels[cp]
@@ -167,6 +168,7 @@ func (m *Monitor) PeerWindow(ctx context.Context, peer PeerID, start,
 	if err := ctx.Err(); err != nil {
 		return PeerWindowInfo{}, err
 	}
+	m.settleClock()
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	p, err := m.trackedPeer(peer)
@@ -221,6 +223,7 @@ func (m *Monitor) Report(ctx context.Context, q ReportQuery) (Report, error) {
 	windows := reportWindows(head)
 	store := m.storeReport()
 
+	m.settleClock()
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if err := m.usable(); err != nil {
@@ -243,6 +246,7 @@ func (m *Monitor) Report(ctx context.Context, q ReportQuery) (Report, error) {
 		Channels:      []ChannelReport{},
 		Peers:         []PeerReport{},
 	}
+	r.ClockSteps, r.LastClockStep = m.clockReport()
 	chans, peers := m.reportSubjects(q.Peer)
 	for i, c := range chans {
 		if i%ctxEvery == 0 && ctx.Err() != nil {

@@ -187,6 +187,8 @@ type Report struct {
 	Window             string          `json:"window"`
 	NodeConnected      bool            `json:"node_connected"`
 	Store              StoreReport     `json:"store"`
+	ClockSteps         int             `json:"clock_steps"`
+	LastClockStep      *ClockStep      `json:"last_clock_step"`
 	Channels           []ChannelReport `json:"channels"`
 	Peers              []PeerReport    `json:"peers"`
 }
@@ -259,9 +261,6 @@ func ratio(up, monitored time.Duration) *float64 {
 		return nil
 	}
 	r := float64(up) / float64(monitored)
-	if r > 1 {
-		r = 1
-	}
 	return &r
 }
 

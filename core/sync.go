@@ -16,9 +16,10 @@ func (m *Monitor) Sync(ctx context.Context, snap Snapshot) error {
 		m.mu.Unlock()
 		return err
 	}
+	now := m.observeClock()
 	t := timeNs(snap.Time)
-	if t == 0 {
-		t = m.now()
+	if t == 0 || t > now {
+		t = now
 	}
 	t = max(t, m.gapEdge())
 	m.syncPeers(snap, t)
