@@ -28,18 +28,44 @@ func (n *Node) SetPeer(id string, connected bool) {
 	p.Connected = connected
 }
 
-// Connect connects a peer and notifies the plugin.
+// Connect connects a peer, records it for listnetworkevents and notifies
+// the plugin.
 func (n *Node) Connect(id string) {
 	n.t.Helper()
 	n.SetPeer(id, true)
+	n.RecordNetworkEvent(NetworkEvent{PeerID: id, Type: NetConnect})
 	n.Notify("connect", n.opts.Payload.ConnectParams(id, "in"))
 }
 
-// Disconnect disconnects a peer and notifies the plugin.
+// Disconnect disconnects a peer, records it for listnetworkevents and
+// notifies the plugin.
 func (n *Node) Disconnect(id string) {
 	n.t.Helper()
 	n.SetPeer(id, false)
+	n.RecordNetworkEvent(NetworkEvent{PeerID: id, Type: NetDisconnect})
 	n.Notify("disconnect", n.opts.Payload.DisconnectParams(id))
+}
+
+// RecordNetworkEvent adds an entry to listnetworkevents without a
+// notification (a ping, a failed connection attempt, or history from
+// before the plugin ran). A zero Timestamp is now; CreatedIndex is
+// assigned.
+func (n *Node) RecordNetworkEvent(e NetworkEvent) {
+	n.st.mu.Lock()
+	defer n.st.mu.Unlock()
+	if e.Timestamp == 0 {
+		e.Timestamp = time.Now().Unix()
+	}
+	e.CreatedIndex = uint64(len(n.st.netEvents)) + 1
+	n.st.netEvents = append(n.st.netEvents, e)
+}
+
+// SetNoNetworkEvents makes the node answer listnetworkevents as a node
+// older than v25.12 does: unknown command.
+func (n *Node) SetNoNetworkEvents(none bool) {
+	n.st.mu.Lock()
+	defer n.st.mu.Unlock()
+	n.st.noNetEvents = none
 }
 
 // AddChannel adds a channel without a notification and returns it.

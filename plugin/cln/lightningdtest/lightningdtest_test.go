@@ -291,3 +291,67 @@ func TestInitOptionValue(t *testing.T) {
 		})
 	}
 }
+
+// TestListNetworkEvents checks the emulated listnetworkevents: connects
+// and disconnects recorded in order with created indexes, filtering by
+// peer, start and limit, bad parameters refused, and the command unknown
+// on a node older than v25.12.
+func TestListNetworkEvents(t *testing.T) {
+	a, b := PeerID(1), PeerID(2)
+	call := func(n *Node, params string) ([]NetworkEvent, *RPCError) {
+		s := &rpcServer{st: n.st}
+		res, rerr := s.handle(&rpcReq{JSONRPC: "2.0",
+			ID: json.RawMessage(`1`), Method: "listnetworkevents",
+			Params: json.RawMessage(params)})
+		if rerr != nil {
+			return nil, rerr
+		}
+		b, err := json.Marshal(res)
+		require.NoError(t, err)
+		var out struct {
+			Events []NetworkEvent `json:"networkevents"`
+		}
+		require.NoError(t, json.Unmarshal(b, &out))
+		return out.Events, nil
+	}
+
+	n := New(t, Options{Payload: V25_12})
+	n.st.peers[a] = &Peer{ID: a}
+	n.RecordNetworkEvent(NetworkEvent{PeerID: a, Type: NetConnect,
+		Timestamp: 1000})
+	ping := uint64(2_500_000)
+	n.RecordNetworkEvent(NetworkEvent{PeerID: a, Type: NetPing,
+		Timestamp: 1001, DurationNsec: &ping})
+	n.RecordNetworkEvent(NetworkEvent{PeerID: b, Type: NetConnectFail,
+		Timestamp: 1002, Reason: "Connection refused"})
+	n.RecordNetworkEvent(NetworkEvent{PeerID: a, Type: NetDisconnect,
+		Timestamp: 1003})
+
+	all, rerr := call(n, `{}`)
+	require.Nil(t, rerr)
+	require.Len(t, all, 4)
+	for i, e := range all {
+		require.Equal(t, uint64(i+1), e.CreatedIndex)
+	}
+	require.Equal(t, ping, *all[1].DurationNsec)
+
+	onlyA, rerr := call(n, `["`+a+`"]`)
+	require.Nil(t, rerr)
+	require.Len(t, onlyA, 3)
+
+	page, rerr := call(n, `{"index":"created","start":2,"limit":2}`)
+	require.Nil(t, rerr)
+	require.Equal(t, []uint64{2, 3}, []uint64{page[0].CreatedIndex,
+		page[1].CreatedIndex})
+
+	for _, bad := range []string{`["x"]`, `{"index":"updated"}`,
+		`{"start":1}`, `[null,null,null,null,null]`} {
+		_, rerr := call(n, bad)
+		require.NotNil(t, rerr, bad)
+	}
+
+	old := New(t, Options{Payload: V24_11})
+	_, rerr = call(old, `{}`)
+	require.NotNil(t, rerr)
+	require.Equal(t, -32601, rerr.Code)
+}

@@ -199,6 +199,7 @@ func New(t testing.TB, opts Options) *Node {
 		t.Fatalf("node dir: %v", err)
 	}
 	n.st = newState(n.NodeID, opts.Network, opts.Version)
+	n.st.noNetEvents = opts.Payload < V25_12
 	rpc, err := startRPC(filepath.Join(n.NetDir, "lightning-rpc"), n.st)
 	if err != nil {
 		t.Fatalf("rpc socket: %v", err)

@@ -94,6 +94,36 @@ type state struct {
 	channels []*Channel
 	calls    map[string]int
 	failing  map[string]bool
+
+	// netEvents is what listnetworkevents lists (CLN v25.12+).
+	netEvents []NetworkEvent
+	// noNetEvents answers listnetworkevents as an older node does.
+	noNetEvents bool
+}
+
+// Network event types listnetworkevents lists.
+const (
+	NetConnect     = "connect"
+	NetConnectFail = "connect_fail"
+	NetDisconnect  = "disconnect"
+	NetPing        = "ping"
+)
+
+// NetworkEvent is an entry of listnetworkevents (CLN v25.12+): the node's
+// own record of its connections, kept for 30 days.
+type NetworkEvent struct {
+	CreatedIndex uint64 `json:"created_index"`
+	PeerID       string `json:"peer_id"`
+	Type         string `json:"type"`
+
+	// Timestamp is in whole seconds.
+	Timestamp int64 `json:"timestamp"`
+
+	// DurationNsec is a ping's round trip (ping only).
+	DurationNsec *uint64 `json:"duration_nsec,omitempty"`
+
+	// Reason says why a connection attempt failed (connect_fail only).
+	Reason string `json:"reason,omitempty"`
 }
 
 func newState(nodeID, network, version string) *state {
@@ -292,6 +322,12 @@ func (s *rpcServer) handle(req *rpcReq) (any, *RPCError) {
 		}
 		return map[string]any{"channels": chans}, nil
 
+	case "listnetworkevents":
+		if st.noNetEvents {
+			break
+		}
+		return st.listNetworkEvents(p)
+
 	case "listclosedchannels":
 		id, err := peerParam(p)
 		if err != nil {
@@ -408,4 +444,56 @@ func (c *Channel) AddHistory(at time.Time, oldState, newState string) {
 		Timestamp: at.UTC().Format("2006-01-02T15:04:05.000Z"),
 		OldState:  oldState, NewState: newState, Cause: "remote",
 	})
+}
+
+// listNetworkEvents answers listnetworkevents [id] [index] [start]
+// [limit]: index must be "created" when given; start is the first
+// created_index listed.
+func (st *state) listNetworkEvents(p json.RawMessage) (any, *RPCError) {
+	var args struct {
+		ID    *string `json:"id"`
+		Index *string `json:"index"`
+		Start *uint64 `json:"start"`
+		Limit *uint32 `json:"limit"`
+	}
+	bad := func(msg string) *RPCError {
+		return &RPCError{Code: -32602, Message: msg}
+	}
+	if p[0] == '[' {
+		var arr []json.RawMessage
+		if err := json.Unmarshal(p, &arr); err != nil || len(arr) > 4 {
+			return nil, bad("too many parameters")
+		}
+		dst := []any{&args.ID, &args.Index, &args.Start, &args.Limit}
+		for i, a := range arr {
+			if err := json.Unmarshal(a, dst[i]); err != nil {
+				return nil, bad(err.Error())
+			}
+		}
+	} else if err := json.Unmarshal(p, &args); err != nil {
+		return nil, bad(err.Error())
+	}
+	if args.ID != nil && len(*args.ID) != 66 {
+		return nil, bad("id: should be a node id")
+	}
+	if args.Index != nil && *args.Index != "created" {
+		return nil, bad("index: should be one of \"created\"")
+	}
+	if (args.Start != nil || args.Limit != nil) && args.Index == nil {
+		return nil, bad("Can only specify start/limit with index")
+	}
+	evs := []NetworkEvent{}
+	for _, e := range st.netEvents {
+		if args.ID != nil && e.PeerID != *args.ID {
+			continue
+		}
+		if args.Start != nil && e.CreatedIndex < *args.Start {
+			continue
+		}
+		if args.Limit != nil && len(evs) >= int(*args.Limit) {
+			break
+		}
+		evs = append(evs, e)
+	}
+	return map[string]any{"networkevents": evs}, nil
 }
