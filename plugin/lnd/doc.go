@@ -1,6 +1,7 @@
-// Package lnd connects the chanfitness monitor to an lnd node: it implements
-// core.EventSource over lnd's gRPC interface (lnrpc) with a least-privilege
-// macaroon (info:read, offchain:read, peers:read).
+// Package lndsource connects the chanfitness monitor to an lnd node: it
+// implements core.EventSource over lnd's gRPC interface (lnrpc) with a
+// least-privilege macaroon (info:read, offchain:read, peers:read). It lives
+// in plugin/lnd and is named apart from the lnd packages it imports.
 //
 // A Source subscribes to lnd's channel and peer event streams, then takes a
 // snapshot with ListChannels and ListPeers and passes it to the sink, then
@@ -10,7 +11,7 @@
 // first snapshot before the streams are registered). When lnd goes away
 // it tells the sink, reconnects with capped exponential backoff and
 // jitter, and starts over.
-package lnd
+package lndsource
 
 import "errors"
 

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
-	"github.com/chanfitness/chanfitness/plugin/lnd"
+	lndsource "github.com/chanfitness/chanfitness/plugin/lnd"
 	"github.com/chanfitness/chanfitness/storage"
 	"github.com/jessevdk/go-flags"
 	"github.com/lightningnetwork/lnd/clock"
@@ -117,8 +117,8 @@ func runDaemon(ctx context.Context, cfg *Config, env Env) error {
 	}()
 
 	var mon *core.Monitor
-	src := lnd.NewSource(lnd.Config{
-		Conn: lnd.ConnConfig{
+	src := lndsource.NewSource(lndsource.Config{
+		Conn: lndsource.ConnConfig{
 			Host:         cfg.Lnd.Host,
 			TLSCertPath:  cfg.Lnd.TLSCertPath,
 			MacaroonPath: cfg.Lnd.MacaroonPath,
@@ -190,12 +190,12 @@ func runDaemon(ctx context.Context, cfg *Config, env Env) error {
 // checkMacaroon reads what the macaroon grants: a missing permission is
 // an error, an admin macaroon a warning.
 func checkMacaroon(path string, log logger) error {
-	mac, err := lnd.LoadMacaroon(path)
+	mac, err := lndsource.LoadMacaroon(path)
 	if err != nil {
 		return fmt.Errorf("%w (set --lnd.macaroonpath, or bake one "+
-			"with: %s)", err, lnd.BakeCommand)
+			"with: %s)", err, lndsource.BakeCommand)
 	}
-	perms, err := lnd.MacaroonPermissions(mac)
+	perms, err := lndsource.MacaroonPermissions(mac)
 	if err != nil {
 		log.Warnf("cannot read the permissions of %s (%v); lnd will "+
 			"check them", path, err)
@@ -207,11 +207,11 @@ func checkMacaroon(path string, log logger) error {
 	if w := perms.Writes(); len(w) > 0 {
 		log.Warnf("macaroon %s can change the node (%s): the "+
 			"companion only reads, a narrower macaroon suffices: %s",
-			path, strings.Join(w, ", "), lnd.BakeCommand)
+			path, strings.Join(w, ", "), lndsource.BakeCommand)
 	} else if x := perms.Extra(); len(x) > 0 {
 		log.Infof("macaroon %s grants more than the companion uses "+
 			"(%s); a narrower one: %s", path, strings.Join(x, ", "),
-			lnd.BakeCommand)
+			lndsource.BakeCommand)
 	}
 	return nil
 }

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
-	"github.com/chanfitness/chanfitness/plugin/lnd"
+	lndsource "github.com/chanfitness/chanfitness/plugin/lnd"
 	"github.com/chanfitness/chanfitness/plugin/lnd/lndtest"
 	badgerstore "github.com/chanfitness/chanfitness/storage/badger"
 	"github.com/lightningnetwork/lnd/clock"
@@ -315,12 +315,12 @@ func TestDaemonMacaroonCheck(t *testing.T) {
 	}, {
 		name:    "missing peers:read",
 		perms:   []string{"info:read", "offchain:read"},
-		wantErr: []string{"lacks peers:read", lnd.BakeCommand},
+		wantErr: []string{"lacks peers:read", lndsource.BakeCommand},
 	}, {
 		name:  "missing two",
 		perms: []string{"info:read"},
 		wantErr: []string{"lacks offchain:read, peers:read",
-			lnd.BakeCommand},
+			lndsource.BakeCommand},
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -331,7 +331,7 @@ func TestDaemonMacaroonCheck(t *testing.T) {
 				var stderr syncBuffer
 				err := Run(context.Background(), args,
 					Env{Stderr: &stderr})
-				require.ErrorIs(t, err, lnd.ErrPermission)
+				require.ErrorIs(t, err, lndsource.ErrPermission)
 				for _, w := range tc.wantErr {
 					require.ErrorContains(t, err, w)
 				}
@@ -355,7 +355,7 @@ func TestDaemonStopsWhenLndRejectsMacaroon(t *testing.T) {
 		"offchain:read", "peers:read")), "--store=memory")
 	var stderr syncBuffer
 	err := Run(context.Background(), args, Env{Stderr: &stderr})
-	require.ErrorIs(t, err, lnd.ErrBadMacaroon)
+	require.ErrorIs(t, err, lndsource.ErrBadMacaroon)
 	require.ErrorContains(t, err, "was it baked by this lnd node?")
 }
 
@@ -364,7 +364,7 @@ func TestDaemonMissingMacaroonFile(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "nope.macaroon")
 	err := Run(context.Background(), lndArgs(srv, missing), Env{})
 	require.ErrorContains(t, err, "nope.macaroon")
-	require.ErrorContains(t, err, lnd.BakeCommand)
+	require.ErrorContains(t, err, lndsource.BakeCommand)
 }
 
 func TestDaemonBadgerHistoryContinues(t *testing.T) {

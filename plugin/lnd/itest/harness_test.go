@@ -23,7 +23,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
-	"github.com/chanfitness/chanfitness/plugin/lnd"
+	lndsource "github.com/chanfitness/chanfitness/plugin/lnd"
 	"github.com/lightningnetwork/lnd/lnrpc"
 	"github.com/stretchr/testify/require"
 )
@@ -351,7 +351,7 @@ type node struct {
 	p2p    string
 	proc   *proc
 	pubkey string
-	conn   *lnd.Conn
+	conn   *lndsource.Conn
 }
 
 // startNode starts a new lnd node and waits until it answers.
@@ -388,7 +388,8 @@ func (nd *node) start() {
 			return false, fmt.Errorf("%s exited", nd.name)
 		}
 		if nd.conn == nil {
-			conn, err := lnd.Dial(lnd.ConnConfig{Host: nd.rpc,
+			conn, err := lndsource.Dial(lndsource.ConnConfig{
+				Host:         nd.rpc,
 				TLSCertPath:  filepath.Join(nd.dir, "tls.cert"),
 				MacaroonPath: nd.macaroon()})
 			if err != nil {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/chanfitness/chanfitness/core"
-	"github.com/chanfitness/chanfitness/plugin/lnd"
+	lndsource "github.com/chanfitness/chanfitness/plugin/lnd"
 	"github.com/chanfitness/chanfitness/plugin/lnd/daemon"
 	"github.com/stretchr/testify/require"
 )
@@ -208,7 +208,7 @@ func TestCompanionAgainstRealLnd(t *testing.T) {
 
 	// The macaroon, baked with the documented line.
 	mac := filepath.Join(h.dir, "chanfitness.macaroon")
-	bake := strings.Fields(lnd.BakeCommand)[1:]
+	bake := strings.Fields(lndsource.BakeCommand)[1:]
 	bake[len(bake)-1] = mac
 	alice.lncli(nil, bake...)
 
