@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"time"
+	"unicode/utf8"
 )
 
 // maxFrame bounds one message from lightningd. Its notifications and
@@ -172,14 +173,25 @@ func excerpt(b []byte) string {
 	return fmt.Sprintf("%q", b)
 }
 
-// jsonText returns the start of a decoded JSON value for an error
-// message, as it was written: 5 for a number, "x" for a string.
+// jsonText returns a JSON value for an error message, as it was written
+// (5 for a number, "x" for a string), cut as core.Quote cuts text: whole
+// up to the length of an identifier, else its first bytes and its length.
 func jsonText(v []byte) string {
-	if len(v) > excerptLen {
-		return string(v[:excerptLen]) + "..."
+	if len(v) > jsonTextMax {
+		n := jsonTextCut
+		for n > 0 && !utf8.RuneStart(v[n]) {
+			n--
+		}
+		return fmt.Sprintf("%s…(%d bytes)", v[:n], len(v))
 	}
 	return string(v)
 }
+
+// jsonTextMax and jsonTextCut are core.Quote's bounds.
+const (
+	jsonTextMax = 72
+	jsonTextCut = 16
+)
 
 // requestOf finds the top-level "id" and "method" members of a message
 // that cannot be decoded whole (nested too deep, cut short, over the size

@@ -78,9 +78,8 @@ func (f fields) str(topic, key string) (string, bool, error) {
 	}
 	if len(s) > maxArgLen {
 		// Errors quote what they refuse: only a short prefix.
-		return "", false, fmt.Errorf("%w: %s: %s %s: %d bytes is "+
-			"too long", errMalformed, topic, key,
-			excerpt([]byte(s)), len(s))
+		return "", false, fmt.Errorf("%w: %s: %s %s: too long",
+			errMalformed, topic, key, core.Quote(s))
 	}
 	return s, true, nil
 }

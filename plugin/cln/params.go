@@ -127,8 +127,8 @@ func argString(name string, v json.RawMessage) (string, error) {
 	}
 	if len(s) > maxArgLen {
 		// Errors quote what they refuse: only a short prefix.
-		return "", fmt.Errorf("%s %s: %d bytes is too long (%s)", name,
-			excerpt([]byte(s)), len(s), argHint(name))
+		return "", fmt.Errorf("%s %s: too long (%s)", name,
+			core.Quote(s), argHint(name))
 	}
 	return s, nil
 }
@@ -155,7 +155,7 @@ func quoteNames(names []string) string {
 			q = append(q, fmt.Sprintf("and %d more", len(names)-i))
 			break
 		}
-		q = append(q, excerpt([]byte(n)))
+		q = append(q, core.Quote(n))
 	}
 	return strings.Join(q, ", ")
 }

@@ -51,7 +51,7 @@ func TestParseReportArgs(t *testing.T) {
 		{"window a number", `[null,30]`, nil, "", []string{
 			"window 30", "such as 12h"}},
 		{"long peer", `["` + strings.Repeat("02", 1<<19) + `"]`, nil,
-			"", []string{"peer_id", "1048576 bytes is too long"}},
+			"", []string{"peer_id", "1048576 bytes", "too long"}},
 		{"long window", `[null,"` + strings.Repeat("1h", 1<<19) +
 			`"]`, nil, "", []string{"window", "too long"}},
 		{"long unknown key", `{"` + strings.Repeat("k", 1<<20) +
