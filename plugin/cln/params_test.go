@@ -50,6 +50,14 @@ func TestParseReportArgs(t *testing.T) {
 			`"0s"`}},
 		{"window a number", `[null,30]`, nil, "", []string{
 			"window 30", "such as 12h"}},
+		{"canonical day", `[null,"24h"]`, nil, "1d", nil},
+		{"repeated unit", `[null,"1h1h"]`, nil, "", []string{"window",
+			`"1h1h"`}},
+		{"plus sign", `[null,"+1h"]`, nil, "", []string{"window"}},
+		{"huge nanoseconds", `[null,"9223372036854775807ns"]`, nil, "",
+			[]string{"window"}},
+		{"beyond ten years", `[null,"3651d"]`, nil, "",
+			[]string{"window"}},
 		{"long peer", `["` + strings.Repeat("02", 1<<19) + `"]`, nil,
 			"", []string{"peer_id", "1048576 bytes", "too long"}},
 		{"long window", `[null,"` + strings.Repeat("1h", 1<<19) +
