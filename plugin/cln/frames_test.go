@@ -216,3 +216,25 @@ func TestRunReadError(t *testing.T) {
 		Out: &out})
 	require.NoError(t, err, "EOF is lightningd closing the connection")
 }
+
+// BenchmarkReadMessages measures the frame reader on lightningd's
+// notifications, one at a time through a pipe-sized reader.
+func BenchmarkReadMessages(b *testing.B) {
+	frame := `{"jsonrpc":"2.0","method":"connect","params":{"connect":` +
+		`{"id":"` + peerA + `","direction":"in","address":{"type":` +
+		`"ipv4","address":"127.0.0.1","port":9735}}}}` + "\n\n"
+	in := strings.Repeat(frame, 10000)
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for b.Loop() {
+		n := 0
+		err := readMessages(strings.NewReader(in), time.Now,
+			func(inbound) { n++ }, func(m badMessage) {
+				b.Fatal(m.Err)
+			})
+		if err != nil || n != 10000 {
+			b.Fatalf("%d messages, %v", n, err)
+		}
+	}
+	b.ReportMetric(float64(10000*b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
