@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -54,6 +55,29 @@ type Client interface {
 		lnrpc.Lightning_SubscribePeerEventsClient, error)
 }
 
+// maxFileSize caps the files the adapter reads (lnd's certificate and a
+// macaroon are a few kilobytes): a path that names a device or a huge file
+// fails at once instead of filling the memory.
+const maxFileSize = 1 << 20
+
+// readFileCapped reads a file of at most maxFileSize bytes.
+func readFileCapped(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(b) > maxFileSize {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path,
+			maxFileSize)
+	}
+	return b, nil
+}
+
 // Conn is a connection to lnd.
 type Conn struct {
 	Client
@@ -64,7 +88,7 @@ type Conn struct {
 // Dial prepares a connection to lnd: it reads the TLS certificate and the
 // macaroon, and connects lazily on the first call.
 func Dial(cfg ConnConfig) (*Conn, error) {
-	pem, err := os.ReadFile(cfg.TLSCertPath)
+	pem, err := readFileCapped(cfg.TLSCertPath)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrTLS, err)
 	}

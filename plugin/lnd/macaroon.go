@@ -2,7 +2,6 @@ package lndsource
 
 import (
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 
@@ -129,7 +128,7 @@ func (p Permissions) Check(path string) error {
 
 // LoadMacaroon reads an lnd macaroon file.
 func LoadMacaroon(path string) (*macaroon.Macaroon, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFileCapped(path)
 	if err != nil {
 		return nil, fmt.Errorf("read macaroon: %w", err)
 	}
