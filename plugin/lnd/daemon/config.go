@@ -29,9 +29,36 @@ type LndConfig struct {
 	MacaroonPath string `long:"macaroonpath" description:"Path to a macaroon with info:read, offchain:read and peers:read" default-mask:"~/.lnd/data/chain/bitcoin/<network>/readonly.macaroon"`
 }
 
+// ListenConfig holds the --listen.* options.
+type ListenConfig struct {
+	Insecure bool `long:"insecure" description:"Serve plain HTTP without a token (the report shows every channel and peer to whoever can reach --listen)"`
+}
+
+// TLSConfig holds the --tls.* options of the HTTP server.
+type TLSConfig struct {
+	CertPath string `long:"certpath" description:"The HTTP server's TLS certificate (with --tls.keypath); default: generated in --datadir" default-mask:"<datadir>/tls.cert"`
+
+	KeyPath string `long:"keypath" description:"The key of --tls.certpath" default-mask:"<datadir>/tls.key"`
+
+	ExtraDomains []string `long:"extradomain" description:"A domain the generated certificate also names (repeatable)"`
+
+	ExtraIPs []string `long:"extraip" description:"An IP address the generated certificate also names (repeatable)"`
+}
+
+// AuthConfig holds the --auth.* options of the HTTP server.
+type AuthConfig struct {
+	TokenPath string `long:"tokenpath" description:"The read-only bearer token of the HTTP server; made when missing" default-mask:"<datadir>/api.token"`
+}
+
 // Config is the command line of chanfitness-lnd.
 type Config struct {
 	Lnd *LndConfig `group:"lnd" namespace:"lnd"`
+
+	ListenOpts *ListenConfig `group:"listen" namespace:"listen"`
+
+	TLS *TLSConfig `group:"tls" namespace:"tls"`
+
+	Auth *AuthConfig `group:"auth" namespace:"auth"`
 
 	Network string `long:"network" description:"The network lnd runs on: mainnet, testnet, testnet4, signet, regtest or simnet"`
 
@@ -39,7 +66,7 @@ type Config struct {
 
 	Store string `long:"store" description:"Where history is kept: badger (on disk, in --datadir) or memory (lost at exit)"`
 
-	Listen string `long:"listen" description:"Address of the HTTP server (/v1/report, /v1/health, /metrics); the report command asks it"`
+	Listen string `long:"listen" description:"Address of the HTTP server (/v1/report, /v1/health, /metrics), served over TLS with a bearer token unless --listen.insecure; the report command asks it"`
 
 	DebugLevel string `long:"debuglevel" description:"Logging level: debug, info, warn or error"`
 
@@ -62,6 +89,9 @@ func defaultConfig() *Config {
 			Host:        DefaultLndHost,
 			TLSCertPath: DefaultTLSCert,
 		},
+		ListenOpts:        &ListenConfig{},
+		TLS:               &TLSConfig{},
+		Auth:              &AuthConfig{},
 		Network:           DefaultNetwork,
 		Store:             DefaultStore,
 		Listen:            DefaultListen,
@@ -100,9 +130,17 @@ func (c *Config) resolve() error {
 	if c.DataDir == "" {
 		c.DataDir = filepath.Join("~", ".chanfitness-lnd", c.Network)
 	}
+	if (c.TLS.CertPath == "") != (c.TLS.KeyPath == "") {
+		return fmt.Errorf("tls.certpath and tls.keypath go together: " +
+			"set both, or neither for a generated certificate")
+	}
 	for _, p := range []*string{&c.Lnd.TLSCertPath, &c.Lnd.MacaroonPath,
-		&c.DataDir} {
+		&c.DataDir, &c.TLS.CertPath, &c.TLS.KeyPath,
+		&c.Auth.TokenPath} {
 
+		if *p == "" {
+			continue
+		}
 		v, err := expandPath(*p)
 		if err != nil {
 			return err

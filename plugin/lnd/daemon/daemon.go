@@ -9,14 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/plugin/httpapi"
 	lndsource "github.com/chanfitness/chanfitness/plugin/lnd"
 	"github.com/chanfitness/chanfitness/storage"
 	"github.com/jessevdk/go-flags"
@@ -142,27 +141,42 @@ func runDaemon(ctx context.Context, cfg *Config, env Env) error {
 		return err
 	}
 
-	lis, err := net.Listen("tcp", cfg.Listen)
+	srv, err := httpapi.Listen(httpapi.Config{
+		Listen:          cfg.Listen,
+		Insecure:        cfg.ListenOpts.Insecure,
+		DataDir:         cfg.DataDir,
+		TLSCertPath:     cfg.TLS.CertPath,
+		TLSKeyPath:      cfg.TLS.KeyPath,
+		TLSExtraDomains: cfg.TLS.ExtraDomains,
+		TLSExtraIPs:     cfg.TLS.ExtraIPs,
+		TokenPath:       cfg.Auth.TokenPath,
+		Now:             env.Clock.Now,
+		Logger:          log,
+	}, mon)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-	}
-	srv := &http.Server{
-		Handler:           NewHandler(mon),
-		ReadHeaderTimeout: 10 * time.Second,
+		return err
 	}
 	serveErr := make(chan error, 1)
 
 	if err := mon.Start(ctx); err != nil {
-		lis.Close()
+		srv.Close()
 		return fmt.Errorf("start monitor: %w", err)
 	}
 	go func() {
-		serveErr <- srv.Serve(lis)
+		serveErr <- srv.Serve()
 	}()
-	log.Infof("serving %s, %s and %s on http://%s", PathReport,
-		PathHealth, PathMetrics, lis.Addr())
+	if srv.Insecure {
+		log.Infof("serving %s, %s and %s on %s", httpapi.PathReport,
+			httpapi.PathHealth, httpapi.PathMetrics, srv.URL())
+	} else {
+		log.Infof("serving %s, %s and %s on %s (certificate %s; "+
+			"every path but %s needs the token in %s)",
+			httpapi.PathReport, httpapi.PathHealth,
+			httpapi.PathMetrics, srv.URL(), srv.CertPath,
+			httpapi.PathHealth, srv.TokenPath)
+	}
 	if env.Ready != nil {
-		env.Ready(lis.Addr().String())
+		env.Ready(srv.Addr().String())
 	}
 
 	var runErr error

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/plugin/httpapi"
 	lndsource "github.com/chanfitness/chanfitness/plugin/lnd"
 	"github.com/chanfitness/chanfitness/plugin/lnd/lndtest"
 	badgerstore "github.com/chanfitness/chanfitness/storage/badger"
@@ -47,11 +48,17 @@ func (b *syncBuffer) String() string {
 
 // running is a daemon run by a test.
 type running struct {
-	t      *testing.T
-	addr   string
-	stderr *syncBuffer
-	cancel context.CancelFunc
-	done   chan error
+	t       *testing.T
+	addr    string
+	dataDir string
+	stderr  *syncBuffer
+	cancel  context.CancelFunc
+	done    chan error
+
+	// base, client and token reach its HTTP server.
+	base   string
+	client *http.Client
+	token  string
 }
 
 // lndArgs are the options that point the daemon at srv with a macaroon.
@@ -62,12 +69,21 @@ func lndArgs(srv *lndtest.Server, mac string) []string {
 		"--debuglevel=debug"}
 }
 
-// startDaemon runs the daemon with args and waits until it serves.
+// startDaemon runs the daemon with args (and a temporary --datadir
+// unless they name one) and waits until it serves.
 func startDaemon(t *testing.T, clk clock.Clock, args ...string) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{t: t, stderr: &syncBuffer{}, cancel: cancel,
-		done: make(chan error, 1)}
+		done: make(chan error, 1), dataDir: t.TempDir()}
+	insecure := false
+	for _, a := range args {
+		if d, ok := strings.CutPrefix(a, "--datadir="); ok {
+			r.dataDir = d
+		}
+		insecure = insecure || a == "--listen.insecure"
+	}
+	args = append([]string{"--datadir=" + r.dataDir}, args...)
 	ready := make(chan string, 1)
 	go func() {
 		r.done <- Run(ctx, args, Env{Stderr: r.stderr, Clock: clk,
@@ -92,7 +108,27 @@ func startDaemon(t *testing.T, clk clock.Clock, args ...string) *running {
 	case <-time.After(lndtest.WaitTimeout):
 		require.FailNow(t, "daemon did not start", r.stderr.String())
 	}
+	r.connect(insecure)
 	return r
+}
+
+// connect sets up the client of the daemon at r.addr: over TLS with the
+// token, both from r.dataDir, unless insecure.
+func (r *running) connect(insecure bool) {
+	r.t.Helper()
+	r.base, r.client = "http://"+r.addr, &http.Client{}
+	if insecure {
+		return
+	}
+	der, err := httpapi.LoadCertPin(filepath.Join(r.dataDir,
+		httpapi.TLSCertName))
+	require.NoError(r.t, err)
+	r.token, err = httpapi.ReadToken(filepath.Join(r.dataDir,
+		httpapi.TokenName))
+	require.NoError(r.t, err)
+	r.base = "https://" + r.addr
+	r.client = &http.Client{Transport: &http.Transport{
+		TLSClientConfig: httpapi.PinnedTLS(der)}}
 }
 
 // stop stops the daemon and returns Run's error.
@@ -109,10 +145,15 @@ func (r *running) stop() error {
 	return nil
 }
 
-// get fetches path from the daemon.
+// get fetches path from the daemon, with its token.
 func (r *running) get(path string) (int, []byte) {
 	r.t.Helper()
-	resp, err := http.Get("http://" + r.addr + path)
+	req, err := http.NewRequest(http.MethodGet, r.base+path, nil)
+	require.NoError(r.t, err)
+	if r.token != "" {
+		req.Header.Set("Authorization", "Bearer "+r.token)
+	}
+	resp, err := r.client.Do(req)
 	require.NoError(r.t, err)
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
@@ -123,7 +164,7 @@ func (r *running) get(path string) (int, []byte) {
 // report fetches and decodes the report.
 func (r *running) report(query string) core.Report {
 	r.t.Helper()
-	code, body := r.get(PathReport + query)
+	code, body := r.get(httpapi.PathReport + query)
 	require.Equal(r.t, http.StatusOK, code, string(body))
 	var rep core.Report
 	require.NoError(r.t, json.Unmarshal(body, &rep))
@@ -142,7 +183,7 @@ func (r *running) eventually(what string, cond func(core.Report) bool) {
 func (r *running) waitConnected() {
 	r.t.Helper()
 	require.Eventually(r.t, func() bool {
-		code, _ := r.get(PathHealth)
+		code, _ := r.get(httpapi.PathHealth)
 		return code == http.StatusOK
 	}, lndtest.WaitTimeout, 5*time.Millisecond, "lnd connected")
 }
@@ -181,7 +222,7 @@ func TestDaemonFollowsLnd(t *testing.T) {
 	d.waitConnected()
 	srv.WaitSubscribed(t, 1)
 
-	code, body := d.get(PathHealth)
+	code, body := d.get(httpapi.PathHealth)
 	require.Equal(t, http.StatusOK, code)
 	require.JSONEq(t, `{"node_connected":true,`+
 		`"since":"2026-11-21T10:00:00Z"}`, string(body))
@@ -237,32 +278,50 @@ func TestDaemonFollowsLnd(t *testing.T) {
 	require.Len(t, r.Channels, 1)
 	require.Equal(t, "1d", r.Window)
 
-	_, metrics := d.get(PathMetrics)
+	_, metrics := d.get(httpapi.PathMetrics)
 	require.Contains(t, string(metrics), `chanfitness_channel_open{`+
 		`channel_point="`+b+`",peer="`+p2+`"} 0`)
 	require.Contains(t, string(metrics), `chanfitness_channel_uptime_`+
 		`seconds{channel_point="`+a+`",peer="`+p1+`"} 10800`)
 
 	// The report command, as tables and as JSON.
-	out, err := runCommand(t, "--listen="+d.addr, "report")
+	out, err := runCommand(t, "--listen="+d.addr, "report",
+		"--datadir="+d.dataDir)
 	require.NoError(t, err)
 	require.Contains(t, out, "PEER")
 	require.Contains(t, out, "closed")
 	require.Contains(t, out, "75%")
 
 	out, err = runCommand(t, "report", "--listen="+d.addr, "--json",
-		"--peer="+p2, "--window=12h")
+		"--peer="+p2, "--window=12h", "--datadir="+d.dataDir)
 	require.NoError(t, err)
 	var fromCmd core.Report
 	require.NoError(t, json.Unmarshal([]byte(out), &fromCmd))
 	require.Equal(t, d.report("?peer="+p2+"&window=12h"), fromCmd)
 	require.Contains(t, out, "\n  \"channels\": [")
 
-	_, err = runCommand(t, "report", "--listen="+d.addr, "--peer=zz")
+	_, err = runCommand(t, "report", "--listen="+d.addr, "--peer=zz",
+		"--datadir="+d.dataDir)
 	require.ErrorContains(t, err, `peer id "zz"`)
 	_, err = runCommand(t, "report", "--listen="+d.addr,
-		"--window=fortnight")
+		"--window=fortnight", "--datadir="+d.dataDir)
 	require.ErrorContains(t, err, `window "fortnight"`)
+	// Without the daemon's token the command says where it looked.
+	_, err = runCommand(t, "report", "--listen="+d.addr,
+		"--datadir="+t.TempDir())
+	require.ErrorContains(t, err, "tls.cert")
+	// Another token is refused.
+	bad := filepath.Join(t.TempDir(), "bad.token")
+	require.NoError(t, os.WriteFile(bad, []byte(strings.Repeat("a", 64)),
+		0o600))
+	_, err = runCommand(t, "report", "--listen="+d.addr,
+		"--datadir="+d.dataDir, "--auth.tokenpath="+bad)
+	require.ErrorContains(t, err, "bearer token")
+	// A plain HTTP request gets nothing.
+	resp, err := http.Get("http://" + d.addr + httpapi.PathReport)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
 
 	require.NoError(t, d.stop())
 	require.NotContains(t, d.stderr.String(), "[ERR]")
@@ -275,8 +334,9 @@ func TestReportCommandWithoutDaemon(t *testing.T) {
 	addr := lis.Addr().String()
 	require.NoError(t, lis.Close())
 
-	_, err = runCommand(t, "report", "--listen="+addr)
-	require.ErrorContains(t, err, "is it running, with this --listen?")
+	_, err = runCommand(t, "report", "--listen="+addr,
+		"--listen.insecure")
+	require.ErrorContains(t, err, "is it running, with this --listen")
 	require.ErrorContains(t, err, addr)
 }
 
@@ -365,6 +425,12 @@ func TestDaemonMissingMacaroonFile(t *testing.T) {
 	err := Run(context.Background(), lndArgs(srv, missing), Env{})
 	require.ErrorContains(t, err, "nope.macaroon")
 	require.ErrorContains(t, err, lndsource.BakeCommand)
+}
+
+func TestDaemonEndlessMacaroonFile(t *testing.T) {
+	srv := lndtest.New(t)
+	err := Run(context.Background(), lndArgs(srv, "/dev/zero"), Env{})
+	require.ErrorContains(t, err, "/dev/zero is larger than")
 }
 
 func TestDaemonBadgerHistoryContinues(t *testing.T) {
@@ -468,6 +534,31 @@ func TestConfig(t *testing.T) {
 				".chanfitness-lnd/mainnet")
 		},
 	}, {
+		name: "listener options",
+		args: []string{"--listen=0.0.0.0:9739", "--listen.insecure",
+			"--tls.certpath=~/c.pem", "--tls.keypath=/k.pem",
+			"--tls.extradomain=a.example", "--tls.extradomain=b",
+			"--tls.extraip=192.0.2.1", "--auth.tokenpath=~/t"},
+		want: func(c *Config) {
+			c.Listen = "0.0.0.0:9739"
+			c.ListenOpts.Insecure = true
+			c.TLS = &TLSConfig{
+				CertPath:     filepath.Join(home, "c.pem"),
+				KeyPath:      "/k.pem",
+				ExtraDomains: []string{"a.example", "b"},
+				ExtraIPs:     []string{"192.0.2.1"},
+			}
+			c.Auth.TokenPath = filepath.Join(home, "t")
+			c.Lnd.MacaroonPath = filepath.Join(home, ".lnd/data/"+
+				"chain/bitcoin/mainnet/readonly.macaroon")
+			c.DataDir = filepath.Join(home,
+				".chanfitness-lnd/mainnet")
+		},
+	}, {
+		name:    "certificate without key",
+		args:    []string{"--tls.certpath=/c.pem"},
+		wantErr: "tls.certpath and tls.keypath go together",
+	}, {
 		name:    "negative reconcile interval",
 		args:    []string{"--reconcileinterval=-1m"},
 		wantErr: "reconcileinterval -1m0s: want a positive duration",
@@ -522,7 +613,9 @@ func TestHelp(t *testing.T) {
 	require.NoError(t, err)
 	for _, flag := range []string{"--lnd.host", "--lnd.tlscertpath",
 		"--lnd.macaroonpath", "--network", "--datadir", "--store",
-		"--listen", "--reconcileinterval", "report"} {
+		"--listen", "--reconcileinterval", "--listen.insecure",
+		"--tls.certpath", "--tls.keypath", "--tls.extradomain",
+		"--tls.extraip", "--auth.tokenpath", "report"} {
 
 		require.Contains(t, out, flag)
 	}
@@ -547,7 +640,7 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 		done <- Run(ctx, args, Env{Stderr: &stderr,
 			Ready: func(addr string) { ready <- addr }})
 	}()
-	d := &running{t: t, stderr: &stderr}
+	d := &running{t: t, stderr: &stderr, dataDir: dataDir}
 	select {
 	case d.addr = <-ready:
 	case err := <-done:
@@ -555,6 +648,7 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 	case <-time.After(lndtest.WaitTimeout):
 		require.FailNow(t, "daemon did not start")
 	}
+	d.connect(false)
 	d.eventually("the channel", func(r core.Report) bool {
 		return len(r.Channels) == 1
 	})

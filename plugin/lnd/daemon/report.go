@@ -6,50 +6,63 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/plugin/httpapi"
 )
 
 // requestTimeout bounds the report command's request.
 const requestTimeout = time.Minute
 
+// maxReportSize caps the report the command reads (5,000 channels make
+// about 5 MB).
+const maxReportSize = 256 << 20
+
 // runReport asks the daemon at cfg.Listen for its report and prints it.
 func runReport(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	q := url.Values{}
 	if cfg.Report.Peer != "" {
-		q.Set("peer", cfg.Report.Peer)
+		q.Set(httpapi.ParamPeer, cfg.Report.Peer)
 	}
 	if cfg.Report.Window != "" {
-		q.Set("window", cfg.Report.Window)
+		q.Set(httpapi.ParamWindow, cfg.Report.Window)
 	}
-	u := url.URL{Scheme: "http", Host: cfg.Listen, Path: PathReport,
-		RawQuery: q.Encode()}
-
-	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(),
-		nil)
+	client, base, token, err := reportClient(cfg)
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	u := base + httpapi.PathReport + "?" + q.Encode()
+
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("ask chanfitness-lnd at %s (is it running, "+
-			"with this --listen?): %w", cfg.Listen, err)
+			"with this --listen and --listen.insecure?): %w",
+			cfg.Listen, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxReportSize))
 	if err != nil {
 		return fmt.Errorf("read report from %s: %w", cfg.Listen, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		var e errorBody
+		var e httpapi.ErrorBody
 		if json.Unmarshal(body, &e) == nil && e.Error != "" {
 			return fmt.Errorf("chanfitness-lnd at %s: %s", cfg.Listen,
 				e.Error)
@@ -70,6 +83,54 @@ func runReport(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		return fmt.Errorf("report from %s: %w", cfg.Listen, err)
 	}
 	return core.WriteTable(stdout, r)
+}
+
+// reportClient returns the client, base URL and token with which the
+// report command reaches the daemon: over TLS trusting exactly the
+// daemon's certificate file, with its token, unless --listen.insecure.
+func reportClient(cfg *Config) (*http.Client, string, string, error) {
+	host, port, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("listen address %s: %w",
+			core.Quote(cfg.Listen), err)
+	}
+	// A daemon on every interface is reached on loopback.
+	if ip := net.ParseIP(host); host == "" || ip != nil &&
+		ip.IsUnspecified() {
+
+		host = "127.0.0.1"
+		if ip != nil && ip.To4() == nil {
+			host = "::1"
+		}
+	}
+	addr := net.JoinHostPort(host, port)
+	if cfg.ListenOpts.Insecure {
+		return &http.Client{}, "http://" + addr, "", nil
+	}
+	certPath := cfg.TLS.CertPath
+	if certPath == "" {
+		certPath = filepath.Join(cfg.DataDir, httpapi.TLSCertName)
+	}
+	tokenPath := cfg.Auth.TokenPath
+	if tokenPath == "" {
+		tokenPath = filepath.Join(cfg.DataDir, httpapi.TokenName)
+	}
+	der, err := httpapi.LoadCertPin(certPath)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("the daemon's TLS certificate "+
+			"(same --datadir and --network as the daemon, or "+
+			"--tls.certpath; --listen.insecure if it serves plain "+
+			"HTTP): %w", err)
+	}
+	token, err := httpapi.ReadToken(tokenPath)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("the daemon's %w (same "+
+			"--datadir and --network as the daemon, or "+
+			"--auth.tokenpath)", err)
+	}
+	client := &http.Client{Transport: &http.Transport{
+		TLSClientConfig: httpapi.PinnedTLS(der)}}
+	return client, "https://" + addr, token, nil
 }
 
 // signalContext returns a context that is done on SIGINT or SIGTERM.

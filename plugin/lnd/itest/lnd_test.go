@@ -16,6 +16,7 @@ import (
 
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/plugin/httpapi"
 	lndsource "github.com/chanfitness/chanfitness/plugin/lnd"
 	"github.com/chanfitness/chanfitness/plugin/lnd/daemon"
 	"github.com/stretchr/testify/require"
@@ -65,7 +66,8 @@ func startCompanion(t *testing.T, h *harness, name string, nd *node, mac,
 	args := []string{"--network=regtest", "--lnd.host=" + nd.rpc,
 		"--lnd.tlscertpath=" + filepath.Join(nd.dir, "tls.cert"),
 		"--lnd.macaroonpath=" + mac, "--datadir=" + dataDir,
-		"--listen=127.0.0.1:0", "--debuglevel=debug"}
+		"--listen=127.0.0.1:0", "--listen.insecure",
+		"--debuglevel=debug"}
 	go func() {
 		c.done <- daemon.Run(ctx, args, daemon.Env{Stderr: stderr,
 			Ready: func(a string) { ready <- a }})
@@ -108,14 +110,14 @@ func (c *companion) get(path string) (int, []byte, error) {
 
 // connected reports what the health endpoint says.
 func (c *companion) connected() bool {
-	code, _, err := c.get(daemon.PathHealth)
+	code, _, err := c.get(httpapi.PathHealth)
 	return err == nil && code == http.StatusOK
 }
 
 // report fetches the report.
 func (c *companion) report() core.Report {
 	c.t.Helper()
-	code, body, err := c.get(daemon.PathReport)
+	code, body, err := c.get(httpapi.PathReport)
 	require.NoError(c.t, err)
 	require.Equal(c.t, http.StatusOK, code, string(body))
 	var r core.Report

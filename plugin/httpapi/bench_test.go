@@ -1,4 +1,4 @@
-package daemon
+package httpapi
 
 import (
 	"context"
@@ -14,6 +14,9 @@ import (
 	"github.com/lightningnetwork/lnd/clock"
 	"github.com/stretchr/testify/require"
 )
+
+// t0 is the test clock's start.
+var t0 = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 
 // bigNode returns a monitor of a node with the given channels, five per
 // peer, after 30 days in which every peer went offline and back once a
@@ -60,7 +63,7 @@ func bigNode(b *testing.B, channels int) *core.Monitor {
 
 // benchEndpoint measures one GET of path for a node of 5,000 channels.
 func benchEndpoint(b *testing.B, path string, gzip bool) {
-	h := NewHandler(bigNode(b, 5000))
+	h := NewHandler(bigNode(b, 5000), "")
 	req := httptest.NewRequest(http.MethodGet, path, nil)
 	if gzip {
 		req.Header.Set("Accept-Encoding", "gzip")

@@ -1,4 +1,4 @@
-package daemon
+package httpapi
 
 import (
 	"compress/gzip"
@@ -153,7 +153,7 @@ func TestReportEndpoint(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			m := &stubMonitor{report: sampleReport(), err: tc.err}
-			code, body := get(t, NewHandler(m), tc.target)
+			code, body := get(t, NewHandler(m, ""), tc.target)
 			require.Equal(t, tc.wantCode, code, body)
 			require.Contains(t, body, tc.wantBody)
 			if tc.wantCode == 200 {
@@ -190,7 +190,7 @@ func TestHealthEndpoint(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := &stubMonitor{connected: tc.connected,
 				since: tc.since}
-			code, body := get(t, NewHandler(m), "/v1/health")
+			code, body := get(t, NewHandler(m, ""), "/v1/health")
 			require.Equal(t, tc.wantCode, code)
 			require.JSONEq(t, tc.wantBody, body)
 		})
@@ -199,7 +199,7 @@ func TestHealthEndpoint(t *testing.T) {
 
 func TestMetricsEndpoint(t *testing.T) {
 	m := &stubMonitor{report: sampleReport(), connected: true}
-	code, body := get(t, NewHandler(m), "/metrics")
+	code, body := get(t, NewHandler(m, ""), "/metrics")
 	require.Equal(t, 200, code)
 	lines := make(map[string]bool)
 	for _, l := range strings.Split(body, "\n") {
@@ -245,7 +245,7 @@ func TestMetricsEndpoint(t *testing.T) {
 	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 	req.Header.Set("Accept-Encoding", "deflate, gzip;q=1.0")
 	rec := httptest.NewRecorder()
-	NewHandler(m).ServeHTTP(rec, req)
+	NewHandler(m, "").ServeHTTP(rec, req)
 	require.Equal(t, "gzip", rec.Header().Get("Content-Encoding"))
 	zr, err := gzip.NewReader(rec.Body)
 	require.NoError(t, err)
@@ -256,7 +256,7 @@ func TestMetricsEndpoint(t *testing.T) {
 
 	// A failing report fails the scrape instead of showing zeros.
 	m.err = errors.New("disk on fire")
-	code, body = get(t, NewHandler(m), "/metrics")
+	code, body = get(t, NewHandler(m, ""), "/metrics")
 	require.Equal(t, 500, code)
 	require.Contains(t, body, "disk on fire")
 	require.NotContains(t, body, "chanfitness_channel_open")

@@ -1,17 +1,16 @@
-package daemon
+package httpapi
 
 import (
-	"compress/gzip"
 	"context"
 	"fmt"
 	"net/http"
 	"sort"
-	"strings"
 
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 )
 
 // metricPrefix starts every metric name.
@@ -213,69 +212,38 @@ func (x *Metrics) Gather() ([]*dto.MetricFamily, error) {
 	return out, nil
 }
 
-// metricsHandler serves the families of every gatherer in the exposition
-// format the scraper asks for, gzipped when it accepts that.
-func metricsHandler(gs ...prometheus.Gatherer) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var fams []*dto.MetricFamily
-		for _, g := range gs {
-			f, err := g.Gather()
-			if err != nil {
-				http.Error(w, "gather metrics: "+err.Error(),
-					http.StatusInternalServerError)
-				return
-			}
-			fams = append(fams, f...)
-		}
-		sort.SliceStable(fams, func(i, j int) bool {
-			return fams[i].GetName() < fams[j].GetName()
-		})
-
-		format := expfmt.Negotiate(r.Header)
-		w.Header().Set("Content-Type", string(format))
-		out := http.ResponseWriter(w)
-		var zw *gzip.Writer
-		if acceptsGzip(r) {
-			w.Header().Set("Content-Encoding", "gzip")
-			zw, _ = gzip.NewWriterLevel(w, gzip.BestSpeed)
-			out = gzipResponse{ResponseWriter: w, w: zw}
-		}
-		enc := expfmt.NewEncoder(out, format)
-		for _, f := range fams {
-			if err := enc.Encode(f); err != nil {
-				// The status is sent; all that is left is to
-				// stop.
-				break
-			}
-		}
-		if zw != nil {
-			_ = zw.Close()
-		}
-	})
+// MetricsHandler serves the metrics of m, with the Go runtime's and the
+// process's, in the exposition format the scraper asks for (gzipped when
+// it accepts that). A failing report fails the scrape with 500 rather
+// than showing zeros.
+func MetricsHandler(m Monitor) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(),
+		collectors.NewProcessCollector(
+			collectors.ProcessCollectorOpts{}))
+	return promhttp.HandlerFor(gatherers{reg, NewMetrics(m)},
+		promhttp.HandlerOpts{})
 }
 
-// acceptsGzip reports whether the request accepts a gzipped answer.
-func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"),
-		",") {
+// gatherers joins the families of gatherers whose names do not overlap,
+// sorted by name, without prometheus.Gatherers' consistency checks of
+// every series (see Metrics).
+type gatherers []prometheus.Gatherer
 
-		enc, _, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if enc == "gzip" {
-			return true
+// Gather implements prometheus.Gatherer.
+func (gs gatherers) Gather() ([]*dto.MetricFamily, error) {
+	var fams []*dto.MetricFamily
+	for _, g := range gs {
+		f, err := g.Gather()
+		if err != nil {
+			return nil, err
 		}
+		fams = append(fams, f...)
 	}
-	return false
-}
-
-// gzipResponse writes the body through a gzip writer.
-type gzipResponse struct {
-	http.ResponseWriter
-	w *gzip.Writer
-}
-
-// Write implements io.Writer.
-func (g gzipResponse) Write(b []byte) (int, error) {
-	return g.w.Write(b)
+	sort.SliceStable(fams, func(i, j int) bool {
+		return fams[i].GetName() < fams[j].GetName()
+	})
+	return fams, nil
 }
 
 // boolValue is 1 for true and 0 for false.
