@@ -13,7 +13,7 @@ import (
 
 // Defaults for Config fields left zero.
 const (
-	DefaultSyncInterval    = time.Second
+	DefaultSyncInterval    = time.Minute
 	DefaultMaintenance     = time.Hour
 	DefaultClosedRetention = 90 * 24 * time.Hour
 	DefaultRecentEvents    = 10
@@ -42,9 +42,12 @@ type Config struct {
 	// node counts as connected from Start.
 	Source EventSource
 
-	// SyncInterval is how often the heartbeat is written and the store
-	// synced to stable storage (default 1 s): the most an operating
-	// system crash may lose.
+	// SyncInterval is how often the heartbeat is written, batches a
+	// failed write left queued are retried, and the store is synced to
+	// stable storage (default 1 minute): the most an operating-system
+	// crash may lose. A process crash loses nothing written: after a
+	// restart, unmonitored time starts at the later of the heartbeat
+	// and the newest stored event.
 	SyncInterval time.Duration
 
 	// SyncTicker overrides the ticker built from SyncInterval (tests use

@@ -119,6 +119,13 @@ func (m *Monitor) commit() uint64 {
 		m.addPeerToBatch(q, p)
 		p.touched = false
 	}
+	if !m.gapOpen && m.lastTime > m.heartbeat && !q.b.Empty() {
+		// The heartbeat rides along: after a crash, unmonitored time
+		// starts no earlier than the newest event written while
+		// connected, however long ago the last tick was.
+		m.heartbeat = m.lastTime
+		c.meta = true
+	}
 	if c.meta {
 		q.b.Meta = &Meta{
 			MonitoringSince: nsTime(m.monitoringSince),

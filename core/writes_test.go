@@ -331,3 +331,27 @@ func TestQueriesHonourCtx(t *testing.T) {
 	_, err = tc.m.OpenChannels(ctx, nil)
 	require.ErrorIs(t, err, context.Canceled)
 }
+
+// TestCrashGapStartsAtNewestWrite: the heartbeat is written once per sync
+// interval, but the unmonitored time after a crash starts at the newest
+// event written while connected, not at the last tick.
+func TestCrashGapStartsAtNewestWrite(t *testing.T) {
+	tc := newTestCtx(t)
+	p, a := peerN(1), chanN(1)
+	tc.advance(10 * time.Second)
+	tc.online(p)
+	tc.open(p, a)
+	tc.advance(10 * time.Second)
+	tc.close(p, a)
+	// Tracked, without channels: a flap, nothing logged.
+	tc.advance(30 * time.Second)
+	tc.offline(p)
+
+	// Crash: no Stop, no tick since the start; a new process starts on
+	// the same store 70 s later.
+	tc.advance(70 * time.Second)
+	tc.start()
+	rep, err := tc.m.Report(tc.ctx, core.ReportQuery{})
+	require.NoError(t, err)
+	require.EqualValues(t, 70, rep.UnmonitoredSeconds)
+}
