@@ -68,7 +68,7 @@ type Config struct {
 
 	Listen string `long:"listen" description:"Address of the HTTP server (/v1/report, /v1/health, /metrics), served over TLS with a bearer token unless --listen.insecure; the report command asks it"`
 
-	DebugLevel string `long:"debuglevel" description:"Logging level: debug, info, warn or error"`
+	DebugLevel string `long:"debuglevel" description:"Logging level for all subsystems {trace, debug, info, warn, error, critical, off}, or per subsystem: <subsystem>=<level>,... with subsystems LNDC (the companion), STOR (the store) and CHFT (the monitor); both may be given, as in info,CHFT=debug"`
 
 	ReconcileInterval time.Duration `long:"reconcileinterval" description:"How often to compare lnd's channels and peers with the events received and repair what lnd did not send; 0 disables"`
 
@@ -115,7 +115,7 @@ func (c *Config) resolve() error {
 	if c.Store != "badger" && c.Store != "memory" {
 		return fmt.Errorf("store %q: want badger or memory", c.Store)
 	}
-	if _, err := parseLevel(c.DebugLevel); err != nil {
+	if err := checkDebugLevel(c.DebugLevel); err != nil {
 		return err
 	}
 	if c.ReconcileInterval < 0 {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/btcsuite/btclog/v2"
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/plugin/httpapi"
 	lndsource "github.com/chanfitness/chanfitness/plugin/lnd"
@@ -94,18 +95,17 @@ func parse(args []string) (cfg *Config, cmd string, err error) {
 
 // runDaemon runs the companion.
 func runDaemon(ctx context.Context, cfg *Config, env Env) error {
-	level, err := parseLevel(cfg.DebugLevel)
+	logs, err := newLogs(env.Stderr, env.Clock.Now, cfg.DebugLevel)
 	if err != nil {
 		return err
 	}
-	out := &logWriter{w: env.Stderr, level: level, now: env.Clock.Now}
-	log := logger{out: out, subs: "LNDC"}
+	log := logs.daemon
 
 	if err := checkMacaroon(cfg.Lnd.MacaroonPath, log); err != nil {
 		return err
 	}
 
-	store, err := openStore(cfg, logger{out: out, subs: "STOR"})
+	store, err := openStore(cfg, logs.store)
 	if err != nil {
 		return err
 	}
@@ -135,7 +135,7 @@ func runDaemon(ctx context.Context, cfg *Config, env Env) error {
 		Store:  store,
 		Clock:  env.Clock,
 		Source: src,
-		Logger: logger{out: out, subs: "CHFT"},
+		Logger: logs.monitor,
 	})
 	if err != nil {
 		return err
@@ -203,7 +203,7 @@ func runDaemon(ctx context.Context, cfg *Config, env Env) error {
 
 // checkMacaroon reads what the macaroon grants: a missing permission is
 // an error, an admin macaroon a warning.
-func checkMacaroon(path string, log logger) error {
+func checkMacaroon(path string, log btclog.Logger) error {
 	mac, err := lndsource.LoadMacaroon(path)
 	if err != nil {
 		return fmt.Errorf("%w (set --lnd.macaroonpath, or bake one "+
@@ -231,7 +231,7 @@ func checkMacaroon(path string, log logger) error {
 }
 
 // openStore opens the store --store names.
-func openStore(cfg *Config, log logger) (core.Store, error) {
+func openStore(cfg *Config, log btclog.Logger) (core.Store, error) {
 	dir := ""
 	switch cfg.Store {
 	case storage.KindMemory:

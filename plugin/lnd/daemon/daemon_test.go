@@ -577,7 +577,7 @@ func TestConfig(t *testing.T) {
 	}, {
 		name:    "unknown level",
 		args:    []string{"--debuglevel=loud"},
-		wantErr: `debug level "loud"`,
+		wantErr: `debuglevel "loud": the specified debug level [loud] is invalid`,
 	}, {
 		name:    "unknown flag",
 		args:    []string{"--lnd.rpcserver=x"},

@@ -3,76 +3,62 @@ package daemon
 import (
 	"fmt"
 	"io"
-	"sync"
 	"time"
+
+	"github.com/btcsuite/btclog/v2"
+	"github.com/lightningnetwork/lnd/build"
 )
 
-// Log levels, most verbose first.
+// Subsystems of the companion's log, each with its own level, as lnd's
+// subsystems have.
 const (
-	levelDebug = iota
-	levelInfo
-	levelWarn
-	levelError
+	// SubsysDaemon tags the companion's own lines: lnd connection,
+	// macaroon, HTTP server.
+	SubsysDaemon = "LNDC"
+
+	// SubsysStore tags the store's lines.
+	SubsysStore = "STOR"
+
+	// SubsysMonitor tags the monitor's lines: flaps, channels, gaps.
+	SubsysMonitor = "CHFT"
 )
 
-// parseLevel maps a --debuglevel value to a level.
-func parseLevel(s string) (int, error) {
-	switch s {
-	case "debug":
-		return levelDebug, nil
-	case "info", "":
-		return levelInfo, nil
-	case "warn":
-		return levelWarn, nil
-	case "error":
-		return levelError, nil
+// logs are the companion's subsystem loggers, writing lnd's format
+// ("<time> [INF] <SUBS>: <message>") through btclog.
+type logs struct {
+	mgr     *build.SubLoggerManager
+	daemon  btclog.Logger
+	store   btclog.Logger
+	monitor btclog.Logger
+}
+
+// newLogs returns the loggers writing to w, stamped by now, at the levels
+// of spec, a --debuglevel value as lnd reads its own: a level for every
+// subsystem ("debug"), levels per subsystem ("STOR=warn,CHFT=debug"), or
+// both ("info,CHFT=debug"). The levels are trace, debug, info, warn,
+// error, critical and off.
+func newLogs(w io.Writer, now func() time.Time, spec string) (*logs,
+	error) {
+
+	h := btclog.NewDefaultHandler(w, btclog.WithTimeSource(now))
+	mgr := build.NewSubLoggerManager(h)
+	l := &logs{
+		mgr:     mgr,
+		daemon:  mgr.GenSubLogger(SubsysDaemon, func() {}),
+		store:   mgr.GenSubLogger(SubsysStore, func() {}),
+		monitor: mgr.GenSubLogger(SubsysMonitor, func() {}),
 	}
-	return 0, fmt.Errorf("debug level %q: want debug, info, warn or "+
-		"error", s)
-}
-
-// logWriter serializes the lines of every subsystem logger.
-type logWriter struct {
-	mu    sync.Mutex
-	w     io.Writer
-	level int
-	now   func() time.Time
-}
-
-// logger writes lines in lnd's format, "<time> [INF] <SUBS>: <message>".
-// It implements core.Logger.
-type logger struct {
-	out  *logWriter
-	subs string
-}
-
-func (l logger) write(level int, tag, format string, args []any) {
-	if level < l.out.level {
-		return
+	// Every subsystem starts at info; spec changes what it names.
+	mgr.SetLogLevels(DefaultDebugLevel)
+	if err := build.ParseAndSetDebugLevels(spec, mgr); err != nil {
+		return nil, fmt.Errorf("debuglevel %q: %w", spec, err)
 	}
-	msg := fmt.Sprintf(format, args...)
-	l.out.mu.Lock()
-	defer l.out.mu.Unlock()
-	fmt.Fprintf(l.out.w, "%s [%s] %s: %s\n",
-		l.out.now().Format("2006-01-02 15:04:05.000"), tag, l.subs, msg)
+	return l, nil
 }
 
-// Debugf implements core.Logger.
-func (l logger) Debugf(format string, args ...any) {
-	l.write(levelDebug, "DBG", format, args)
-}
-
-// Infof implements core.Logger.
-func (l logger) Infof(format string, args ...any) {
-	l.write(levelInfo, "INF", format, args)
-}
-
-// Warnf implements core.Logger.
-func (l logger) Warnf(format string, args ...any) {
-	l.write(levelWarn, "WRN", format, args)
-}
-
-// Errorf implements core.Logger.
-func (l logger) Errorf(format string, args ...any) {
-	l.write(levelError, "ERR", format, args)
+// checkDebugLevel returns an error naming what is wrong with a
+// --debuglevel value.
+func checkDebugLevel(spec string) error {
+	_, err := newLogs(io.Discard, time.Now, spec)
+	return err
 }
