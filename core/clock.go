@@ -139,6 +139,16 @@ func (w *clockWatch) raise(t int64) {
 	w.newest = max(w.newest, t)
 }
 
+// newestStored returns the newest time the loaded history holds: the
+// heartbeat, or an event after it (applied while connected or not).
+func (m *Monitor) newestStored() int64 {
+	t := max(m.heartbeat, m.lastTime)
+	for _, p := range m.peers {
+		t = max(t, p.lastEvent)
+	}
+	return t
+}
+
 // pending reports whether steps wait to be taken.
 func (w *clockWatch) pending() bool {
 	w.mu.Lock()

@@ -24,7 +24,7 @@ func (m *Monitor) Start(ctx context.Context) error {
 	if err := m.load(st); err != nil {
 		return err
 	}
-	m.watch.raise(max(m.heartbeat, m.lastTime))
+	m.watch.raise(m.newestStored())
 	now := m.observeClock()
 	if m.monitoringSince == 0 {
 		m.monitoringSince = now
