@@ -406,7 +406,7 @@ func (r *runner) bootstrap(p *glightning.Plugin,
 				set.Datadir, err)
 		}
 	}
-	s.store, err = r.cfg.OpenStore(set.Store, dir, r.log)
+	s.store, err = r.cfg.OpenStore(set.Store, dir, storeLogger{r.log})
 	if err != nil {
 		_ = s.close("")
 		if set.Store == storeBadger {
