@@ -7,3 +7,11 @@ func (m *Monitor) KnownPeers() int {
 	defer m.mu.RUnlock()
 	return len(m.peers)
 }
+
+// ForgetQueue returns the number of entries in the queue of peers to
+// forget.
+func (m *Monitor) ForgetQueue() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.forget)
+}

@@ -19,17 +19,20 @@ type forgetEntry struct {
 }
 
 // noteUntracked queues p to be forgotten when it is untracked and offline.
-// Called after every state change of an untracked peer.
+// Called after every state change of an untracked peer. A peer has at most
+// one entry, so a stranger that flaps costs no more than one that leaves.
 func (m *Monitor) noteUntracked(p *peerState) {
-	if p.tracked || !p.stateKnown || p.online {
+	if p.tracked || !p.stateKnown || p.online || p.forgetting {
 		return
 	}
+	p.forgetting = true
 	m.forget = append(m.forget, forgetEntry{id: p.id, t: p.lastEvent})
 }
 
 // forgetPeers forgets the untracked peers that have been offline, without
 // a newer event, for the grace period by now. The queue is in the order
-// the peers went offline, so each call looks at the expired entries only.
+// the peers went offline, so each call looks at the expired entries only;
+// a peer with a newer event goes to the back with its time.
 func (m *Monitor) forgetPeers(now int64) {
 	grace := int64(m.cfg.PeerGrace)
 	n := 0
@@ -37,12 +40,16 @@ func (m *Monitor) forgetPeers(now int64) {
 		e := m.forget[n]
 		n++
 		p, ok := m.peers[e.id]
-		if !ok || p.tracked || !p.stateKnown || p.online ||
-			p.lastEvent > e.t {
-
-			continue
+		switch {
+		case !ok:
+		case p.tracked || !p.stateKnown || p.online:
+			p.forgetting = false
+		case p.lastEvent > e.t:
+			m.forget = append(m.forget, forgetEntry{id: p.id,
+				t: p.lastEvent})
+		default:
+			delete(m.peers, e.id)
 		}
-		delete(m.peers, e.id)
 	}
 	if n == 0 {
 		return

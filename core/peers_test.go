@@ -116,6 +116,27 @@ func TestChannellessPeersBounded(t *testing.T) {
 	require.Zero(t, tc.m.KnownPeers())
 }
 
+// TestFlappingStrangerOneEntry: a peer without channels that flaps
+// thousands of times holds one entry in the queue of peers to forget, and
+// is forgotten a grace period after its last flap.
+func TestFlappingStrangerOneEntry(t *testing.T) {
+	tc := newTestCtx(t)
+	p := peerN(1)
+	for i := 0; i < 10_000; i++ {
+		tc.online(p)
+		tc.offline(p)
+		tc.advance(time.Millisecond)
+	}
+	require.Equal(t, 1, tc.m.ForgetQueue())
+	tc.advance(core.DefaultPeerGrace - time.Second)
+	tc.online(peerN(2))
+	require.Equal(t, 2, tc.m.KnownPeers())
+	tc.advance(time.Second)
+	tc.online(peerN(2))
+	require.Equal(t, 1, tc.m.KnownPeers())
+	require.Zero(t, tc.m.ForgetQueue())
+}
+
 // BenchmarkChannellessPeers: 1,000,000 distinct peers connect and leave
 // without opening a channel, one per 100 ms. Heap growth is reported per
 // peer after a GC; it is bounded by the peers within the grace period.

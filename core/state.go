@@ -31,6 +31,10 @@ type peerState struct {
 
 	// touched is set while the change under way includes the peer.
 	touched bool
+
+	// forgetting is set while the peer has an entry in the monitor's
+	// queue of peers to forget (see peers.go).
+	forgetting bool
 }
 
 // commitEvent appends e to the committed log.
