@@ -116,6 +116,33 @@ func TestServerClosesIdleConnections(t *testing.T) {
 	require.NoError(t, err)
 	defer c.Close()
 	waitClosed(t, c, bufio.NewReader(c))
+
+	// And one that never starts its TLS handshake.
+	s = serve(t, Config{Limits: Limits{
+		ReadHeaderTimeout: 50 * time.Millisecond}})
+	c, err = net.Dial("tcp", s.Addr().String())
+	require.NoError(t, err)
+	defer c.Close()
+	waitClosed(t, c, bufio.NewReader(c))
+}
+
+func TestServerWarnsOfAnUnnamedHost(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Listen(Config{Listen: "127.0.0.1:0", DataDir: dir},
+		&stubMonitor{})
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+
+	// The generated certificate names 127.0.0.1 but not 127.0.0.2.
+	log := &testLog{}
+	s, err = Listen(Config{Listen: "127.0.0.2:0", DataDir: dir,
+		Logger: log}, &stubMonitor{})
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	warns := log.matching("WRN")
+	require.Len(t, warns, 1)
+	require.Contains(t, warns[0], "does not name 127.0.0.2")
+	require.Contains(t, warns[0], filepath.Join(dir, TLSKeyName))
 }
 
 func TestServerConnectionCap(t *testing.T) {
@@ -387,5 +414,33 @@ func TestServerRefusesBadFiles(t *testing.T) {
 				require.ErrorContains(t, err, w)
 			}
 		})
+	}
+}
+
+func TestGenerateCertNames(t *testing.T) {
+	names := func(host string) ([]string, []string) {
+		c, _, err := GenerateCert(host, []string{"x.example"},
+			[]string{"192.0.2.9"}, time.Now(), time.Hour)
+		require.NoError(t, err)
+		block, _ := pem.Decode(c)
+		leaf, err := x509.ParseCertificate(block.Bytes)
+		require.NoError(t, err)
+		var ips []string
+		for _, ip := range leaf.IPAddresses {
+			ips = append(ips, ip.String())
+		}
+		return leaf.DNSNames, ips
+	}
+	dns, ips := names("node.example")
+	require.Contains(t, dns, "node.example")
+	require.Contains(t, dns, "x.example")
+	require.Contains(t, ips, "192.0.2.9")
+	_, ips = names("198.51.100.4")
+	require.Contains(t, ips, "198.51.100.4")
+	// Every interface: each of their addresses, loopback among them.
+	for _, host := range []string{"", "0.0.0.0", "::"} {
+		_, ips = names(host)
+		require.NotContains(t, ips, "0.0.0.0")
+		require.Greater(t, len(ips), 3, host)
 	}
 }

@@ -50,7 +50,21 @@ func loadOrCreateCert(cfg Config, host string) (tls.Certificate, string,
 			"needs both its certificate and its key file")
 	}
 	cert, err := loadCert(certPath, keyPath, cfg.Now())
-	return cert, certPath, err
+	if err != nil {
+		return tls.Certificate{}, "", err
+	}
+	// A client that checks names (Prometheus does) refuses a
+	// certificate that does not carry the one it dials.
+	ip := net.ParseIP(host)
+	if host != "" && (ip == nil || !ip.IsUnspecified()) &&
+		cert.Leaf.VerifyHostname(host) != nil {
+
+		cfg.Logger.Warnf("TLS certificate %s does not name %s, the "+
+			"listen host: clients that check names will refuse it "+
+			"(a generated one: delete it and %s to have them made "+
+			"for this host)", certPath, host, keyPath)
+	}
+	return cert, certPath, nil
 }
 
 // createCertIfMissing generates a self-signed certificate and its key
@@ -99,7 +113,7 @@ func createCertIfMissing(cfg Config, host, certPath, keyPath string) error {
 // GenerateCert returns a self-signed ECDSA P-256 certificate and key in
 // PEM, valid from now for validity, for localhost, this machine's host
 // name, host (the listen host: every interface address when it is
-// unspecified), and the extra domains and IPs.
+// empty or unspecified), and the extra domains and IPs.
 func GenerateCert(host string, extraDomains, extraIPs []string,
 	now time.Time, validity time.Duration) (certPEM, keyPEM []byte,
 	err error) {
@@ -109,13 +123,12 @@ func GenerateCert(host string, extraDomains, extraIPs []string,
 	if name, err := os.Hostname(); err == nil && name != "" {
 		dns = append(dns, name)
 	}
-	if ip := net.ParseIP(host); ip != nil {
-		if ip.IsUnspecified() {
-			ips = append(ips, interfaceIPs()...)
-		} else {
-			ips = append(ips, ip)
-		}
-	} else if host != "" {
+	switch ip := net.ParseIP(host); {
+	case host == "" || ip != nil && ip.IsUnspecified():
+		ips = append(ips, interfaceIPs()...)
+	case ip != nil:
+		ips = append(ips, ip)
+	default:
 		dns = append(dns, host)
 	}
 	dns = append(dns, extraDomains...)

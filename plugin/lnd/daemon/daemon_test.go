@@ -427,6 +427,25 @@ func TestDaemonMissingMacaroonFile(t *testing.T) {
 	require.ErrorContains(t, err, lndsource.BakeCommand)
 }
 
+// TestDaemonNeverFallsBackToPlainHTTP: on every interface, a token it
+// cannot read stops the start; it does not serve without one.
+func TestDaemonNeverFallsBackToPlainHTTP(t *testing.T) {
+	srv := lndtest.New(t)
+	mac := srv.Macaroon(t, "info:read", "offchain:read", "peers:read")
+	for _, extra := range [][]string{
+		{"--auth.tokenpath=/dev/zero"},
+		{"--tls.certpath=/dev/null", "--tls.keypath=/dev/null"},
+	} {
+		args := append(lndArgs(srv, mac), "--store=memory",
+			"--datadir="+t.TempDir(), "--listen=0.0.0.0:0")
+		err := Run(context.Background(), append(args, extra...),
+			Env{Ready: func(string) {
+				t.Error("the daemon served")
+			}})
+		require.ErrorContains(t, err, "/dev/")
+	}
+}
+
 func TestDaemonEndlessMacaroonFile(t *testing.T) {
 	srv := lndtest.New(t)
 	err := Run(context.Background(), lndArgs(srv, "/dev/zero"), Env{})
