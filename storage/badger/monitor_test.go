@@ -224,3 +224,75 @@ func BenchmarkMonitorRestart(b *testing.B) {
 	}
 	b.ReportMetric(float64(events), "events")
 }
+
+// TestMonitorClockSteps: the clock steps a day forward, then an hour back,
+// with the store closed and opened again after each; the figures come back
+// the same from disk and no time is after the report's.
+func TestMonitorClockSteps(t *testing.T) {
+	dir := t.TempDir()
+	clk := coretest.NewClock(monitorT0)
+	ctx := t.Context()
+	p, a := monitorPeer(1), monitorChan(1)
+	run := func(f func(m *core.Monitor)) {
+		t.Helper()
+		st := openStore(t, dir, badgerstore.Options{})
+		m := newMonitor(t, st, clk)
+		f(m)
+		require.NoError(t, m.Stop())
+		require.NoError(t, st.Close())
+	}
+	report := func(m *core.Monitor) core.ChannelReport {
+		t.Helper()
+		r, err := m.Report(ctx, core.ReportQuery{})
+		require.NoError(t, err)
+		c, ok := r.Channel(a.String())
+		require.True(t, ok)
+		require.False(t, c.OpenedAt.After(r.GeneratedAt.Time))
+		pr, ok := r.Peer(p.String())
+		require.True(t, ok)
+		require.False(t, pr.Since.After(r.GeneratedAt.Time))
+		require.False(t, pr.LastFlap.After(r.GeneratedAt.Time))
+		return c
+	}
+	run(func(m *core.Monitor) {
+		require.NoError(t, m.Apply(ctx, core.Event{
+			Type: core.PeerOnline, Peer: p}))
+		require.NoError(t, m.Apply(ctx, core.Event{
+			Type: core.ChannelOpened, Peer: p, Channel: a}))
+		clk.Advance(time.Hour)
+		report(m)
+		clk.Step(24 * time.Hour)
+		c := report(m)
+		require.Equal(t, int64(3600), c.LifetimeSeconds)
+		require.Equal(t, int64(3600+86400), c.AgeSeconds)
+	})
+	clk.Advance(time.Minute)
+	run(func(m *core.Monitor) {
+		c := report(m)
+		require.Equal(t, int64(3600), c.LifetimeSeconds)
+		require.Equal(t, int64(3600), c.UptimeSeconds)
+		require.Equal(t, int64(3660+86400), c.AgeSeconds)
+		clk.Advance(time.Hour)
+		report(m)
+		clk.Step(-time.Hour)
+		require.NoError(t, m.Apply(ctx, core.Event{
+			Type: core.PeerOffline, Peer: p}))
+		c = report(m)
+		require.Equal(t, int64(7200), c.LifetimeSeconds)
+		require.Equal(t, int64(7200), c.UptimeSeconds)
+	})
+	clk.Advance(time.Minute)
+	run(func(m *core.Monitor) {
+		// The clock is still behind what the store holds: held.
+		c := report(m)
+		require.Equal(t, int64(7200), c.LifetimeSeconds)
+		require.Equal(t, int64(7200), c.UptimeSeconds)
+		require.Equal(t, int64(3660+86400+3600), c.AgeSeconds)
+		clk.Advance(2 * time.Hour)
+		c = report(m)
+		// The clock passed the held time 59 minutes in; the
+		// 61 minutes since are monitored, offline.
+		require.Equal(t, int64(7200+3660), c.LifetimeSeconds)
+		require.Equal(t, int64(7200), c.UptimeSeconds)
+	})
+}
