@@ -149,6 +149,32 @@ func (m *Monitor) newestStored() int64 {
 	return t
 }
 
+// behind returns how far the wall clock is behind the monitor's time at
+// the last reading: zero unless the time is held after a step back.
+func (w *clockWatch) behind() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return max(w.newest-w.lastWall, 0)
+}
+
+// stamp places a time a front end stamped, read from the same wall clock,
+// on the monitor's time: zero means now; while the time is held after a
+// step back it is moved forward by as much as the wall clock is behind;
+// nothing is later than now.
+func (m *Monitor) stamp(t time.Time, now int64) int64 {
+	if t.IsZero() {
+		return now
+	}
+	ns := t.UnixNano()
+	if ns >= now {
+		return now
+	}
+	if b := m.watch.behind(); b < now-ns {
+		return ns + b
+	}
+	return now
+}
+
 // pending reports whether steps wait to be taken.
 func (w *clockWatch) pending() bool {
 	w.mu.Lock()

@@ -367,3 +367,35 @@ func TestFutureTimesClamped(t *testing.T) {
 	require.Equal(t, int64(3600), r.UnmonitoredSeconds)
 	require.Equal(t, t0, cc.peer(r, p).Since.Time)
 }
+
+// TestClockStepBackStamped: times a front end stamped from the same wall
+// clock after a step back are moved onto the held time, not left behind
+// it.
+func TestClockStepBackStamped(t *testing.T) {
+	cc := newClockCtx(t)
+	p, q, a, b := peerN(1), peerN(2), chanN(1), chanN(2)
+	cc.online(p)
+	cc.open(p, a)
+	cc.online(q)
+	cc.open(q, b)
+	cc.clk.Advance(time.Hour)
+	cc.report()
+	cc.clk.Step(-time.Hour)
+	cc.clk.Advance(time.Minute)
+	held := t0.Add(time.Hour + time.Minute)
+	require.NoError(t, cc.m.Apply(cc.ctx, core.Event{
+		Type: core.PeerOffline, Peer: p, Time: cc.clk.Now()}))
+	require.NoError(t, cc.m.Sync(cc.ctx, core.Snapshot{
+		Time: cc.clk.Now(),
+		Channels: []core.SnapshotChannel{{Point: a, Peer: p},
+			{Point: b, Peer: q}},
+		OnlinePeers: []core.PeerID{p},
+	}))
+	r := cc.report()
+	require.Equal(t, held, r.GeneratedAt.Time)
+	require.Equal(t, held, cc.peer(r, p).Since.Time)
+	pq := cc.peer(r, q)
+	require.False(t, pq.Online)
+	require.Equal(t, held, pq.Since.Time)
+	require.Equal(t, int64(3660), cc.channel(r, b).UptimeSeconds)
+}

@@ -16,16 +16,12 @@ func (m *Monitor) peer(id PeerID) *peerState {
 	return p
 }
 
-// eventTime resolves an event's time: zero or later than now means now,
-// and a time before the peer's last event is clamped to it. No event lands
-// in or before unmonitored time either: the floor is the start of the open
-// gap, or the end of the last one.
+// eventTime resolves an event's time (see stamp); a time before the
+// peer's last event is clamped to it. No event lands in or before
+// unmonitored time either: the floor is the start of the open gap, or the
+// end of the last one.
 func (m *Monitor) eventTime(p *peerState, t time.Time, now int64) int64 {
-	ns := now
-	if !t.IsZero() {
-		ns = min(t.UnixNano(), now)
-	}
-	return max(ns, p.lastEvent, m.gapEdge())
+	return max(m.stamp(t, now), p.lastEvent, m.gapEdge())
 }
 
 // Apply applies one event. When it returns nil, the in-memory state and

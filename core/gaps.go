@@ -119,10 +119,7 @@ func (m *Monitor) NodeLost(ctx context.Context, at time.Time) error {
 		return err
 	}
 	now := m.observeClock()
-	t := timeNs(at)
-	if t == 0 || t > now {
-		t = now
-	}
+	t := m.stamp(at, now)
 	m.openGap(t)
 	seq := m.commit()
 	m.mu.Unlock()

@@ -17,11 +17,7 @@ func (m *Monitor) Sync(ctx context.Context, snap Snapshot) error {
 		return err
 	}
 	now := m.observeClock()
-	t := timeNs(snap.Time)
-	if t == 0 || t > now {
-		t = now
-	}
-	t = max(t, m.gapEdge())
+	t := max(m.stamp(snap.Time, now), m.gapEdge())
 	m.syncPeers(snap, t)
 	m.syncChannels(snap, t)
 	seq := m.commit()
