@@ -2,29 +2,38 @@ package cln
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/chanfitness/chanfitness/plugin/internal/duration"
 	"github.com/elementsproject/glightning/glightning"
 )
 
 // Option names (lightningd's command line and config file) and defaults.
+// The durations are written as package duration reads them ("90d",
+// "5m", "1h30m"); 0 turns the periodic thing off.
 const (
-	optDatadir   = "chanfitness-datadir"
-	optStore     = "chanfitness-store"
-	optReconcile = "chanfitness-reconcile-interval"
-	optRetention = "chanfitness-closed-retention-days"
-	optGrace     = "chanfitness-startup-grace"
+	optDatadir       = "chanfitness-datadir"
+	optStore         = "chanfitness-store"
+	optReconcile     = "chanfitness-reconcile-interval"
+	optRetention     = "chanfitness-closed-retention"
+	optRetentionDays = "chanfitness-closed-retention-days"
+	optGrace         = "chanfitness-startup-grace"
 
-	defaultDatadir   = "chanfitness"
-	defaultReconcile = 60
-	defaultRetention = 90
-	defaultGrace     = 60
+	defaultDatadir = "chanfitness"
+	defaultGrace   = "1m"
 
-	// maxReconcile and maxRetention bound the int options to values
-	// that make sense (a day; a century).
-	maxReconcile = 24 * 60 * 60
-	maxRetention = 36500
-	maxGrace     = 60 * 60
+	// maxGrace bounds the startup grace to an hour.
+	maxGrace = time.Hour
+)
+
+// The defaults shared with the lnd companion, as option values.
+var (
+	defaultReconcile = duration.Format(duration.DefaultReconcile)
+	defaultRetention = duration.Format(duration.DefaultClosedRetention)
+	maxReconcile     = duration.MaxReconcile
+	maxRetention     = duration.MaxClosedRetention
 )
 
 // Store kinds for optStore.
@@ -42,7 +51,8 @@ type settings struct {
 	// Store is storeBadger or storeMemory.
 	Store string
 
-	// Reconcile is the interval between reconcile snapshots.
+	// Reconcile is the interval between reconcile snapshots; 0 takes
+	// none after the first.
 	Reconcile time.Duration
 
 	// Retention is how long closed channels stay in reports; negative
@@ -64,15 +74,20 @@ func registerOptions(p *glightning.Plugin) error {
 		glightning.NewStringOption(optStore, "Where chanfitness "+
 			"keeps its history: badger (on disk, survives "+
 			"restarts) or memory (lost at exit)", storeBadger),
-		glightning.NewIntOption(optReconcile, "Seconds between "+
-			"chanfitness checks of listpeerchannels and listpeers "+
-			"that repair missed notifications", defaultReconcile),
-		glightning.NewIntOption(optRetention, "Days a closed "+
-			"channel stays in chanfitness reports; 0 keeps them "+
-			"forever", defaultRetention),
-		glightning.NewIntOption(optGrace, "Seconds after lightningd "+
-			"starts that stay unmonitored while channel peers "+
-			"reconnect (until all are back); 0 disables",
+		glightning.NewStringOption(optReconcile, "How often "+
+			"chanfitness checks listpeerchannels and listpeers to "+
+			"repair missed notifications, such as 5m; 0 never "+
+			"(a bare number is seconds)", defaultReconcile),
+		glightning.NewStringOption(optRetention, "How long a closed "+
+			"channel stays in chanfitness reports, such as 90d; "+
+			"0 keeps them forever", defaultRetention),
+		glightning.NewStringOption(optRetentionDays, "Deprecated: "+
+			"use "+optRetention+"; days a closed channel stays "+
+			"in reports, 0 forever", ""),
+		glightning.NewStringOption(optGrace, "How long after "+
+			"lightningd starts the time stays unmonitored while "+
+			"channel peers reconnect (until all are back), such "+
+			"as 1m; 0 none (a bare number is seconds)",
 			defaultGrace),
 	}
 	for _, o := range opts {
@@ -84,35 +99,65 @@ func registerOptions(p *glightning.Plugin) error {
 	return nil
 }
 
-// optionValues reads the values glightning parsed from init.
+// optionValues are the option values glightning parsed from init.
 type optionValues struct {
-	Datadir   string
-	Store     string
-	Reconcile int
-	Retention int
-	Grace     int
+	Datadir       string
+	Store         string
+	Reconcile     string
+	Retention     string
+	RetentionDays string
+	Grace         string
 }
 
 // readOptions takes the option values out of glightning.
 func readOptions(p *glightning.Plugin) (optionValues, error) {
 	var v optionValues
-	var err error
-	if v.Datadir, err = p.GetOption(optDatadir); err != nil {
-		return v, err
-	}
-	if v.Store, err = p.GetOption(optStore); err != nil {
-		return v, err
-	}
-	if v.Reconcile, err = p.GetIntOption(optReconcile); err != nil {
-		return v, err
-	}
-	if v.Retention, err = p.GetIntOption(optRetention); err != nil {
-		return v, err
-	}
-	if v.Grace, err = p.GetIntOption(optGrace); err != nil {
-		return v, err
+	for _, o := range []struct {
+		name string
+		val  *string
+	}{
+		{optDatadir, &v.Datadir},
+		{optStore, &v.Store},
+		{optReconcile, &v.Reconcile},
+		{optRetention, &v.Retention},
+		{optRetentionDays, &v.RetentionDays},
+		{optGrace, &v.Grace},
+	} {
+		var err error
+		if *o.val, err = p.GetOption(o.name); err != nil {
+			return v, err
+		}
 	}
 	return v, nil
+}
+
+// parseDuration reads the value of a duration option: the vocabulary of
+// package duration or, as the option took before, a bare whole number of
+// legacy units.
+func parseDuration(name, v string, legacy time.Duration) (time.Duration,
+	error) {
+
+	if v != "" && strings.Trim(v, "0123456789") == "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n > int64(maxRetention/legacy) {
+			return 0, fmt.Errorf("option %s: %q is out of range",
+				name, v)
+		}
+		return time.Duration(n) * legacy, nil
+	}
+	d, err := duration.Parse(v)
+	if err != nil {
+		return 0, fmt.Errorf("option %s: %w", name, err)
+	}
+	return d, nil
+}
+
+// inRange checks that d is 0 or within [lo, hi].
+func inRange(name string, d, lo, hi time.Duration, zero string) error {
+	if err := duration.InRange(d, lo, hi, zero); err != nil {
+		return fmt.Errorf("option %s: %w", name, err)
+	}
+	return nil
 }
 
 // check validates option values. Every error names the option and the
@@ -130,27 +175,49 @@ func (v optionValues) check() (settings, error) {
 			"kind: want %s or %s", optStore, s.Store, storeBadger,
 			storeMemory)
 	}
-	if v.Reconcile < 1 || v.Reconcile > maxReconcile {
-		return settings{}, fmt.Errorf("option %s: %d seconds is out "+
-			"of range: want 1 to %d", optReconcile, v.Reconcile,
-			maxReconcile)
+	var err error
+	if s.Reconcile, err = parseDuration(optReconcile, v.Reconcile,
+		time.Second); err != nil {
+
+		return settings{}, err
 	}
-	s.Reconcile = time.Duration(v.Reconcile) * time.Second
-	switch {
-	case v.Retention == 0:
+	if err := inRange(optReconcile, s.Reconcile, time.Second,
+		maxReconcile, "never"); err != nil {
+
+		return settings{}, err
+	}
+
+	name, val, legacy := optRetention, v.Retention, 24*time.Hour
+	if v.RetentionDays != "" {
+		if v.Retention != defaultRetention {
+			return settings{}, fmt.Errorf("options %s and %s: "+
+				"give one (%s is the older name)", optRetention,
+				optRetentionDays, optRetentionDays)
+		}
+		name, val = optRetentionDays, v.RetentionDays
+	}
+	if s.Retention, err = parseDuration(name, val, legacy); err != nil {
+		return settings{}, err
+	}
+	if err := inRange(name, s.Retention, time.Second, maxRetention,
+		"forever"); err != nil {
+
+		return settings{}, err
+	}
+	if s.Retention == 0 {
+		// core keeps closed channels forever when negative.
 		s.Retention = -1
-	case v.Retention > 0 && v.Retention <= maxRetention:
-		s.Retention = time.Duration(v.Retention) * 24 * time.Hour
-	default:
-		return settings{}, fmt.Errorf("option %s: %d days is out of "+
-			"range: want 0 (forever) to %d", optRetention,
-			v.Retention, maxRetention)
 	}
-	if v.Grace < 0 || v.Grace > maxGrace {
-		return settings{}, fmt.Errorf("option %s: %d seconds is out "+
-			"of range: want 0 (none) to %d", optGrace, v.Grace,
-			maxGrace)
+
+	if s.Grace, err = parseDuration(optGrace, v.Grace,
+		time.Second); err != nil {
+
+		return settings{}, err
 	}
-	s.Grace = time.Duration(v.Grace) * time.Second
+	if err := inRange(optGrace, s.Grace, time.Second, maxGrace,
+		"none"); err != nil {
+
+		return settings{}, err
+	}
 	return s, nil
 }

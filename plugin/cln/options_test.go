@@ -7,53 +7,111 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// TestOptionValuesCheck reads every option in the duration vocabulary
+// shared with the lnd companion, in the bare-number forms the options
+// took before, and refuses what it cannot use with an error naming the
+// option and the value.
 func TestOptionValuesCheck(t *testing.T) {
+	day := 24 * time.Hour
 	good := optionValues{Datadir: "chanfitness", Store: "badger",
-		Reconcile: 60, Retention: 90, Grace: 60}
+		Reconcile: "1m", Retention: "90d", Grace: "1m"}
+	defaults := settings{Datadir: "chanfitness", Store: "badger",
+		Reconcile: time.Minute, Retention: 90 * day,
+		Grace: time.Minute}
+	with := func(f func(s *settings)) settings {
+		s := defaults
+		f(&s)
+		return s
+	}
 	tests := []struct {
 		name    string
 		change  func(v *optionValues)
 		want    settings
 		wantErr []string
 	}{
-		{"defaults", func(*optionValues) {}, settings{
-			Datadir: "chanfitness", Store: "badger",
-			Reconcile: time.Minute, Retention: 90 * 24 * time.Hour,
-			Grace: time.Minute}, nil},
-		{"memory, keep forever", func(v *optionValues) {
-			v.Store = "memory"
-			v.Retention = 0
-			v.Reconcile = 1
-			v.Grace = 0
-		}, settings{Datadir: "chanfitness", Store: "memory",
-			Reconcile: time.Second, Retention: -1}, nil},
-		{"negative grace", func(v *optionValues) { v.Grace = -1 },
+		{"defaults", func(*optionValues) {}, defaults, nil},
+		{"memory, keep forever, no reconcile, no grace",
+			func(v *optionValues) {
+				v.Store = "memory"
+				v.Retention = "0"
+				v.Reconcile = "0"
+				v.Grace = "0"
+			}, settings{Datadir: "chanfitness", Store: "memory",
+				Retention: -1}, nil},
+		{"durations", func(v *optionValues) {
+			v.Reconcile = "5m"
+			v.Retention = "365d"
+			v.Grace = "2m30s"
+		}, with(func(s *settings) {
+			s.Reconcile = 5 * time.Minute
+			s.Retention = 365 * day
+			s.Grace = 150 * time.Second
+		}), nil},
+		{"reconcile interval in seconds, the older form",
+			func(v *optionValues) { v.Reconcile = "300" },
+			with(func(s *settings) {
+				s.Reconcile = 5 * time.Minute
+			}), nil},
+		{"grace in seconds, the older form",
+			func(v *optionValues) { v.Grace = "90" },
+			with(func(s *settings) {
+				s.Grace = 90 * time.Second
+			}), nil},
+		{"retention in days, the older option",
+			func(v *optionValues) { v.RetentionDays = "365" },
+			with(func(s *settings) {
+				s.Retention = 365 * day
+			}), nil},
+		{"retention days 0 is forever",
+			func(v *optionValues) { v.RetentionDays = "0" },
+			with(func(s *settings) { s.Retention = -1 }), nil},
+		{"both retention options", func(v *optionValues) {
+			v.RetentionDays = "365"
+			v.Retention = "30d"
+		}, settings{}, []string{"chanfitness-closed-retention and " +
+			"chanfitness-closed-retention-days"}},
+		{"retention as a bare number", func(v *optionValues) {
+			v.Retention = "90"
+		}, with(func(s *settings) { s.Retention = 90 * day }), nil},
+		{"negative grace", func(v *optionValues) { v.Grace = "-1" },
 			settings{}, []string{"chanfitness-startup-grace",
-				"-1 seconds"}},
-		{"huge grace", func(v *optionValues) {
-			v.Grace = maxGrace + 1
-		}, settings{}, []string{"chanfitness-startup-grace", "3601"}},
+				`"-1"`}},
+		{"huge grace", func(v *optionValues) { v.Grace = "3601" },
+			settings{}, []string{"chanfitness-startup-grace",
+				"1h1s is out of range", "0 (none) or 1s to 1h"}},
 		{"empty datadir", func(v *optionValues) { v.Datadir = "" },
 			settings{}, []string{"chanfitness-datadir", "empty"}},
 		{"bad store", func(v *optionValues) { v.Store = "BADGER" },
 			settings{}, []string{"chanfitness-store", `"BADGER"`}},
 		{"empty store", func(v *optionValues) { v.Store = "" },
 			settings{}, []string{"chanfitness-store", `""`}},
-		{"zero interval", func(v *optionValues) { v.Reconcile = 0 },
+		{"empty interval", func(v *optionValues) { v.Reconcile = "" },
 			settings{}, []string{"chanfitness-reconcile-interval",
-				"0 seconds"}},
-		{"huge interval", func(v *optionValues) {
-			v.Reconcile = maxReconcile + 1
+				`""`}},
+		{"fractional interval", func(v *optionValues) {
+			v.Reconcile = "1.5m"
 		}, settings{}, []string{"chanfitness-reconcile-interval",
-			"86401"}},
-		{"negative retention", func(v *optionValues) {
-			v.Retention = -3
+			`"1.5m"`, "such as 90d"}},
+		{"huge interval", func(v *optionValues) {
+			v.Reconcile = "2d"
+		}, settings{}, []string{"chanfitness-reconcile-interval",
+			"2d is out of range"}},
+		{"huge interval in seconds", func(v *optionValues) {
+			v.Reconcile = "86401"
+		}, settings{}, []string{"chanfitness-reconcile-interval",
+			"1d1s"}},
+		{"interval too large to count", func(v *optionValues) {
+			v.Reconcile = "99999999999999999999"
+		}, settings{}, []string{"chanfitness-reconcile-interval",
+			"99999999999999999999"}},
+		{"negative retention days", func(v *optionValues) {
+			v.RetentionDays = "-3"
 		}, settings{}, []string{"chanfitness-closed-retention-days",
-			"-3 days"}},
+			`"-3"`}},
 		{"huge retention", func(v *optionValues) {
-			v.Retention = maxRetention + 1
-		}, settings{}, []string{"chanfitness-closed-retention-days",
-			"36501"}},
+			v.Retention = "36501d"
+		}, settings{}, []string{"chanfitness-closed-retention",
+			"36501d"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

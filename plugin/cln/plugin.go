@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/plugin/internal/duration"
 	"github.com/chanfitness/chanfitness/storage"
 	"github.com/elementsproject/glightning/glightning"
 	"github.com/elementsproject/glightning/jrpc2"
@@ -275,8 +276,10 @@ func (r *runner) dispatch(ctx context.Context, queue <-chan inbound,
 
 		case s := <-r.readyc:
 			inst = s
-			inst.ticker.Resume()
-			ticks = inst.ticker.Ticks()
+			if inst.ticker != nil {
+				inst.ticker.Resume()
+				ticks = inst.ticker.Ticks()
+			}
 			if inst.grace != nil {
 				graceEnd = r.cfg.Clock.TickAfter(inst.graceLen)
 			}
@@ -448,16 +451,18 @@ func (r *runner) bootstrap(p *glightning.Plugin,
 			return nil, fmt.Errorf("bootstrap: %w", err)
 		}
 	}
-	s.ticker = r.cfg.NewTicker(set.Reconcile)
+	if set.Reconcile > 0 {
+		s.ticker = r.cfg.NewTicker(set.Reconcile)
+	}
 
 	where := "in memory"
 	if set.Store == storeBadger {
 		where = "in " + dir
 	}
 	r.log.Infof("monitoring node %s (%s): %d open channels, %d peers "+
-		"online, history %s, reconcile every %v", info.ID,
+		"online, history %s, reconcile every %s", info.ID,
 		info.Version, len(snap.Channels), len(snap.OnlinePeers),
-		where, set.Reconcile)
+		where, duration.Format(set.Reconcile))
 	return s, nil
 }
 

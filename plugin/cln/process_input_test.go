@@ -26,35 +26,43 @@ func TestProcessBadOptions(t *testing.T) {
 		values: map[string]any{"chanfitness-store": "sqlite"},
 		want:   []string{"chanfitness-store", `"sqlite"`},
 	}, {
-		name:   "zero reconcile interval",
-		values: map[string]any{"chanfitness-reconcile-interval": 0},
-		want:   []string{"chanfitness-reconcile-interval", "0 seconds"},
+		name: "fractional reconcile interval",
+		values: map[string]any{
+			"chanfitness-reconcile-interval": "1.5m"},
+		want: []string{"chanfitness-reconcile-interval", "1.5m"},
 	}, {
 		name: "negative reconcile interval",
 		values: map[string]any{
-			"chanfitness-reconcile-interval": -5},
+			"chanfitness-reconcile-interval": "-5"},
 		want: []string{"chanfitness-reconcile-interval", "-5"},
 	}, {
 		name: "reconcile interval of two days",
 		values: map[string]any{
-			"chanfitness-reconcile-interval": 172800},
-		want: []string{"chanfitness-reconcile-interval", "172800"},
+			"chanfitness-reconcile-interval": "172800"},
+		want: []string{"chanfitness-reconcile-interval", "2d"},
 	}, {
 		name: "negative retention",
 		values: map[string]any{
-			"chanfitness-closed-retention-days": -1},
+			"chanfitness-closed-retention-days": "-1"},
 		want: []string{"chanfitness-closed-retention-days", "-1"},
+	}, {
+		name: "both retention options",
+		values: map[string]any{
+			"chanfitness-closed-retention-days": "30",
+			"chanfitness-closed-retention":      "60d"},
+		want: []string{"chanfitness-closed-retention-days",
+			"chanfitness-closed-retention and"},
 	}, {
 		name:   "empty datadir",
 		values: map[string]any{"chanfitness-datadir": ""},
 		want:   []string{"chanfitness-datadir"},
 	}, {
-		// Not from lightningd, which sends an int option as a
-		// number: the plugin still disables itself cleanly.
-		name: "reconcile interval as a string",
+		// Not from lightningd, which sends a string option as a
+		// string: the plugin still disables itself cleanly.
+		name: "reconcile interval as a number",
 		values: map[string]any{
 			"chanfitness-reconcile-interval": json.RawMessage(
-				`"60"`)},
+				`60`)},
 		want: []string{"chanfitness-reconcile-interval"},
 	}, {
 		name: "datadir is a file",

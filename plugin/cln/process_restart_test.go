@@ -62,7 +62,7 @@ func TestProcessRestartWithGap(t *testing.T) {
 			// Without the startup grace (its own test): a peer
 			// away at start is offline at once.
 			n2.Start(bin, map[string]any{
-				"chanfitness-startup-grace": 0}, false)
+				"chanfitness-startup-grace": "0"}, false)
 			started := time.Now()
 			r2 := n2.Report()
 			c2 := channel(t, r2, ch.Point())

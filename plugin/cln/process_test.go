@@ -68,9 +68,10 @@ func TestProcessManifest(t *testing.T) {
 	}{
 		{"chanfitness-datadir", "string", `"chanfitness"`},
 		{"chanfitness-store", "string", `"badger"`},
-		{"chanfitness-reconcile-interval", "int", `60`},
-		{"chanfitness-closed-retention-days", "int", `90`},
-		{"chanfitness-startup-grace", "int", `60`},
+		{"chanfitness-reconcile-interval", "string", `"1m"`},
+		{"chanfitness-closed-retention", "string", `"90d"`},
+		{"chanfitness-closed-retention-days", "string", `""`},
+		{"chanfitness-startup-grace", "string", `"1m"`},
 	}
 	require.Len(t, m.Options, len(tests))
 	for _, tc := range tests {

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/chanfitness/chanfitness/plugin/internal/duration"
 )
 
 // Defaults of the command line.
@@ -17,7 +19,6 @@ const (
 	DefaultStore      = "badger"
 	DefaultListen     = "127.0.0.1:9739"
 	DefaultDebugLevel = "info"
-	DefaultReconcile  = 5 * time.Minute
 )
 
 // LndConfig says how to reach lnd (the --lnd.* options).
@@ -70,7 +71,9 @@ type Config struct {
 
 	DebugLevel string `long:"debuglevel" description:"Logging level for all subsystems {trace, debug, info, warn, error, critical, off}, or per subsystem: <subsystem>=<level>,... with subsystems LNDC (the companion), STOR (the store) and CHFT (the monitor); both may be given, as in info,CHFT=debug"`
 
-	ReconcileInterval time.Duration `long:"reconcileinterval" description:"How often to compare lnd's channels and peers with the events received and repair what lnd did not send; 0 disables"`
+	ReconcileInterval duration.Flag `long:"reconcileinterval" description:"How often to compare lnd's channels and peers with the events received and repair what lnd did not send, such as 5m; 0 never"`
+
+	ClosedRetention duration.Flag `long:"closedretention" description:"How long a closed channel stays in the report, such as 90d; 0 keeps closed channels forever"`
 
 	Report ReportCommand `command:"report" description:"Print the report of a running daemon" long-description:"Ask the running daemon at --listen for its report and print it as tables, or as JSON with --json."`
 }
@@ -96,8 +99,10 @@ func defaultConfig() *Config {
 		Store:             DefaultStore,
 		Listen:            DefaultListen,
 		DebugLevel:        DefaultDebugLevel,
-		ReconcileInterval: DefaultReconcile,
-		Report:            ReportCommand{Window: "lifetime"},
+		ReconcileInterval: duration.Flag(duration.DefaultReconcile),
+		ClosedRetention: duration.Flag(
+			duration.DefaultClosedRetention),
+		Report: ReportCommand{Window: "lifetime"},
 	}
 }
 
@@ -118,10 +123,16 @@ func (c *Config) resolve() error {
 	if err := checkDebugLevel(c.DebugLevel); err != nil {
 		return err
 	}
-	if c.ReconcileInterval < 0 {
-		return fmt.Errorf("reconcileinterval %v: want a positive "+
-			"duration, or 0 to disable the reconcile",
-			c.ReconcileInterval)
+	if err := duration.InRange(time.Duration(c.ReconcileInterval),
+		time.Second, duration.MaxReconcile, "never"); err != nil {
+
+		return fmt.Errorf("reconcileinterval: %w", err)
+	}
+	if err := duration.InRange(time.Duration(c.ClosedRetention),
+		time.Second, duration.MaxClosedRetention,
+		"forever"); err != nil {
+
+		return fmt.Errorf("closedretention: %w", err)
 	}
 	if c.Lnd.MacaroonPath == "" {
 		c.Lnd.MacaroonPath = filepath.Join("~", ".lnd", "data", "chain",

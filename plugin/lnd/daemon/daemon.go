@@ -5,6 +5,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -123,7 +124,7 @@ func runDaemon(ctx context.Context, cfg *Config, env Env) error {
 			MacaroonPath: cfg.Lnd.MacaroonPath,
 		},
 		Clock:             env.Clock,
-		ReconcileInterval: cfg.ReconcileInterval,
+		ReconcileInterval: time.Duration(cfg.ReconcileInterval),
 		KnownOpen: func(ctx context.Context) ([]core.ChannelPoint,
 			error) {
 
@@ -136,6 +137,9 @@ func runDaemon(ctx context.Context, cfg *Config, env Env) error {
 		Clock:  env.Clock,
 		Source: src,
 		Logger: logs.monitor,
+		// 0 keeps closed channels forever: negative in core.
+		ClosedRetention: cmp.Or(time.Duration(cfg.ClosedRetention),
+			-1),
 	})
 	if err != nil {
 		return err

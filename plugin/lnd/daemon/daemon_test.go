@@ -17,6 +17,7 @@ import (
 
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/plugin/httpapi"
+	"github.com/chanfitness/chanfitness/plugin/internal/duration"
 	lndsource "github.com/chanfitness/chanfitness/plugin/lnd"
 	"github.com/chanfitness/chanfitness/plugin/lnd/lndtest"
 	badgerstore "github.com/chanfitness/chanfitness/storage/badger"
@@ -504,7 +505,6 @@ func TestConfig(t *testing.T) {
 				"chain/bitcoin/mainnet/readonly.macaroon")
 			c.DataDir = filepath.Join(home,
 				".chanfitness-lnd/mainnet")
-			c.ReconcileInterval = 5 * time.Minute
 		},
 	}, {
 		name: "network moves the macaroon and the data",
@@ -533,20 +533,24 @@ func TestConfig(t *testing.T) {
 			c.Listen = "127.0.0.1:9999"
 		},
 	}, {
-		name: "reconcile interval",
-		args: []string{"--reconcileinterval=90s"},
+		name: "durations",
+		args: []string{"--reconcileinterval=1m30s",
+			"--closedretention=365d"},
 		want: func(c *Config) {
-			c.ReconcileInterval = 90 * time.Second
+			c.ReconcileInterval = duration.Flag(90 * time.Second)
+			c.ClosedRetention = duration.Flag(365 * 24 * time.Hour)
 			c.Lnd.MacaroonPath = filepath.Join(home, ".lnd/data/"+
 				"chain/bitcoin/mainnet/readonly.macaroon")
 			c.DataDir = filepath.Join(home,
 				".chanfitness-lnd/mainnet")
 		},
 	}, {
-		name: "reconcile disabled",
-		args: []string{"--reconcileinterval=0"},
+		name: "reconcile disabled, closed channels kept forever",
+		args: []string{"--reconcileinterval=0",
+			"--closedretention=0"},
 		want: func(c *Config) {
 			c.ReconcileInterval = 0
+			c.ClosedRetention = 0
 			c.Lnd.MacaroonPath = filepath.Join(home, ".lnd/data/"+
 				"chain/bitcoin/mainnet/readonly.macaroon")
 			c.DataDir = filepath.Join(home,
@@ -580,11 +584,28 @@ func TestConfig(t *testing.T) {
 	}, {
 		name:    "negative reconcile interval",
 		args:    []string{"--reconcileinterval=-1m"},
-		wantErr: "reconcileinterval -1m0s: want a positive duration",
+		wantErr: `duration "-1m": want whole days`,
+	}, {
+		name:    "fractional reconcile interval",
+		args:    []string{"--reconcileinterval=1.5m"},
+		wantErr: `duration "1.5m": want whole days`,
+	}, {
+		name: "reconcile interval over a day",
+		args: []string{"--reconcileinterval=25h"},
+		wantErr: "reconcileinterval: 1d1h is out of range: want 0 " +
+			"(never) or 1s to 1d",
+	}, {
+		name:    "retention over a century",
+		args:    []string{"--closedretention=36501d"},
+		wantErr: "closedretention: 36501d is out of range",
+	}, {
+		name:    "retention in days without a unit",
+		args:    []string{"--closedretention=90"},
+		wantErr: `duration "90"`,
 	}, {
 		name:    "reconcile interval without a unit",
 		args:    []string{"--reconcileinterval=300"},
-		wantErr: "`--reconcileinterval' (expected time.Duration)",
+		wantErr: `duration "300": want whole days`,
 	}, {
 		name:    "unknown network",
 		args:    []string{"--network=litecoin"},
