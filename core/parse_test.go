@@ -10,8 +10,9 @@ import (
 )
 
 // maxErrLen bounds a parse error's text whatever the input: the input is
-// quoted by a short prefix only.
-const maxErrLen = 300
+// quoted whole only up to 72 bytes (at most 4 characters a byte once
+// escaped), else by a 16-byte prefix.
+const maxErrLen = 1000
 
 func TestQuote(t *testing.T) {
 	require.Equal(t, `"abc"`, core.Quote("abc"))
