@@ -218,6 +218,10 @@ func TestClockStepForward(t *testing.T) {
 			require.Len(t, cc.log.matching("clock stepped"), 1)
 			require.Contains(t, cc.log.matching("clock stepped")[0],
 				"forward by 24h0m0s")
+			var table strings.Builder
+			require.NoError(t, core.WriteTable(&table, r))
+			require.Contains(t, table.String(), "clock steps: 1 "+
+				"(last forward 1d00h at 2026-03-01T01:00:01Z)")
 
 			cc.restart(time.Minute)
 			check(time.Minute)

@@ -12,9 +12,19 @@ import (
 func WriteTable(w io.Writer, r Report) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "generated %s, monitoring since %s, unmonitored %s, "+
-		"node connected: %v\n\n", r.GeneratedAt.UTC().Format(time.RFC3339),
+		"node connected: %v", r.GeneratedAt.UTC().Format(time.RFC3339),
 		r.MonitoringSince.UTC().Format(time.RFC3339),
 		FormatSeconds(r.UnmonitoredSeconds), r.NodeConnected)
+	if s := r.LastClockStep; s != nil {
+		dir, size := "forward", s.Seconds
+		if size < 0 {
+			dir, size = "back", -size
+		}
+		fmt.Fprintf(tw, ", clock steps: %d (last %s %s at %s)",
+			r.ClockSteps, dir, FormatSeconds(size),
+			s.At.UTC().Format(time.RFC3339))
+	}
+	fmt.Fprint(tw, "\n\n")
 
 	cols := []string{Window1d, Window7d, Window30d, WindowLifetime}
 	if r.Window != "" && !isPreset(r.Window) {
