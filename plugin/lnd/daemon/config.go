@@ -173,3 +173,12 @@ func expandPath(p string) (string, error) {
 	}
 	return filepath.Join(home, strings.TrimPrefix(p, "~")), nil
 }
+
+// coreRetention returns --closedretention as core reads it: 0, which keeps
+// closed channels forever, is negative there.
+func (c *Config) coreRetention() time.Duration {
+	if c.ClosedRetention == 0 {
+		return -1
+	}
+	return time.Duration(c.ClosedRetention)
+}

@@ -5,7 +5,6 @@
 package daemon
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -133,13 +132,11 @@ func runDaemon(ctx context.Context, cfg *Config, env Env) error {
 		Logger: log,
 	})
 	mon, err = core.NewMonitor(core.Config{
-		Store:  store,
-		Clock:  env.Clock,
-		Source: src,
-		Logger: logs.monitor,
-		// 0 keeps closed channels forever: negative in core.
-		ClosedRetention: cmp.Or(time.Duration(cfg.ClosedRetention),
-			-1),
+		Store:           store,
+		Clock:           env.Clock,
+		Source:          src,
+		Logger:          logs.monitor,
+		ClosedRetention: cfg.coreRetention(),
 	})
 	if err != nil {
 		return err

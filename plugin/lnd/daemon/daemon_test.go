@@ -713,3 +713,25 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, state.Channels, 1)
 }
+
+// TestCoreRetention: --closedretention=0 keeps closed channels forever,
+// as chanfitness-closed-retention=0 does on Core Lightning; core's zero
+// would mean its default instead.
+func TestCoreRetention(t *testing.T) {
+	for _, tc := range []struct {
+		flag string
+		want time.Duration
+	}{
+		{"0", -1},
+		{"90d", 90 * 24 * time.Hour},
+		{"1h", time.Hour},
+	} {
+		t.Run(tc.flag, func(t *testing.T) {
+			t.Setenv("HOME", t.TempDir())
+			cfg, _, err := parse([]string{"--closedretention=" +
+				tc.flag})
+			require.NoError(t, err)
+			require.Equal(t, tc.want, cfg.coreRetention())
+		})
+	}
+}
