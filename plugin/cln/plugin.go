@@ -52,6 +52,7 @@ type Monitor interface {
 	Stop() error
 	Apply(ctx context.Context, ev core.Event) error
 	Sync(ctx context.Context, snap core.Snapshot) error
+	NodeLost(ctx context.Context, at time.Time) error
 	Report(ctx context.Context, q core.ReportQuery) (core.Report, error)
 	OpenChannels(ctx context.Context,
 		peer *core.PeerID) ([]core.ChannelPoint, error)
@@ -443,6 +444,13 @@ func (r *runner) bootstrap(p *glightning.Plugin,
 	if c.Startup && set.Grace > 0 {
 		s.graceLen = set.Grace
 		s.startGrace(snap)
+	}
+	if s.grace != nil {
+		// Unmonitored from now until the grace ends with a sync.
+		if err := s.mon.NodeLost(r.runCtx, snap.Time); err != nil {
+			_ = s.close("")
+			return nil, fmt.Errorf("bootstrap: %w", err)
+		}
 	}
 	if s.grace == nil {
 		err := s.mon.Sync(r.runCtx, snap)

@@ -46,6 +46,11 @@ func TestProcessBadOptions(t *testing.T) {
 			"chanfitness-closed-retention-days": "-1"},
 		want: []string{"chanfitness-closed-retention-days", "-1"},
 	}, {
+		name: "negative startup grace",
+		values: map[string]any{
+			"chanfitness-startup-grace": "-5s"},
+		want: []string{"chanfitness-startup-grace", "-5s"},
+	}, {
 		name: "both retention options",
 		values: map[string]any{
 			"chanfitness-closed-retention-days": "30",
