@@ -4,9 +4,10 @@ import (
 	"time"
 )
 
-// openChannel adds a channel (lnd's addChannel).
+// openChannel adds a channel (lnd's addChannel). sc is the node's listing
+// of a channel first learned from a snapshot, nil for one seen open.
 func (m *Monitor) openChannel(p *peerState, cp ChannelPoint, scid string,
-	t int64) {
+	t int64, sc *SnapshotChannel) {
 
 	if c, ok := m.channels[cp]; ok {
 		if c.open() {
@@ -36,13 +37,44 @@ func (m *Monitor) openChannel(p *peerState, cp ChannelPoint, scid string,
 			Peer:           p.id,
 			ShortChannelID: scid,
 			OpenedAt:       nsTime(t),
+			OpenedAtSource: OpenedAtSeen,
 		},
 		openedAt: t,
+	}
+	if sc != nil {
+		learnOpenInfo(&c.rec, sc, true)
 	}
 	m.touchEvent(p)
 	m.addChannel(c.rec)
 	m.channels[cp] = c
 	m.log.Infof("channel %v with peer %v opened", cp, p.id)
+}
+
+// learnOpenInfo takes what a snapshot says of when a channel opened into
+// rec, and reports whether rec changed. A channel new to the monitor takes
+// the snapshot's time; a known one only trades an estimate for the node's
+// time. A time the monitor saw is never replaced.
+func learnOpenInfo(rec *ChannelRecord, sc *SnapshotChannel, isNew bool) bool {
+	changed := false
+	if rec.FundingHeight == 0 && sc.FundingHeight != 0 {
+		rec.FundingHeight = sc.FundingHeight
+		changed = true
+	}
+	if sc.OpenedAt.IsZero() {
+		return changed
+	}
+	src := sc.OpenedAtSource
+	if src != OpenedAtEstimated {
+		src = OpenedAtNode
+	}
+	better := rec.OpenedAtSource == OpenedAtEstimated &&
+		src == OpenedAtNode
+	if !isNew && !better {
+		return changed
+	}
+	rec.NodeOpenedAt = sc.OpenedAt.UTC()
+	rec.OpenedAtSource = src
+	return true
 }
 
 // setSCID records the short channel id of a channel first seen without

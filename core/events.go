@@ -45,7 +45,7 @@ func (m *Monitor) Apply(ctx context.Context, ev Event) error {
 	case PeerOnline, PeerOffline:
 		m.peerEvent(p, ev.Type == PeerOnline, t)
 	case ChannelOpened:
-		m.openChannel(p, ev.Channel, ev.ShortChannelID, t)
+		m.openChannel(p, ev.Channel, ev.ShortChannelID, t, nil)
 	default:
 		m.closeChannel(p, ev.Channel, t)
 	}

@@ -100,6 +100,10 @@ type Monitor struct {
 
 	monitoringSince int64
 	heartbeat       int64
+
+	// blockHeight is the node's block height at the last snapshot that
+	// gave one (0: none yet).
+	blockHeight uint32
 	// lastTime is the newest time the monitor is known to have been
 	// running and connected: the heartbeat, or an event applied after
 	// it. Unmonitored time starts no earlier; after a restart it starts

@@ -17,7 +17,18 @@ type ChannelInfo struct {
 	Peer           PeerID
 	ShortChannelID string
 	Open           bool
+
+	// OpenedAt is when the channel opened: when the monitor saw it
+	// open, or, for a channel first learned from a snapshot, the node's
+	// time or an estimate (OpenedAtSource says which).
 	OpenedAt       time.Time
+	OpenedAtSource OpenedAtSource
+
+	// FundingHeight is the funding transaction's block height (0:
+	// unknown); AgeBlocks is the node's block height since then, -1
+	// when unknown or closed.
+	FundingHeight uint32
+	AgeBlocks     int64
 
 	// ClosedAt is zero while the channel is open.
 	ClosedAt time.Time
@@ -25,8 +36,9 @@ type ChannelInfo struct {
 	// Age is wall time since OpenedAt (until ClosedAt when closed).
 	Age time.Duration
 
-	// Lifetime is monitored time since OpenedAt; it equals lnd's lifetime
-	// when the monitor never had a gap.
+	// Lifetime is monitored time since the monitor started counting the
+	// channel (seen open or first learned), never before; it equals
+	// lnd's lifetime when the monitor never had a gap.
 	Lifetime time.Duration
 
 	// Uptime is the time the peer was online within Lifetime.
@@ -91,14 +103,23 @@ func (m *Monitor) channelInfo(c *channelState, now int64) ChannelInfo {
 	if !c.open() {
 		end = c.closedAt
 	}
+	opened := c.shownOpenedAt()
+	ageBlocks := int64(-1)
+	fh := c.rec.FundingHeight
+	if c.open() && fh != 0 && m.blockHeight >= fh {
+		ageBlocks = int64(m.blockHeight - fh)
+	}
 	return ChannelInfo{
 		Point:          c.rec.Point,
 		Peer:           c.rec.Peer,
 		ShortChannelID: c.rec.ShortChannelID,
 		Open:           c.open(),
-		OpenedAt:       nsTime(c.openedAt),
+		OpenedAt:       nsTime(opened),
+		OpenedAtSource: c.openedAtSource(),
+		FundingHeight:  fh,
+		AgeBlocks:      ageBlocks,
 		ClosedAt:       nsTime(c.closedAt),
-		Age:            time.Duration(max(end-c.openedAt, 0)),
+		Age:            time.Duration(max(end-opened, 0)),
 		Lifetime:       time.Duration(f.monitored),
 		Uptime:         time.Duration(f.uptime),
 	}
@@ -342,6 +363,7 @@ func (m *Monitor) channelReport(c *channelState, windows []Window,
 		PeerID:          c.rec.Peer.String(),
 		Status:          "open",
 		OpenedAt:        Time{info.OpenedAt},
+		OpenedAtSource:  info.OpenedAtSource.String(),
 		ClosedAt:        Time{info.ClosedAt},
 		AgeSeconds:      seconds(info.Age),
 		LifetimeSeconds: seconds(info.Lifetime),
@@ -352,6 +374,9 @@ func (m *Monitor) channelReport(c *channelState, windows []Window,
 	if c.rec.ShortChannelID != "" {
 		scid := c.rec.ShortChannelID
 		cr.ShortChannelID = &scid
+	}
+	if info.AgeBlocks >= 0 {
+		cr.AgeBlocks = &info.AgeBlocks
 	}
 	if !c.open() {
 		cr.Status = "closed"

@@ -213,8 +213,10 @@ type ChannelReport struct {
 	PeerID          string                   `json:"peer_id"`
 	Status          string                   `json:"status"`
 	OpenedAt        Time                     `json:"opened_at"`
+	OpenedAtSource  string                   `json:"opened_at_source"`
 	ClosedAt        Time                     `json:"closed_at"`
 	AgeSeconds      int64                    `json:"age_seconds"`
+	AgeBlocks       *int64                   `json:"age_blocks"`
 	LifetimeSeconds int64                    `json:"lifetime_seconds"`
 	UptimeSeconds   int64                    `json:"uptime_seconds"`
 	UptimeRatio     *float64                 `json:"uptime_ratio"`

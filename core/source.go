@@ -6,11 +6,53 @@ import (
 	"time"
 )
 
+// OpenedAtSource says where a channel's open time comes from.
+type OpenedAtSource uint8
+
+const (
+	// OpenedAtUnknown is the zero value: in a SnapshotChannel with an
+	// OpenedAt it means OpenedAtNode; in a ChannelRecord, OpenedAtSeen.
+	OpenedAtUnknown OpenedAtSource = iota
+
+	// OpenedAtSeen: the monitor saw the channel open.
+	OpenedAtSeen
+
+	// OpenedAtNode: the node gave the time the channel opened.
+	OpenedAtNode
+
+	// OpenedAtEstimated: the time is an estimate (from the funding
+	// block, say).
+	OpenedAtEstimated
+)
+
+// String returns "seen", "node" or "estimated".
+func (s OpenedAtSource) String() string {
+	switch s {
+	case OpenedAtNode:
+		return "node"
+	case OpenedAtEstimated:
+		return "estimated"
+	}
+	return "seen"
+}
+
 // SnapshotChannel is an open channel as the node lists it.
 type SnapshotChannel struct {
 	Point          ChannelPoint
 	Peer           PeerID
 	ShortChannelID string
+
+	// OpenedAt is when the channel opened, as the node says or as the
+	// adapter estimates it (OpenedAtSource); zero when unknown. It is
+	// used for a channel the monitor did not see open: for its
+	// opened_at and age, never for its lifetime or uptime, which count
+	// monitored time only.
+	OpenedAt       time.Time
+	OpenedAtSource OpenedAtSource
+
+	// FundingHeight is the block height of the funding transaction (0:
+	// unknown).
+	FundingHeight uint32
 }
 
 // Snapshot is the node's state at one moment: its open channels and the
@@ -18,6 +60,9 @@ type SnapshotChannel struct {
 type Snapshot struct {
 	// Time is when the snapshot was taken; zero means the clock now.
 	Time time.Time
+
+	// BlockHeight is the node's current block height (0: unknown).
+	BlockHeight uint32
 
 	Channels    []SnapshotChannel
 	OnlinePeers []PeerID
@@ -38,6 +83,16 @@ func (s Snapshot) Validate() error {
 		if c.Peer.IsZero() {
 			return fmt.Errorf("%w: snapshot channel %v without a "+
 				"peer", ErrBadInput, c.Point)
+		}
+		if !timeInRange(c.OpenedAt) {
+			return fmt.Errorf("%w: snapshot channel %v: open time "+
+				"%v out of range", ErrBadInput, c.Point,
+				c.OpenedAt)
+		}
+		if c.OpenedAtSource > OpenedAtEstimated {
+			return fmt.Errorf("%w: snapshot channel %v: open time "+
+				"source %d unknown", ErrBadInput, c.Point,
+				c.OpenedAtSource)
 		}
 	}
 	for _, p := range s.OnlinePeers {

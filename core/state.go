@@ -101,3 +101,20 @@ type channelState struct {
 func (c *channelState) open() bool {
 	return c.closedAt == 0
 }
+
+// shownOpenedAt is the open time a report shows: the node's (or an
+// estimate) for a channel the monitor did not see open.
+func (c *channelState) shownOpenedAt() int64 {
+	if t := timeNs(c.rec.NodeOpenedAt); t != 0 {
+		return t
+	}
+	return c.openedAt
+}
+
+// openedAtSource is where shownOpenedAt comes from.
+func (c *channelState) openedAtSource() OpenedAtSource {
+	if c.rec.NodeOpenedAt.IsZero() {
+		return OpenedAtSeen
+	}
+	return c.rec.OpenedAtSource
+}

@@ -78,7 +78,21 @@ type ChannelRecord struct {
 	Point          ChannelPoint
 	Peer           PeerID
 	ShortChannelID string
-	OpenedAt       time.Time
+
+	// OpenedAt is when the monitor started counting the channel: when
+	// it saw it open, or first learned of it. Lifetime and uptime start
+	// here.
+	OpenedAt time.Time
+
+	// NodeOpenedAt is when the channel opened as the node says, or an
+	// estimate (OpenedAtSource says which); zero when the monitor saw
+	// it open.
+	NodeOpenedAt   time.Time
+	OpenedAtSource OpenedAtSource
+
+	// FundingHeight is the block height of the funding transaction (0:
+	// unknown).
+	FundingHeight uint32
 
 	// ClosedAt is zero while the channel is open.
 	ClosedAt time.Time

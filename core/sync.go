@@ -18,6 +18,9 @@ func (m *Monitor) Sync(ctx context.Context, snap Snapshot) error {
 	}
 	now := m.observeClock()
 	t := max(m.stamp(snap.Time, now), m.gapEdge())
+	if snap.BlockHeight != 0 {
+		m.blockHeight = snap.BlockHeight
+	}
 	m.syncPeers(snap, t)
 	m.syncChannels(snap, t)
 	seq := m.commit()
@@ -76,18 +79,26 @@ func (m *Monitor) syncChannels(snap Snapshot, t int64) {
 			m.closeChannel(p, cp, max(t, p.lastEvent))
 		}
 	}
-	for _, sc := range snap.Channels {
-		if c, ok := m.channels[sc.Point]; ok {
-			if c.open() && c.rec.ShortChannelID == "" &&
-				sc.ShortChannelID != "" {
-
-				m.setSCID(c, sc.ShortChannelID)
-			}
+	for i := range snap.Channels {
+		sc := &snap.Channels[i]
+		c, ok := m.channels[sc.Point]
+		if !ok {
+			p := m.peer(sc.Peer)
+			m.openChannel(p, sc.Point, sc.ShortChannelID,
+				max(t, p.lastEvent), sc)
 			continue
 		}
-		p := m.peer(sc.Peer)
-		m.openChannel(p, sc.Point, sc.ShortChannelID,
-			max(t, p.lastEvent))
+		if !c.open() {
+			continue
+		}
+		changed := learnOpenInfo(&c.rec, sc, false)
+		if c.rec.ShortChannelID == "" && sc.ShortChannelID != "" {
+			c.rec.ShortChannelID = sc.ShortChannelID
+			changed = true
+		}
+		if changed {
+			m.addChannel(c.rec)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -173,7 +174,12 @@ func (e *encoder) peer(p *core.PeerRecord) {
 	}
 }
 
-const channelFrozen = 1
+const (
+	channelFrozen = 1 << iota
+	// channelOpenInfo: the node's open time, its source and the funding
+	// height follow the close time.
+	channelOpenInfo
+)
 
 // channel writes a channel record without its point (which is in the key).
 func (e *encoder) channel(c *core.ChannelRecord) {
@@ -182,11 +188,21 @@ func (e *encoder) channel(c *core.ChannelRecord) {
 	if c.Frozen != nil {
 		flags |= channelFrozen
 	}
+	openInfo := !c.NodeOpenedAt.IsZero() ||
+		c.OpenedAtSource != core.OpenedAtUnknown || c.FundingHeight != 0
+	if openInfo {
+		flags |= channelOpenInfo
+	}
 	e.byte(flags)
 	e.bytes(c.Peer[:])
 	e.string(c.ShortChannelID)
 	e.time(c.OpenedAt)
 	e.time(c.ClosedAt)
+	if openInfo {
+		e.time(c.NodeOpenedAt)
+		e.byte(byte(c.OpenedAtSource))
+		e.uvarint(uint64(c.FundingHeight))
+	}
 	if c.Frozen == nil {
 		return
 	}
@@ -411,7 +427,7 @@ func (d *decoder) peer(p core.PeerID) core.PeerRecord {
 func (d *decoder) channel(cp core.ChannelPoint) core.ChannelRecord {
 	d.version()
 	flags := d.byte()
-	if flags&^channelFrozen != 0 {
+	if flags&^(channelFrozen|channelOpenInfo) != 0 {
 		d.fail(fmt.Sprintf("unknown channel flags %#x", flags))
 	}
 	c := core.ChannelRecord{Point: cp}
@@ -419,6 +435,19 @@ func (d *decoder) channel(cp core.ChannelPoint) core.ChannelRecord {
 	c.ShortChannelID = d.string()
 	c.OpenedAt = d.time()
 	c.ClosedAt = d.time()
+	if flags&channelOpenInfo != 0 {
+		c.NodeOpenedAt = d.time()
+		c.OpenedAtSource = core.OpenedAtSource(d.byte())
+		if c.OpenedAtSource > core.OpenedAtEstimated {
+			d.fail(fmt.Sprintf("unknown open time source %d",
+				c.OpenedAtSource))
+		}
+		h := d.uvarint()
+		if h > math.MaxUint32 {
+			d.fail(fmt.Sprintf("funding height %d out of range", h))
+		}
+		c.FundingHeight = uint32(h)
+	}
 	if flags&channelFrozen == 0 {
 		return c
 	}

@@ -137,6 +137,7 @@ func normalize(st *core.StoredState) *core.StoredState {
 	}
 	for _, c := range st.Channels {
 		c.OpenedAt = utc(c.OpenedAt)
+		c.NodeOpenedAt = utc(c.NodeOpenedAt)
 		c.ClosedAt = utc(c.ClosedAt)
 		out.Channels = append(out.Channels, c)
 	}
@@ -493,11 +494,18 @@ func testChannelUpsert(t *testing.T, h *harness) {
 		Peer:           peerID(1),
 		ShortChannelID: "800000x12x3",
 		OpenedAt:       at(0),
+		OpenedAtSource: core.OpenedAtSeen,
+		FundingHeight:  800000,
 	}
+	// Learned from a snapshot, with an estimated open time a day before
+	// the monitor started counting it.
 	other := core.ChannelRecord{
-		Point:    chanPoint(2, 0),
-		Peer:     peerID(2),
-		OpenedAt: at(5),
+		Point:          chanPoint(2, 0),
+		Peer:           peerID(2),
+		OpenedAt:       at(5),
+		NodeOpenedAt:   at(-86400),
+		OpenedAtSource: core.OpenedAtEstimated,
+		FundingHeight:  812345,
 	}
 	h.write(&core.Batch{Channels: []core.ChannelRecord{open, other}})
 	h.check(&core.StoredState{
