@@ -107,8 +107,8 @@ func (m *Monitor) closeChannel(p *peerState, cp ChannelPoint, t int64) {
 	now := m.now()
 	rec := c.rec
 	rec.ClosedAt = nsTime(t)
-	rec.Frozen = make(map[string]WindowNumbers, len(PresetWindows))
-	for _, w := range PresetWindows {
+	rec.Frozen = make(map[string]WindowNumbers, len(presetWindows))
+	for _, w := range presetWindows {
 		n := m.channelWindow(c, p, w, t, max(now, t))
 		rec.Frozen[w.Name] = WindowNumbers{
 			Monitored: time.Duration(n.monitored),

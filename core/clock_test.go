@@ -9,6 +9,7 @@ import (
 
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/core/coretest"
+	"github.com/chanfitness/chanfitness/internal/table"
 	"github.com/chanfitness/chanfitness/storage/memory"
 	"github.com/stretchr/testify/require"
 )
@@ -85,14 +86,14 @@ func (cc *clockCtx) channel(r core.Report,
 	cp core.ChannelPoint) core.ChannelReport {
 
 	cc.t.Helper()
-	c, ok := r.Channel(cp.String())
+	c, ok := coretest.Channel(r, cp.String())
 	require.True(cc.t, ok, "channel %v in report", cp)
 	return c
 }
 
 func (cc *clockCtx) peer(r core.Report, p core.PeerID) core.PeerReport {
 	cc.t.Helper()
-	pr, ok := r.Peer(p.String())
+	pr, ok := coretest.Peer(r, p.String())
 	require.True(cc.t, ok, "peer %v in report", p)
 	return pr
 }
@@ -218,9 +219,9 @@ func TestClockStepForward(t *testing.T) {
 			require.Len(t, cc.log.matching("clock stepped"), 1)
 			require.Contains(t, cc.log.matching("clock stepped")[0],
 				"forward by 24h0m0s")
-			var table strings.Builder
-			require.NoError(t, core.WriteTable(&table, r))
-			require.Contains(t, table.String(), "clock steps: 1 "+
+			var out strings.Builder
+			require.NoError(t, table.Write(&out, r))
+			require.Contains(t, out.String(), "clock steps: 1 "+
 				"(last forward 1d00h at 2026-03-01T01:00:01Z)")
 
 			cc.restart(time.Minute)

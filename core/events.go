@@ -117,7 +117,7 @@ func (m *Monitor) addEvent(p *peerState, s State, t int64) {
 		p.staged, p.hasStaged = ev64{t, s}, true
 		return
 	}
-	if p.staged.t+int64(RateLimit(p.flapCount)) < t {
+	if p.staged.t+int64(rateLimit(p.flapCount)) < t {
 		p.commitEvent(p.staged)
 	}
 	p.staged = ev64{t, s}

@@ -19,8 +19,8 @@ const (
 	CooldownPeriod = 8 * time.Hour
 )
 
-// RateLimits are the minimum spacings between committed events, by tier.
-var RateLimits = []time.Duration{
+// rateLimits are the minimum spacings between committed events, by tier.
+var rateLimits = [...]time.Duration{
 	time.Second,
 	5 * time.Second,
 	30 * time.Second,
@@ -29,22 +29,15 @@ var RateLimits = []time.Duration{
 	time.Hour,
 }
 
-// RateLimit returns the minimum spacing for a flap count.
-func RateLimit(flapCount int) time.Duration {
-	tier := flapCount / RateLimitScale
-	if tier >= len(RateLimits) {
-		tier = len(RateLimits) - 1
-	}
-	return RateLimits[tier]
+// rateLimit returns the minimum spacing for a flap count.
+func rateLimit(flapCount int) time.Duration {
+	tier := min(flapCount/RateLimitScale, len(rateLimits)-1)
+	return rateLimits[tier]
 }
 
-// CooledFlapCount returns count cooled down from lastFlap to now:
+// cooled returns count cooled down from lastFlap to now (unix ns):
 // unchanged before CooldownPeriod has passed, otherwise
 // floor(count * CooldownFactor^(idle / CooldownPeriod)).
-func CooledFlapCount(now time.Time, count int, lastFlap time.Time) int {
-	return cooled(now.UnixNano(), count, lastFlap.UnixNano())
-}
-
 func cooled(now int64, count int, lastFlap int64) int {
 	idle := now - lastFlap
 	if idle < int64(CooldownPeriod) {

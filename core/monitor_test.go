@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -653,45 +652,8 @@ func TestParse(t *testing.T) {
 func peerParse(s string) error { _, err := core.ParsePeerID(s); return err }
 func chanParse(s string) error { _, err := core.ParseChannelPoint(s); return err }
 
-// TestWriteTable renders a report with a custom headline window.
-func TestWriteTable(t *testing.T) {
-	tc := newTestCtx(t)
-	p := peerN(1)
-	tc.online(p)
-	tc.open(p, chanN(1))
-	tc.advance(2 * time.Hour)
-	tc.offline(p)
-	tc.advance(time.Hour)
-	rep, err := tc.m.Report(tc.ctx, core.ReportQuery{Window: "2h"})
-	require.NoError(t, err)
-	var sb strings.Builder
-	require.NoError(t, core.WriteTable(&sb, rep))
-	out := sb.String()
-	require.Contains(t, out, "UP 2h")
-	require.Contains(t, out, "OUTAGE 2h")
-	require.Contains(t, out, p.String()[:16])
-	require.Contains(t, out, "offline")
-	require.Contains(t, out, "66.7%") // lifetime: 2 h of 3 h
-	require.Contains(t, out, "1h00m") // the outage so far
-}
-
-func TestFormatSeconds(t *testing.T) {
-	tests := []struct {
-		in   int64
-		want string
-	}{
-		{0, "0s"}, {59, "59s"}, {60, "1m00s"}, {3725, "1h02m"},
-		{90000, "1d01h"},
-	}
-	for _, tt := range tests {
-		require.Equal(t, tt.want, core.FormatSeconds(tt.in))
-	}
-}
-
 func TestSCID(t *testing.T) {
 	require.Equal(t, "812345x12x1", core.FormatSCID(812345, 12, 1))
-	v := uint64(812345)<<40 | uint64(12)<<16 | 1
-	require.Equal(t, "812345x12x1", core.SCIDFromUint64(v))
 }
 
 // TestFirstSyncOfflinePeer: a channel whose peer is offline in the first
@@ -796,15 +758,15 @@ func TestOpenChannelsAndLookups(t *testing.T) {
 
 	rep, err := tc.m.Report(tc.ctx, core.ReportQuery{})
 	require.NoError(t, err)
-	c, ok := rep.Channel(chanN(2).String())
+	c, ok := coretest.Channel(rep, chanN(2).String())
 	require.True(t, ok)
 	require.Equal(t, "closed", c.Status)
-	_, ok = rep.Channel(chanN(9).String())
+	_, ok = coretest.Channel(rep, chanN(9).String())
 	require.False(t, ok)
-	pr, ok := rep.Peer(q.String())
+	pr, ok := coretest.Peer(rep, q.String())
 	require.True(t, ok)
 	require.Equal(t, 1, pr.OpenChannels)
-	_, ok = rep.Peer(peerN(9).String())
+	_, ok = coretest.Peer(rep, peerN(9).String())
 	require.False(t, ok)
 }
 

@@ -98,7 +98,7 @@ func (m *Monitor) channelFigures(c *channelState, p *peerState, w Window,
 
 func (m *Monitor) channelInfo(c *channelState, now int64) ChannelInfo {
 	p := m.peers[c.rec.Peer]
-	f := m.channelFigures(c, p, PresetWindows[len(PresetWindows)-1], now)
+	f := m.channelFigures(c, p, presetWindows[len(presetWindows)-1], now)
 	end := now
 	if !c.open() {
 		end = c.closedAt
@@ -303,12 +303,12 @@ func (m *Monitor) storeReport() StoreReport {
 // reportWindows returns the presets, and head after them when it is not
 // one of them.
 func reportWindows(head Window) []Window {
-	for _, w := range PresetWindows {
+	for _, w := range presetWindows {
 		if w.Name == head.Name {
-			return PresetWindows
+			return presetWindows[:]
 		}
 	}
-	return append(append([]Window(nil), PresetWindows...), head)
+	return append(append([]Window(nil), presetWindows[:]...), head)
 }
 
 // reportSubjects returns the channels a report lists (open first, then by

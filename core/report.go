@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,12 +18,18 @@ const (
 	WindowLifetime = "lifetime"
 )
 
-// PresetWindows are the windows every report carries, in display order.
-var PresetWindows = []Window{
+// presetWindows are the windows every report carries, in display order.
+var presetWindows = [...]Window{
 	{Name: Window1d, Length: 24 * time.Hour},
 	{Name: Window7d, Length: 7 * 24 * time.Hour},
 	{Name: Window30d, Length: 30 * 24 * time.Hour},
 	{Name: WindowLifetime},
+}
+
+// PresetWindows returns the windows every report carries, in display
+// order.
+func PresetWindows() []Window {
+	return slices.Clone(presetWindows[:])
 }
 
 // Window is a trailing time window. A zero Length means the whole
@@ -73,7 +80,7 @@ func ParseWindow(s string) (Window, error) {
 			"m and s, such as 12h or 1h30m", ErrBadInput, Quote(s))
 	}
 	name := windowName(d)
-	for _, w := range PresetWindows {
+	for _, w := range presetWindows {
 		if w.Name == name {
 			return w, nil
 		}
@@ -269,32 +276,4 @@ func ratio(up, monitored time.Duration) *float64 {
 // seconds returns d in whole seconds.
 func seconds(d time.Duration) int64 {
 	return int64(d / time.Second)
-}
-
-// FormatRatio renders an optional ratio as a percentage for tables.
-func FormatRatio(r *float64) string {
-	if r == nil {
-		return "-"
-	}
-	return strings.TrimSuffix(fmt.Sprintf("%.1f", *r*100), ".0") + "%"
-}
-
-// Channel returns the report's entry for a channel point ("<txid>:<index>").
-func (r Report) Channel(point string) (ChannelReport, bool) {
-	for _, c := range r.Channels {
-		if c.ChannelPoint == point {
-			return c, true
-		}
-	}
-	return ChannelReport{}, false
-}
-
-// Peer returns the report's entry for a peer id (66 hex characters).
-func (r Report) Peer(id string) (PeerReport, bool) {
-	for _, p := range r.Peers {
-		if p.PeerID == id {
-			return p, true
-		}
-	}
-	return PeerReport{}, false
 }

@@ -167,7 +167,8 @@ func TestCooldown(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			last := time.Unix(1000, 0)
-			got := CooledFlapCount(last.Add(tc.idle), tc.count, last)
+			got := cooled(last.Add(tc.idle).UnixNano(), tc.count,
+				last.UnixNano())
 			require.Equal(t, tc.want, got)
 		})
 	}
@@ -185,7 +186,7 @@ func TestRateLimit(t *testing.T) {
 		{1_000_000, time.Hour},
 	}
 	for _, tc := range tests {
-		require.Equal(t, tc.want, RateLimit(tc.count), "count %d",
+		require.Equal(t, tc.want, rateLimit(tc.count), "count %d",
 			tc.count)
 	}
 }

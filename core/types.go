@@ -262,10 +262,3 @@ func FormatSCID(block, tx uint32, out uint16) string {
 		strconv.FormatUint(uint64(tx), 10) + "x" +
 		strconv.FormatUint(uint64(out), 10)
 }
-
-// SCIDFromUint64 returns the text form of a short channel id in lnd's
-// integer encoding (block << 40 | tx << 16 | out).
-func SCIDFromUint64(v uint64) string {
-	return FormatSCID(uint32(v>>40), uint32(v>>16)&0xffffff,
-		uint16(v))
-}

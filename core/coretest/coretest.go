@@ -37,3 +37,24 @@ func StartMonitor(tb testing.TB, cfg core.Config) *core.Monitor {
 	})
 	return m
 }
+
+// Channel returns the report's entry for a channel point
+// ("<txid>:<index>").
+func Channel(r core.Report, point string) (core.ChannelReport, bool) {
+	for _, c := range r.Channels {
+		if c.ChannelPoint == point {
+			return c, true
+		}
+	}
+	return core.ChannelReport{}, false
+}
+
+// Peer returns the report's entry for a peer id (66 hex characters).
+func Peer(r core.Report, id string) (core.PeerReport, bool) {
+	for _, p := range r.Peers {
+		if p.PeerID == id {
+			return p, true
+		}
+	}
+	return core.PeerReport{}, false
+}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/internal/table"
 	badgerstore "github.com/chanfitness/chanfitness/storage/badger"
 	"github.com/lightningnetwork/lnd/clock"
 )
@@ -96,7 +97,7 @@ func run(args []string, out io.Writer) error {
 	fmt.Fprintf(out, "Simulated %d days of a node with %d channel "+
 		"peers (%d events), monitor down for %v on day %d.\n\n", *days,
 		len(node.peers), node.applied, *gap, *days/2)
-	if err := core.WriteTable(out, rep); err != nil {
+	if err := table.Write(out, rep); err != nil {
 		return err
 	}
 	fmt.Fprintln(out)
@@ -164,14 +165,14 @@ func writeLegend(out io.Writer, node *simNode, rep core.Report) {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", p.kind,
 			p.id.String()[:16],
-			core.FormatRatio(r.Windows[core.Window1d].UptimeRatio),
-			core.FormatRatio(r.Windows[core.Window30d].UptimeRatio),
-			r.FlapCount, core.FormatSeconds(
+			table.FormatRatio(r.Windows[core.Window1d].UptimeRatio),
+			table.FormatRatio(r.Windows[core.Window30d].UptimeRatio),
+			r.FlapCount, table.FormatSeconds(
 				r.Windows[core.Window30d].LongestOutageSeconds))
 	}
 	if steady > 0 {
 		fmt.Fprintf(tw, "%s\t(%d peers)\t\t%s..%s\t\t\n", kindSteady,
-			steady, core.FormatRatio(&lo), core.FormatRatio(&hi))
+			steady, table.FormatRatio(&lo), table.FormatRatio(&hi))
 	}
 	tw.Flush()
 }

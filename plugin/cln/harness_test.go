@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/core/coretest"
 	"github.com/chanfitness/chanfitness/plugin/cln"
 	"github.com/chanfitness/chanfitness/plugin/cln/lightningdtest"
 	"github.com/lightningnetwork/lnd/clock"
@@ -170,7 +171,7 @@ func channel(t testing.TB, r core.Report,
 	point string) core.ChannelReport {
 
 	t.Helper()
-	c, ok := r.Channel(point)
+	c, ok := coretest.Channel(r, point)
 	require.True(t, ok, "channel %s not in report", point)
 	return c
 }
@@ -178,7 +179,7 @@ func channel(t testing.TB, r core.Report,
 // peer returns the report entry of a peer.
 func peer(t testing.TB, r core.Report, id string) core.PeerReport {
 	t.Helper()
-	p, ok := r.Peer(id)
+	p, ok := coretest.Peer(r, id)
 	require.True(t, ok, "peer %s not in report", id)
 	return p
 }

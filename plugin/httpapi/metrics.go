@@ -133,7 +133,7 @@ func (x *Metrics) Gather() ([]*dto.MetricFamily, error) {
 	}
 
 	n := 3 + 5*len(r.Channels) +
-		len(r.Peers)*(4+4*len(core.PresetWindows))
+		len(r.Peers)*(4+4*len(core.PresetWindows()))
 	b := &builder{
 		fams:    make([]*dto.MetricFamily, len(families)),
 		metrics: make([]dto.Metric, 0, n),
@@ -156,7 +156,7 @@ func (x *Metrics) Gather() ([]*dto.MetricFamily, error) {
 	}
 
 	pairs := make([]dto.LabelPair, 0, 2*len(r.Channels)+
-		len(r.Peers)*(1+2*len(core.PresetWindows)))
+		len(r.Peers)*(1+2*len(core.PresetWindows())))
 	pair := func(name, value *string) *dto.LabelPair {
 		pairs = append(pairs, dto.LabelPair{Name: name, Value: value})
 		return &pairs[len(pairs)-1]
@@ -175,8 +175,8 @@ func (x *Metrics) Gather() ([]*dto.MetricFamily, error) {
 			b.add(famChanRatio, *c.UptimeRatio, labels)
 		}
 	}
-	windowNames := make([]string, len(core.PresetWindows))
-	for i, w := range core.PresetWindows {
+	windowNames := make([]string, len(core.PresetWindows()))
+	for i, w := range core.PresetWindows() {
 		windowNames[i] = w.Name
 	}
 	for i := range r.Peers {

@@ -779,7 +779,8 @@ func shortChannelID(id uint64) string {
 	if id == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%dx%dx%d", id>>40, (id>>16)&0xffffff, id&0xffff)
+	return core.FormatSCID(uint32(id>>40), uint32(id>>16)&0xffffff,
+		uint16(id))
 }
 
 // nopLogger discards log lines.

@@ -10,18 +10,19 @@ import (
 
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/core/coretest"
 	"github.com/stretchr/testify/require"
 )
 
 func chanOf(t *testing.T, r core.Report, cp string) core.ChannelReport {
 	t.Helper()
-	c, ok := r.Channel(cp)
+	c, ok := coretest.Channel(r, cp)
 	require.True(t, ok, "channel %s in the report", cp)
 	return c
 }
 
 func peerOf(r core.Report, id string) core.PeerReport {
-	p, _ := r.Peer(id)
+	p, _ := coretest.Peer(r, id)
 	return p
 }
 
@@ -194,7 +195,7 @@ func TestPluginInRealLightningd(t *testing.T) {
 	// dave opens a channel while the plugin runs.
 	daveChan := openTo(t, h, c, dave)
 	c.waitReport("dave's channel", func(r core.Report) bool {
-		_, ok := r.Channel(daveChan)
+		_, ok := coretest.Channel(r, daveChan)
 		return ok && peerOf(r, dave.pubkey).Online
 	})
 	ch := chanOf(t, c.report(), daveChan)
@@ -301,8 +302,8 @@ func TestPluginInRealLightningd(t *testing.T) {
 	h.waitMempool()
 	h.mine(1)
 	c.waitReport("both channels closed", func(r core.Report) bool {
-		a, _ := r.Channel(carolChan)
-		b, _ := r.Channel(daveChan)
+		a, _ := coretest.Channel(r, carolChan)
+		b, _ := coretest.Channel(r, daveChan)
 		return a.Status == "closed" && b.Status == "closed"
 	})
 	r5 := c.report()

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/core/coretest"
 	"github.com/chanfitness/chanfitness/plugin/httpapi"
 	"github.com/chanfitness/chanfitness/plugin/internal/duration"
 	lndsource "github.com/chanfitness/chanfitness/plugin/lnd"
@@ -190,12 +191,12 @@ func (r *running) waitConnected() {
 }
 
 func channel(r core.Report, cp string) core.ChannelReport {
-	c, _ := r.Channel(cp)
+	c, _ := coretest.Channel(r, cp)
 	return c
 }
 
 func peer(r core.Report, id string) core.PeerReport {
-	p, _ := r.Peer(id)
+	p, _ := coretest.Peer(r, id)
 	return p
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/internal/table"
 	"github.com/chanfitness/chanfitness/plugin/httpapi"
 )
 
@@ -82,7 +83,7 @@ func runReport(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	if err := json.Unmarshal(body, &r); err != nil {
 		return fmt.Errorf("report from %s: %w", cfg.Listen, err)
 	}
-	return core.WriteTable(stdout, r)
+	return table.Write(stdout, r)
 }
 
 // reportClient returns the client, base URL and token with which the

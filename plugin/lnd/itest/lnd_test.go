@@ -16,6 +16,8 @@ import (
 
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/core/coretest"
+	"github.com/chanfitness/chanfitness/internal/table"
 	"github.com/chanfitness/chanfitness/plugin/httpapi"
 	lndsource "github.com/chanfitness/chanfitness/plugin/lnd"
 	"github.com/chanfitness/chanfitness/plugin/lnd/daemon"
@@ -134,12 +136,12 @@ func (c *companion) waitReport(what string, cond func(core.Report) bool) {
 }
 
 func chanOf(r core.Report, cp string) core.ChannelReport {
-	c, _ := r.Channel(cp)
+	c, _ := coretest.Channel(r, cp)
 	return c
 }
 
 func peerOf(r core.Report, id string) core.PeerReport {
-	p, _ := r.Peer(id)
+	p, _ := coretest.Peer(r, id)
 	return p
 }
 
@@ -347,9 +349,9 @@ func TestCompanionAgainstRealLnd(t *testing.T) {
 		chanOf(closed1, bobChan).LifetimeSeconds)
 	require.Equal(t, "open", chanOf(closed2, bobChan).Status)
 
-	var table bytes.Buffer
-	require.NoError(t, core.WriteTable(&table, closed2))
-	t.Logf("final report:\n%s", table.String())
+	var rendered bytes.Buffer
+	require.NoError(t, table.Write(&rendered, closed2))
+	t.Logf("final report:\n%s", rendered.String())
 	t.Logf("real-node scenario took %v",
 		time.Since(began).Round(time.Second))
 }

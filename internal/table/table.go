@@ -1,15 +1,20 @@
-package core
+// Package table renders a chanfitness report as text tables, for the
+// front ends' command lines and the demo.
+package table
 
 import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/chanfitness/chanfitness/core"
 )
 
-// WriteTable writes a report as two readable tables, peers then channels.
-func WriteTable(w io.Writer, r Report) error {
+// Write writes a report as two readable tables, peers then channels.
+func Write(w io.Writer, r core.Report) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "generated %s, monitoring since %s, unmonitored %s, "+
 		"node connected: %v", r.GeneratedAt.UTC().Format(time.RFC3339),
@@ -26,13 +31,14 @@ func WriteTable(w io.Writer, r Report) error {
 	}
 	fmt.Fprint(tw, "\n\n")
 
-	cols := []string{Window1d, Window7d, Window30d, WindowLifetime}
+	cols := []string{core.Window1d, core.Window7d, core.Window30d,
+		core.WindowLifetime}
 	if r.Window != "" && !isPreset(r.Window) {
 		cols = append(cols, r.Window)
 	}
 	head := r.Window
 	if head == "" {
-		head = WindowLifetime
+		head = core.WindowLifetime
 	}
 
 	fmt.Fprint(tw, "PEER\tSTATE\tSINCE")
@@ -70,7 +76,7 @@ func WriteTable(w io.Writer, r Report) error {
 }
 
 func isPreset(name string) bool {
-	for _, w := range PresetWindows {
+	for _, w := range core.PresetWindows() {
 		if w.Name == name {
 			return true
 		}
@@ -92,6 +98,14 @@ func shortPoint(cp string) string {
 		}
 	}
 	return cp
+}
+
+// FormatRatio renders an optional ratio as a percentage for tables.
+func FormatRatio(r *float64) string {
+	if r == nil {
+		return "-"
+	}
+	return strings.TrimSuffix(fmt.Sprintf("%.1f", *r*100), ".0") + "%"
 }
 
 // FormatSeconds renders whole seconds compactly: "0s", "42s", "3m12s",
