@@ -118,6 +118,12 @@ type Sink interface {
 	// NodeLost reports that the source lost its node at the given time
 	// (zero: now). Time until the next Sync is unmonitored.
 	NodeLost(ctx context.Context, at time.Time) error
+
+	// OpenChannels lists the channels the monitor holds open, ordered
+	// by channel point; only those of peer when peer is not nil. A
+	// source uses it to tell what closed while it was not running.
+	OpenChannels(ctx context.Context, peer *PeerID) ([]ChannelPoint,
+		error)
 }
 
 // EventSource connects the monitor to a node. Run must subscribe to the

@@ -57,11 +57,6 @@ type Config struct {
 	// ReconcileInterval (tests use ticker.NewForce). Run stops it.
 	ReconcileTicker ticker.Ticker
 
-	// KnownOpen, when set, lists the channels the monitor holds open at
-	// start, so that those that vanished while the companion was down
-	// are looked up in ClosedChannels too.
-	KnownOpen func(ctx context.Context) ([]core.ChannelPoint, error)
-
 	// Logger receives log lines; nil discards them.
 	Logger core.Logger
 }
@@ -176,15 +171,15 @@ func (s *Source) Run(ctx context.Context, sink core.Sink) error {
 		known   map[core.ChannelPoint]core.PeerID
 		attempt int
 	)
-	if s.cfg.KnownOpen != nil {
-		cps, err := s.cfg.KnownOpen(ctx)
-		if err != nil {
-			log.Warnf("list the channels held open: %v", err)
-		}
-		known = make(map[core.ChannelPoint]core.PeerID, len(cps))
-		for _, cp := range cps {
-			known[cp] = core.PeerID{}
-		}
+	// The channels the monitor holds open at start: those that vanished
+	// while the companion was down are looked up in ClosedChannels too.
+	cps, err := sink.OpenChannels(ctx, nil)
+	if err != nil {
+		log.Warnf("list the channels held open: %v", err)
+	}
+	known = make(map[core.ChannelPoint]core.PeerID, len(cps))
+	for _, cp := range cps {
+		known[cp] = core.PeerID{}
 	}
 	for {
 		res := s.connectOnce(ctx, sink, known)

@@ -41,6 +41,7 @@ type recSink struct {
 	mu       sync.Mutex
 	applyErr error
 	gate     chan struct{}
+	open     []core.ChannelPoint // what OpenChannels returns
 }
 
 func newRecSink() *recSink {
@@ -79,6 +80,14 @@ func (r *recSink) holdNextApply() (release func()) {
 func (r *recSink) NodeLost(_ context.Context, at time.Time) error {
 	r.calls <- call{kind: "lost", at: at}
 	return nil
+}
+
+func (r *recSink) OpenChannels(context.Context,
+	*core.PeerID) ([]core.ChannelPoint, error) {
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.open, nil
 }
 
 // failNextApply makes the next Apply return err.
@@ -795,10 +804,8 @@ func TestSourceConfirmsChannelsKnownBeforeStart(t *testing.T) {
 	c.srv.OpenChannel(gone, p, 0)
 	c.srv.OpenChannel(kept, p, 0)
 	c.srv.CloseChannel(gone, lnrpc.ChannelCloseSummary_BREACH_CLOSE)
-	c.cfg.KnownOpen = func(context.Context) ([]core.ChannelPoint, error) {
-		return []core.ChannelPoint{mustPoint(t, gone),
-			mustPoint(t, kept), mustPoint(t, never)}, nil
-	}
+	c.sink.open = []core.ChannelPoint{mustPoint(t, gone),
+		mustPoint(t, kept), mustPoint(t, never)}
 	c.start()
 	require.Len(t, c.next("sync").snap.Channels, 1)
 	require.Len(t, c.log.lines("INF", gone, "BREACH_CLOSE"), 1)

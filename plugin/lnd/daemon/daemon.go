@@ -115,7 +115,6 @@ func runDaemon(ctx context.Context, cfg *Config, env Env) error {
 		}
 	}()
 
-	var mon *core.Monitor
 	src := lndsource.NewSource(lndsource.Config{
 		Conn: lndsource.ConnConfig{
 			Host:         cfg.Lnd.Host,
@@ -124,14 +123,9 @@ func runDaemon(ctx context.Context, cfg *Config, env Env) error {
 		},
 		Clock:             env.Clock,
 		ReconcileInterval: time.Duration(cfg.ReconcileInterval),
-		KnownOpen: func(ctx context.Context) ([]core.ChannelPoint,
-			error) {
-
-			return mon.OpenChannels(ctx, nil)
-		},
-		Logger: log,
+		Logger:            log,
 	})
-	mon, err = core.NewMonitor(core.Config{
+	mon, err := core.NewMonitor(core.Config{
 		Store:           store,
 		Clock:           env.Clock,
 		Source:          src,
