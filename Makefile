@@ -24,9 +24,11 @@ FUZZTIME ?= 1m
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(CURDIR)/.cache/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 
-# test: what CI runs on a fresh machine.
+# test: what CI runs on a fresh machine; the store's corruption matrix
+# runs without the race detector (it is serial, and slow under it).
 test: lint itest-bins
 	CHANFITNESS_LND_BINS=$(LND_BINS) $(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run '^TestCorruption$$' ./storage/badger/
 	GO=$(GO) scripts/fuzz.sh $(TEST_FUZZTIME)
 
 # fuzz: every fuzz target of every package, FUZZTIME each.

@@ -83,3 +83,25 @@ func Open(kind, dir string, opts Options) (core.Store, error) {
 	return nil, fmt.Errorf("store kind %q: want %s or %s", kind,
 		KindBadger, KindMemory)
 }
+
+// Restore rebuilds the badger store in dir from a backup, for the restore
+// command of both front ends: from names the backup file, or is empty for
+// the newest intact backup beside the store. The store must not be open
+// (its node stopped); the history after the backup was taken is lost and
+// counts as unmonitored. Restore returns a sentence saying what it
+// restored.
+func Restore(dir, from string) (string, error) {
+	bk, err := badgerstore.Restore(dir, from)
+	if err != nil {
+		return "", err
+	}
+	events := 0
+	for _, l := range bk.State.Logs {
+		events += len(l.Events)
+	}
+	return fmt.Sprintf("restored the history in %s from %s, taken %s: "+
+		"%d channels, %d peers, %d events; the time since the backup "+
+		"was taken will count as unmonitored", dir, bk.Path,
+		bk.Taken.UTC().Format(time.RFC3339), len(bk.State.Channels),
+		len(bk.State.Peers), events), nil
+}

@@ -41,70 +41,6 @@ func (st *logState) needsPacking() bool {
 		st.count-st.sealed >= chunkEvents)
 }
 
-// flush moves the pending batches into badger, packs the logs that need
-// it, syncs badger and empties the write-ahead log. Called with s.mu held.
-func (s *Store) flush() error {
-	if len(s.pending) == 0 {
-		return nil
-	}
-	var frames [][]byte
-	for data := s.pending; len(data) > 0; {
-		body, n, ok := nextFrame(data)
-		var lsn uint64
-		if ok {
-			lsn, ok = frameLSN(body)
-		}
-		if !ok {
-			return fmt.Errorf("%w: pending write-ahead log frame "+
-				"after batch %d does not decode", base.ErrCorrupt,
-				s.applied)
-		}
-		// A move that failed after some of its batches were applied
-		// (a later transaction or the sync failed) is retried: the
-		// batches badger has are not applied twice.
-		if lsn > s.applied {
-			frames = append(frames, body)
-		}
-		data = data[n:]
-	}
-	if len(frames) > 0 {
-		if err := s.applyFrames(frames); err != nil {
-			return err
-		}
-	}
-	s.pack()
-	if err := s.syncBadger(); err != nil {
-		return err
-	}
-	if err := s.wal.truncate(); err != nil {
-		// Badger has every batch; a write-ahead log that could not be
-		// emptied is replayed harmlessly (its batches are skipped).
-		s.broken = err
-		return err
-	}
-	s.pending = s.pending[:0]
-	if cap(s.pending) > 4*s.flushBytes {
-		s.pending = nil
-	}
-	return nil
-}
-
-// applyFrames applies the frames' batches, as one transaction when it
-// fits and else in halves, each ending at a batch boundary.
-func (s *Store) applyFrames(frames [][]byte) error {
-	err := s.applyGroup(frames)
-	if errors.Is(err, bdb.ErrTxnTooBig) && len(frames) > 1 {
-		h := len(frames) / 2
-		s.log.Debugf("store %q: %d batches exceed one transaction, "+
-			"split in two", s.dir, len(frames))
-		if err := s.applyFrames(frames[:h]); err != nil {
-			return err
-		}
-		return s.applyFrames(frames[h:])
-	}
-	return err
-}
-
 // group is the net effect of consecutive batches.
 type group struct {
 	meta     *core.Meta
@@ -136,32 +72,34 @@ func (g *group) add(b *core.Batch) {
 	}
 }
 
-// applyGroup applies the frames' batches in one badger transaction, which
-// also records the last batch's sequence number.
-func (s *Store) applyGroup(frames [][]byte) error {
+// apply writes b, with sequence number lsn, in one badger transaction,
+// which also records lsn. Nothing of b is applied when it fails.
+func (s *Store) apply(b *core.Batch, lsn uint64) error {
 	g := group{
-		peers:    make(map[core.PeerID]core.PeerRecord),
-		channels: make(map[core.ChannelPoint]*core.ChannelRecord),
-		logs:     make(map[core.PeerID][]core.LogEvent),
+		peers: make(map[core.PeerID]core.PeerRecord, len(b.Peers)),
+		channels: make(map[core.ChannelPoint]*core.ChannelRecord,
+			len(b.Channels)+len(b.DeleteChannels)),
+		logs: make(map[core.PeerID][]core.LogEvent, len(b.Logs)),
+		lsn:  lsn,
 	}
-	for _, body := range frames {
-		var b core.Batch
-		lsn, err := decodeFrame(body, &b)
-		if err != nil {
-			return fmt.Errorf("%w: pending batch after %d: %w",
-				base.ErrCorrupt, g.lsn, err)
-		}
-		g.add(&b)
-		g.lsn = lsn
-	}
+	g.add(b)
 
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
 	var e encoder
+	size := 0
 	set := func(k []byte, write func(*encoder)) error {
 		e.b = nil
 		write(&e)
+		if size += len(k) + len(e.b); size > maxBatchBytes {
+			return fmt.Errorf("%w: more than %d bytes", ErrBatchTooLarge,
+				maxBatchBytes)
+		}
 		if err := txn.Set(k, e.b); err != nil {
+			if errors.Is(err, bdb.ErrTxnTooBig) {
+				err = fmt.Errorf("%w: %w", ErrBatchTooLarge,
+					err)
+			}
 			return fmt.Errorf("set %s: %w", keyString(k), err)
 		}
 		return nil
@@ -223,11 +161,12 @@ func (s *Store) applyGroup(frames [][]byte) error {
 		return err
 	}
 	if err := txn.Commit(); err != nil {
-		return fmt.Errorf("commit batches %d to %d: %w", s.applied+1,
-			g.lsn, err)
+		if errors.Is(err, bdb.ErrTxnTooBig) {
+			err = fmt.Errorf("%w: %w", ErrBatchTooLarge, err)
+		}
+		return fmt.Errorf("commit batch %d: %w", g.lsn, err)
 	}
 
-	s.applied = g.lsn
 	s.gaps += uint64(len(g.gaps))
 	maps.Copy(s.logs, states)
 	return nil

@@ -1,22 +1,35 @@
-// Package badgerstore is a core.Store on disk, built on the badger key-value
-// store (github.com/dgraph-io/badger/v4).
+// Package badgerstore is a core.Store on disk, built on the badger
+// key-value store (github.com/dgraph-io/badger/v4). It lives in
+// storage/badger.
 //
-// Write appends the batch to a write-ahead log file in the store's
-// directory with one write system call: once that returns, the batch is in
-// the operating system's page cache and survives the process being killed.
-// Batches are moved from that log into badger in large transactions when
-// the log grows past Options.FlushBytes, on Sync, on Load and on Close;
-// each move ends with badger's files synced to stable storage, after which
-// the log is emptied. Open replays what the log holds. So Write costs one
-// system call, Sync (which the monitor calls every second) bounds what an
-// operating-system crash may lose, and a killed process loses nothing that
-// Write accepted.
+// Each Write is one badger transaction: once Write returns, the batch is
+// in badger's memory-mapped files, in the operating system's page cache,
+// and survives the process being killed. Sync (which the monitor calls
+// once per sync interval) writes badger's files to stable storage, which
+// bounds what an operating-system crash may lose; with nothing written
+// since the last Sync, Sync does no I/O at all.
 //
 // Each peer's log is kept as segments of events under keys ordered by
-// sequence number. Every move ends by packing the logs that have gathered
-// many small segments into chunks of 1,024 events (each peer in its own
-// transaction; packing never changes a log's content), so Load reads a
-// few thousand values rather than millions.
+// sequence number. Sync packs the logs that have gathered many small
+// segments into chunks of 1,024 events (each peer in its own transaction;
+// packing never changes a log's content), so Load reads a few thousand
+// values rather than millions.
+//
+// History is checked, not trusted. Badger verifies the checksum of every
+// table it reads, and Open checks every table, the manifest and the
+// memtable files before badger touches them. A record beside badger's
+// files (chanfitness.ack) holds the number of the last batch Write
+// acknowledged, so that Open notices a history that came back shorter
+// than what was acknowledged, whichever file lost it. A damaged store
+// fails Open with an error wrapping storage.ErrCorrupt that names the
+// file and says how to restore the history from a backup; the store
+// writes a backup of its whole history at Open, once a day and at Close
+// (see Restore).
+//
+// The store touches only what it created: its lock, acknowledgment and
+// backup files and its db directory. It never changes the mode of
+// anything, follows no symbolic link inside its directory, and refuses
+// a directory that holds other files but no store.
 package badgerstore
 
 import (
@@ -32,6 +45,7 @@ import (
 	"github.com/chanfitness/chanfitness/storage/internal/base"
 	bdb "github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
+	"github.com/lightningnetwork/lnd/clock"
 	"github.com/lightningnetwork/lnd/ticker"
 )
 
@@ -44,6 +58,10 @@ var (
 	// schema version this build does not read, or of no known version.
 	ErrSchema = errors.New("unsupported schema")
 
+	// ErrNotStore is returned by Open for a directory that holds files
+	// but no store.
+	ErrNotStore = errors.New("not a chanfitness store")
+
 	// ErrBatchTooLarge is returned by Write for a batch larger than one
 	// badger transaction can hold.
 	ErrBatchTooLarge = errors.New("batch too large")
@@ -55,8 +73,9 @@ const SchemaVersion = 1
 
 // Defaults for Options fields left zero.
 const (
-	DefaultGCInterval = 10 * time.Minute
-	DefaultFlushBytes = 1 << 20
+	DefaultGCInterval     = 10 * time.Minute
+	DefaultBackupInterval = 24 * time.Hour
+	DefaultReserveBytes   = 256 << 20
 )
 
 const (
@@ -68,10 +87,14 @@ const (
 	gcDiscardRatio = 0.5
 	gcMaxRounds    = 16
 
-	// maxBatchEntries and maxFrameBytes bound one batch, so that any
+	// maxBatchEntries and maxBatchBytes bound one batch, so that any
 	// single batch fits in one badger transaction.
 	maxBatchEntries = 50_000
-	maxFrameBytes   = 4 << 20
+	maxBatchBytes   = 4 << 20
+
+	// memTableSize is badger's memtable size; a memtable file takes
+	// twice as much.
+	memTableSize = 64 << 20
 )
 
 // Options configures a Store.
@@ -89,43 +112,54 @@ type Options struct {
 	// ticker.NewForce). The store resumes and stops it.
 	GCTicker ticker.Ticker
 
-	// FlushBytes is the size of the write-ahead log at which Write moves
-	// the logged batches into badger (default 1 MiB).
-	FlushBytes int
+	// BackupInterval is how often the store writes a backup while open
+	// (default a day); it also writes one at Open and at Close. A
+	// negative interval writes none at all.
+	BackupInterval time.Duration
+
+	// BackupTicker overrides the ticker built from BackupInterval.
+	BackupTicker ticker.Ticker
+
+	// ReserveBytes is the free space the store keeps on its file
+	// system: below it, Open and Write fail with storage.ErrNoSpace
+	// (default 256 MiB, enough for badger to finish what it started).
+	// A negative value keeps no reserve.
+	ReserveBytes int64
+
+	// Clock stamps backups (default the wall clock).
+	Clock clock.Clock
 }
 
 // Store is a core.Store in a directory on disk. It is safe for concurrent
 // use.
 type Store struct {
-	dir        string
-	log        core.Logger
-	db         *bdb.DB
-	lock       *os.File
-	wal        *wal
-	flushBytes int
-	gcTicker   ticker.Ticker
-	quit       chan struct{}
-	wg         sync.WaitGroup
+	dir      string
+	log      core.Logger
+	db       *bdb.DB
+	lock     *os.File
+	ack      *ackFile
+	reserve  int64
+	clock    clock.Clock
+	gcTicker ticker.Ticker
+	bkTicker ticker.Ticker
+	quit     chan struct{}
+	wg       sync.WaitGroup
+
+	// bkMu serializes backups.
+	bkMu sync.Mutex
 
 	mu     sync.Mutex
 	closed bool
 
-	// broken, when set, fails every Write: the write-ahead log could not
-	// be repaired after a failed write.
-	broken error
+	// lsn is the sequence number of the last batch committed, synced
+	// that of the last one on stable storage; dirty is set when
+	// something was written since the last Sync.
+	lsn    uint64
+	synced uint64
+	dirty  bool
 
-	// enc is Write's encoding buffer, reused.
-	enc encoder
-
-	// pending holds the write-ahead log frames not yet moved into
-	// badger; lsn is the sequence number of the last batch accepted and
-	// applied that of the last one in badger.
-	pending []byte
-	lsn     uint64
-	applied uint64
-
-	// counts is the length of every peer's log counting pending
-	// batches; countFn looks it up for base.CheckLogs.
+	// counts is the length of every peer's log; countFn looks it up for
+	// base.CheckLogs.
 	counts  map[core.PeerID]uint64
 	countFn func(core.PeerID) uint64
 
@@ -137,15 +171,19 @@ type Store struct {
 
 var _ core.Store = (*Store)(nil)
 
-// Open opens (creating it if needed) the store in dir. The directory gets
-// mode 0700 and every file in it 0600. A directory another Store has open
-// fails with an error wrapping ErrLocked that names it.
+// Open opens (creating it if needed) the store in dir. A directory it
+// creates gets mode 0700; an existing one keeps its mode and must be
+// empty or hold a store (else ErrNotStore). A directory another Store has
+// open fails with an error wrapping ErrLocked that names it; a damaged
+// store with one wrapping storage.ErrCorrupt that names the damaged file;
+// a file system with less free space than the reserve with one wrapping
+// storage.ErrNoSpace.
 func Open(dir string, opts Options) (*Store, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("open store %q: %w", dir, err)
 	}
-	if err := makePrivateDir(abs); err != nil {
+	if err := prepareDir(abs); err != nil {
 		return nil, fmt.Errorf("open store %q: %w", abs, err)
 	}
 	lock, err := lockDir(abs)
@@ -158,31 +196,35 @@ func Open(dir string, opts Options) (*Store, error) {
 		log = discardLogger{}
 	}
 	s := &Store{
-		dir:        abs,
-		log:        log,
-		lock:       lock,
-		flushBytes: opts.FlushBytes,
-		quit:       make(chan struct{}),
-		counts:     make(map[core.PeerID]uint64),
-		logs:       make(map[core.PeerID]*logState),
+		dir:     abs,
+		log:     log,
+		lock:    lock,
+		reserve: opts.ReserveBytes,
+		clock:   opts.Clock,
+		quit:    make(chan struct{}),
+		counts:  make(map[core.PeerID]uint64),
+		logs:    make(map[core.PeerID]*logState),
 	}
 	s.countFn = s.count
-	if s.flushBytes <= 0 {
-		s.flushBytes = DefaultFlushBytes
+	if s.reserve == 0 {
+		s.reserve = DefaultReserveBytes
+	}
+	if s.clock == nil {
+		s.clock = clock.NewDefaultClock()
 	}
 
 	if err := s.open(); err != nil {
-		if s.wal != nil {
-			_ = s.wal.close()
+		if s.ack != nil {
+			_ = s.ack.close()
 		}
 		if s.db != nil {
 			_ = s.db.Close()
 		}
 		_ = unlockDir(lock)
+		if errors.Is(err, base.ErrCorrupt) {
+			err = fmt.Errorf("%w; %s", err, restoreHint(abs))
+		}
 		return nil, fmt.Errorf("open store %q: %w", abs, err)
-	}
-	if err := fixModes(abs); err != nil {
-		s.log.Warnf("store %q: %v", abs, err)
 	}
 
 	s.gcTicker = opts.GCTicker
@@ -193,33 +235,64 @@ func Open(dir string, opts Options) (*Store, error) {
 		}
 		s.gcTicker = ticker.New(interval)
 	}
+	s.bkTicker = opts.BackupTicker
+	if s.bkTicker == nil && opts.BackupInterval >= 0 {
+		interval := opts.BackupInterval
+		if interval == 0 {
+			interval = DefaultBackupInterval
+		}
+		s.bkTicker = ticker.New(interval)
+	}
+	if s.bkTicker != nil {
+		s.bkTicker.Resume()
+	}
 	s.gcTicker.Resume()
 	s.wg.Add(1)
-	go s.gcLoop()
+	go s.loop()
 	return s, nil
 }
 
-// open opens badger, checks the schema, reads the index and replays the
-// write-ahead log.
+// open checks badger's files, opens badger, checks the schema, reads the
+// index and checks the history against the acknowledgment record.
 func (s *Store) open() error {
-	db, err := bdb.Open(badgerOptions(filepath.Join(s.dir, dbDirName),
-		s.log))
+	if err := checkLegacyWAL(s.dir); err != nil {
+		return err
+	}
+	if err := s.checkSpace(); err != nil {
+		return err
+	}
+	ack, rec, err := openAck(s.dir)
 	if err != nil {
-		return fmt.Errorf("badger: %w", err)
+		return err
+	}
+	s.ack = ack
+	boot := currentBoot()
+	sameBoot := rec.valid && boot != (bootID{}) && rec.boot == boot
+	dbDir := filepath.Join(s.dir, dbDirName)
+	scan, err := checkFiles(dbDir, sameBoot)
+	if err != nil {
+		return err
+	}
+
+	db, err := openBadger(dbDir, s.log)
+	if err != nil {
+		return err
 	}
 	s.db = db
-	if err := s.checkSchema(); err != nil {
-		return err
-	}
-	if err := s.readIndex(); err != nil {
-		return err
-	}
-	w, err := openWAL(filepath.Join(s.dir, walName))
+	fresh, err := s.checkSchema()
 	if err != nil {
 		return err
 	}
-	s.wal = w
-	return s.replay()
+	applied, err := s.readIndex()
+	if err != nil {
+		return err
+	}
+	if err := s.checkAck(rec, applied, fresh, sameBoot, scan); err != nil {
+		return err
+	}
+	s.lsn = applied
+	s.synced = min(rec.synced, applied)
+	return s.ack.write(boot, s.lsn, s.synced)
 }
 
 // badgerOptions spells out every badger option the store depends on.
@@ -227,9 +300,11 @@ func badgerOptions(dir string, log core.Logger) bdb.Options {
 	return bdb.DefaultOptions(dir).
 		WithLogger(badgerLogger{log}).
 		// A committed transaction sits in badger's memory-mapped
-		// files, which survive the process being killed; the store
-		// syncs them after every move from its write-ahead log.
+		// files, which survive the process being killed; Sync syncs
+		// them.
 		WithSyncWrites(false).
+		// Every table's checksum at open, every block's when read.
+		WithChecksumVerificationMode(options.OnTableAndBlockRead).
 		// One writer: no conflicts to detect, no old versions to keep.
 		WithDetectConflicts(false).
 		WithNumVersionsToKeep(1).
@@ -240,7 +315,7 @@ func badgerOptions(dir string, log core.Logger) bdb.Options {
 		WithIndexCacheSize(0).
 		// 64 MiB memtables let one transaction hold about 9 MiB or
 		// 100,000 entries, more than any batch the store accepts.
-		WithMemTableSize(64 << 20).
+		WithMemTableSize(memTableSize).
 		WithNumMemtables(2).
 		WithNumCompactors(2).
 		WithNumLevelZeroTables(5).
@@ -256,9 +331,12 @@ func (s *Store) Dir() string {
 	return s.dir
 }
 
-// Write appends b to the write-ahead log. When it returns nil, b survives
-// the process being killed. A batch whose log runs do not continue their
-// peers' logs is rejected whole, with an error wrapping base.ErrLogSeq.
+// Write applies b in one badger transaction. When it returns nil, b
+// survives the process being killed. A batch whose log runs do not
+// continue their peers' logs is rejected whole, with an error wrapping
+// storage.ErrLogSeq; with less free space than the reserve, with one
+// wrapping storage.ErrNoSpace that names the directory. A failed Write
+// applies nothing and leaves the store usable.
 func (s *Store) Write(ctx context.Context, b *core.Batch) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -269,9 +347,6 @@ func (s *Store) Write(ctx context.Context, b *core.Batch) error {
 		return fmt.Errorf("write to store %q: %w", s.dir,
 			base.ErrClosed)
 	}
-	if s.broken != nil {
-		return fmt.Errorf("write to store %q: %w", s.dir, s.broken)
-	}
 	if err := base.CheckLogs(b, s.countFn); err != nil {
 		return fmt.Errorf("write to store %q: %w", s.dir, err)
 	}
@@ -279,30 +354,23 @@ func (s *Store) Write(ctx context.Context, b *core.Batch) error {
 		return fmt.Errorf("write to store %q: %w: %d records, at most "+
 			"%d", s.dir, ErrBatchTooLarge, n, maxBatchEntries)
 	}
-	if len(s.pending) >= s.flushBytes {
-		if err := s.flush(); err != nil {
-			return fmt.Errorf("write to store %q: %w", s.dir, err)
-		}
+	if err := s.checkSpace(); err != nil {
+		return fmt.Errorf("write to store %q: %w", s.dir, err)
 	}
-
-	s.enc.b = appendFrame(s.enc.b[:0], s.lsn+1, b)
-	frame := s.enc.b
-	if len(frame) > maxFrameBytes {
-		return fmt.Errorf("write to store %q: %w: %d bytes, at most %d",
-			s.dir, ErrBatchTooLarge, len(frame), maxFrameBytes)
-	}
-	if err := s.wal.append(frame); err != nil {
-		if rerr := s.wal.repair(); rerr != nil {
-			s.broken = rerr
-		}
+	if err := s.apply(b, s.lsn+1); err != nil {
 		return fmt.Errorf("write to store %q: %w", s.dir, err)
 	}
 	s.lsn++
-	s.pending = append(s.pending, frame...)
+	s.dirty = true
 	for i := range b.Logs {
 		if n := len(b.Logs[i].Events); n > 0 {
 			s.counts[b.Logs[i].Peer] += uint64(n)
 		}
+	}
+	if err := s.ack.write(currentBoot(), s.lsn, s.synced); err != nil {
+		// The batch is in badger: failing the Write would have it
+		// written twice. The next Write or Sync tries again.
+		s.log.Errorf("store %q: %v", s.dir, err)
 	}
 	return nil
 }
@@ -313,22 +381,37 @@ func batchEntries(b *core.Batch) int {
 		len(b.Channels) + len(b.DeleteChannels)
 }
 
-// Sync moves every written batch into badger and syncs badger's files, so
-// that they survive an operating-system crash.
+// Sync packs the logs that need it and writes badger's files to stable
+// storage, so that every written batch survives an operating-system
+// crash. With nothing written since the last Sync it does nothing.
 func (s *Store) Sync() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return fmt.Errorf("sync store %q: %w", s.dir, base.ErrClosed)
 	}
-	if err := s.flush(); err != nil {
+	if err := s.sync(); err != nil {
 		return fmt.Errorf("sync store %q: %w", s.dir, err)
 	}
 	return nil
 }
 
-// Close moves what the write-ahead log holds into badger, stops value-log
-// GC and closes badger. It is safe to call more than once.
+// sync is Sync with s.mu held.
+func (s *Store) sync() error {
+	if !s.dirty {
+		return nil
+	}
+	s.pack()
+	if err := s.syncBadger(); err != nil {
+		return err
+	}
+	s.synced = s.lsn
+	s.dirty = false
+	return s.ack.write(currentBoot(), s.lsn, s.synced)
+}
+
+// Close syncs, writes a backup, stops the store's background work and
+// closes badger. It is safe to call more than once.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -337,8 +420,7 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	var errs []error
-	if err := s.flush(); err != nil {
-		// The batches stay in the write-ahead log for the next Open.
+	if err := s.sync(); err != nil {
 		errs = append(errs, err)
 	}
 	s.mu.Unlock()
@@ -346,35 +428,43 @@ func (s *Store) Close() error {
 	close(s.quit)
 	s.wg.Wait()
 	s.gcTicker.Stop()
-
-	errs = append(errs, s.wal.close(), s.db.Close(), fixModes(s.dir),
-		unlockDir(s.lock))
+	if s.bkTicker != nil {
+		s.bkTicker.Stop()
+		s.backup()
+	}
+	errs = append(errs, s.db.Close(), s.ack.close(), unlockDir(s.lock))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close store %q: %w", s.dir, err)
 	}
 	return nil
 }
 
-// count is the length of p's log, pending batches included.
+// count is the length of p's log.
 func (s *Store) count(p core.PeerID) uint64 {
 	return s.counts[p]
 }
 
-// gcLoop runs value-log GC on every tick until Close.
-func (s *Store) gcLoop() {
+// loop runs value-log GC and backups on their tickers until Close.
+func (s *Store) loop() {
 	defer s.wg.Done()
+	var backups <-chan time.Time
+	if s.bkTicker != nil {
+		backups = s.bkTicker.Ticks()
+		s.backup()
+	}
 	for {
 		select {
 		case <-s.gcTicker.Ticks():
 			s.runGC()
+		case <-backups:
+			s.backup()
 		case <-s.quit:
 			return
 		}
 	}
 }
 
-// runGC rewrites value-log files while badger finds any worth rewriting,
-// then restores file modes on anything badger created since.
+// runGC rewrites value-log files while badger finds any worth rewriting.
 func (s *Store) runGC() {
 	for i := 0; i < gcMaxRounds; i++ {
 		err := s.db.RunValueLogGC(gcDiscardRatio)
@@ -387,8 +477,5 @@ func (s *Store) runGC() {
 			s.log.Warnf("store %q: value-log GC: %v", s.dir, err)
 		}
 		break
-	}
-	if err := fixModes(s.dir); err != nil {
-		s.log.Warnf("store %q: %v", s.dir, err)
 	}
 }

@@ -10,32 +10,19 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	tests := []struct {
-		name       string
-		flushBytes int
-	}{
-		{name: "default"},
-		// Moves into badger every few writes.
-		{name: "small flush", flushBytes: 512},
+	open := func(t *testing.T, dir string) core.Store {
+		s, err := badgerstore.Open(dir, badgerstore.Options{})
+		require.NoError(t, err)
+		return s
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			opts := badgerstore.Options{FlushBytes: tc.flushBytes}
-			open := func(t *testing.T, dir string) core.Store {
-				s, err := badgerstore.Open(dir, opts)
-				require.NoError(t, err)
-				return s
-			}
-			storagetest.Run(t, func(t *testing.T) core.Store {
-				s := open(t, t.TempDir())
-				t.Cleanup(func() {
-					require.NoError(t, s.Close())
-				})
-				return s
-			}, func(t *testing.T, s core.Store) core.Store {
-				require.NoError(t, s.Close())
-				return open(t, s.(*badgerstore.Store).Dir())
-			})
+	storagetest.Run(t, func(t *testing.T) core.Store {
+		s := open(t, t.TempDir())
+		t.Cleanup(func() {
+			require.NoError(t, s.Close())
 		})
-	}
+		return s
+	}, func(t *testing.T, s core.Store) core.Store {
+		require.NoError(t, s.Close())
+		return open(t, s.(*badgerstore.Store).Dir())
+	})
 }

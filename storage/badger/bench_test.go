@@ -2,6 +2,11 @@ package badgerstore_test
 
 import (
 	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,4 +158,135 @@ func BenchmarkLoad(b *testing.B) {
 		b.ReportMetric(float64(events)*float64(b.N)/
 			b.Elapsed().Seconds(), "events/s")
 	})
+}
+
+// BenchmarkWriteBatch writes batches of 1,000 events (ten for each of 100
+// peers, with their records), as a bootstrap or a burst does, syncing
+// every 100 batches. It reports events/s.
+func BenchmarkWriteBatch(b *testing.B) {
+	s, err := badgerstore.Open(b.TempDir(), badgerstore.Options{})
+	require.NoError(b, err)
+	defer func() { require.NoError(b, s.Close()) }()
+	ctx := context.Background()
+	const peers, per = 100, 10
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	var batch core.Batch
+	seq := make([]uint64, peers)
+	evs := make([]core.LogEvent, peers*per)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		batch.Reset()
+		for p := 0; p < peers; p++ {
+			id := testPeer(p)
+			run := evs[p*per : (p+1)*per]
+			for j := range run {
+				run[j] = core.LogEvent{Time: start.Add(
+					time.Duration(i*per+j) * time.Second),
+					State: core.State(j & 1)}
+			}
+			batch.Peers = append(batch.Peers, core.PeerRecord{
+				Peer: id, LastEvent: run[per-1].Time,
+				FlapCount: i})
+			batch.Logs = append(batch.Logs, core.PeerLog{Peer: id,
+				Seq: seq[p], Events: run})
+			seq[p] += per
+		}
+		if err := s.Write(ctx, &batch); err != nil {
+			b.Fatal(err)
+		}
+		if i%100 == 99 {
+			if err := s.Sync(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := s.Sync(); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N*peers*per)/b.Elapsed().Seconds(),
+		"events/s")
+}
+
+// idleMinutes is the number of idle minutes the idle helper simulates.
+const idleMinutes = 30
+
+// runIdle opens the store in dir and spends minutes idle minutes as the
+// monitor spends them on a node without events: one heartbeat write and
+// one sync each. Then it closes the store.
+func runIdle(dir string, minutes int) error {
+	s, err := badgerstore.Open(dir, badgerstore.Options{
+		BackupInterval: -1})
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	meta := core.Meta{MonitoringSince: t0}
+	for i := 0; i < minutes; i++ {
+		meta.Heartbeat = t0.Add(time.Duration(i) * time.Minute)
+		if err := s.Write(ctx, &core.Batch{Meta: &meta}); err != nil {
+			return err
+		}
+		if err := s.Sync(); err != nil {
+			return err
+		}
+	}
+	return s.Close()
+}
+
+// BenchmarkIdleMinute counts the system calls that reach the disk (fsync,
+// fdatasync, msync, write, pwrite, ftruncate) per idle minute of the
+// monitor: the calls of a run with idleMinutes heartbeats and syncs, less
+// those of a run with none, over idleMinutes. It needs strace.
+func BenchmarkIdleMinute(b *testing.B) {
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		b.Skip("strace is not installed: apt-get install strace")
+	}
+	count := func(minutes int) map[string]int {
+		dir := b.TempDir()
+		require.NoError(b, runIdle(dir, 10))
+		out := filepath.Join(b.TempDir(), "strace")
+		cmd := exec.Command(strace, "-f", "-c", "-o", out,
+			"-e", "trace=fsync,fdatasync,msync,syncfs,write,"+
+				"pwrite64,"+
+				"ftruncate",
+			os.Args[0], "-test.run=^TestHelperProcess$",
+			"-test.count=1")
+		cmd.Env = append(os.Environ(), helperEnv+"=idle",
+			helperDirEnv+"="+dir,
+			helperMinutesEnv+"="+strconv.Itoa(minutes))
+		msg, err := cmd.CombinedOutput()
+		require.NoError(b, err, "%s", msg)
+		data, err := os.ReadFile(out)
+		require.NoError(b, err)
+		calls := make(map[string]int)
+		for _, line := range strings.Split(string(data), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 5 {
+				continue
+			}
+			n, err := strconv.Atoi(f[3])
+			if err != nil {
+				continue
+			}
+			calls[f[len(f)-1]] = n
+		}
+		return calls
+	}
+	for i := 0; i < b.N; i++ {
+		base, idle := count(0), count(idleMinutes)
+		per := func(names ...string) float64 {
+			n := 0
+			for _, name := range names {
+				n += idle[name] - base[name]
+			}
+			return float64(n) / idleMinutes
+		}
+		b.ReportMetric(per("fsync", "fdatasync", "msync",
+			"syncfs"), "syncs/min")
+		b.ReportMetric(per("write", "pwrite64", "ftruncate"),
+			"writes/min")
+	}
 }

@@ -23,9 +23,9 @@ import (
 // The test binary runs itself as a helper process, selected by these
 // environment variables.
 const (
-	helperEnv      = "CHANFITNESS_BADGER_HELPER"
-	helperDirEnv   = "CHANFITNESS_BADGER_DIR"
-	helperFlushEnv = "CHANFITNESS_BADGER_FLUSH"
+	helperEnv        = "CHANFITNESS_BADGER_HELPER"
+	helperDirEnv     = "CHANFITNESS_BADGER_DIR"
+	helperMinutesEnv = "CHANFITNESS_BADGER_MINUTES"
 
 	// helperDeadline bounds every wait for a helper process.
 	helperDeadline = 2 * time.Minute
@@ -54,10 +54,12 @@ func TestHelperProcess(t *testing.T) {
 	var err error
 	switch mode {
 	case "writer":
-		flush, _ := strconv.Atoi(os.Getenv(helperFlushEnv))
-		err = runWriter(dir, flush)
+		err = runWriter(dir)
 	case "holder":
 		err = runHolder(dir)
+	case "idle":
+		minutes, _ := strconv.Atoi(os.Getenv(helperMinutesEnv))
+		err = runIdle(dir, minutes)
 	case "monitor":
 		err = runMonitorWriter(dir)
 	default:
@@ -96,17 +98,26 @@ func crashBatch(b *core.Batch, i int) {
 	}
 }
 
-// runWriter writes batches as fast as it can, syncing now and then as the
+// runWriter writes batches, after those the store holds, as fast as it can, syncing now and then as the
 // monitor does, and prints the number of batches written after each
 // Write returns, until it is killed.
-func runWriter(dir string, flush int) error {
-	s, err := badgerstore.Open(dir, badgerstore.Options{FlushBytes: flush})
+func runWriter(dir string) error {
+	s, err := badgerstore.Open(dir, badgerstore.Options{})
 	if err != nil {
 		return err
 	}
 	ctx := context.Background()
+	// A store that holds batches goes on after them.
+	st, err := s.Load(ctx)
+	if err != nil {
+		return err
+	}
+	next := 0
+	for _, l := range st.Logs {
+		next += len(l.Events)
+	}
 	var b core.Batch
-	for i := 0; ; i++ {
+	for i := next; ; i++ {
 		crashBatch(&b, i)
 		if err := s.Write(ctx, &b); err != nil {
 			return err
@@ -195,17 +206,15 @@ func (b *syncBuffer) String() string {
 func TestCrash(t *testing.T) {
 	tests := []struct {
 		name      string
-		flush     int
 		killAfter int
 	}{
-		{name: "default moves", killAfter: 23_456},
-		{name: "frequent moves", flush: 16 << 10, killAfter: 20_000},
-		{name: "moves on every write", flush: 1, killAfter: 3_000},
+		{name: "early", killAfter: 3_000},
+		{name: "later", killAfter: 23_456},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			reported := killWriter(t, dir, tc.flush, tc.killAfter)
+			reported := killWriter(t, dir, tc.killAfter)
 
 			s := openStore(t, dir, badgerstore.Options{})
 			st, err := s.Load(context.Background())
@@ -228,10 +237,9 @@ func TestCrash(t *testing.T) {
 // killWriter runs a writer on dir, kills it with SIGKILL once it has
 // reported killAfter batches, and returns the number of batches it
 // reported, counting the lines it printed before it died.
-func killWriter(t *testing.T, dir string, flush, killAfter int) int {
+func killWriter(t *testing.T, dir string, killAfter int) int {
 	t.Helper()
-	cmd, _, lines, stderr := helper(t, "writer", dir,
-		helperFlushEnv+"="+strconv.Itoa(flush))
+	cmd, _, lines, stderr := helper(t, "writer", dir)
 
 	reported := 0
 	deadline := time.After(helperDeadline)

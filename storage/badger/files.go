@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/storage/internal/base"
 )
 
 // lockName is the lock file in the store's directory. It holds the pid of
@@ -22,20 +23,90 @@ const (
 	fileMode fs.FileMode = 0o600
 )
 
-// makePrivateDir creates dir with mode 0700, or restricts an existing one
-// to it.
-func makePrivateDir(dir string) error {
-	if err := os.MkdirAll(dir, dirMode); err != nil {
+// legacyWALName is the write-ahead log of earlier versions of the store.
+const legacyWALName = "chanfitness.wal"
+
+// prepareDir creates dir with mode 0700 if it does not exist. An existing
+// directory keeps its mode; it must be empty or hold a store (its lock
+// file or db directory).
+func prepareDir(dir string) error {
+	info, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return os.MkdirAll(dir, dirMode)
+	}
+	if err != nil {
 		return err
 	}
-	return os.Chmod(dir, dirMode)
+	if !info.IsDir() {
+		return fmt.Errorf("%w: not a directory", ErrNotStore)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	for _, e := range entries {
+		if e.Name() == lockName || e.Name() == dbDirName {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: the directory holds other files (%s) and "+
+		"no store; give the store an empty or new directory", ErrNotStore,
+		entries[0].Name())
+}
+
+// checkLegacyWAL removes the write-ahead log of an earlier version when a
+// clean close left it empty, and refuses a store whose log still holds
+// batches.
+func checkLegacyWAL(dir string) error {
+	path := filepath.Join(dir, legacyWALName)
+	info, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !info.Mode().IsRegular() {
+		return fmt.Errorf("%w: %s is not a regular file", ErrSchema,
+			path)
+	}
+	if info.Size() > int64(len(legacyWALMagic)) {
+		return fmt.Errorf("%w: %s holds batches of an earlier "+
+			"version: open the store once with that version and "+
+			"stop it cleanly", ErrSchema, path)
+	}
+	return os.Remove(path)
+}
+
+// legacyWALMagic is the header of an earlier version's write-ahead log.
+const legacyWALMagic = "chfwal\x00\x01"
+
+// openDBDir makes sure the db directory is a directory of the store's
+// own: created if missing, never a symbolic link.
+func openDBDir(dir string) error {
+	info, err := os.Lstat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return os.Mkdir(dir, dirMode)
+	}
+	if err != nil {
+		return err
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("%w: %s is not a directory of the store "+
+			"(a symbolic link or a file)", ErrNotStore, dir)
+	}
+	return nil
 }
 
 // lockDir takes an exclusive lock on the store's lock file, which another
 // Store (in this process or another) holding it makes fail with ErrLocked.
 func lockDir(dir string) (*os.File, error) {
 	path := filepath.Join(dir, lockName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, fileMode)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW,
+		fileMode)
 	if err != nil {
 		return nil, fmt.Errorf("open store %q: %w", dir, err)
 	}
@@ -68,81 +139,6 @@ func lockDir(dir string) (*os.File, error) {
 func unlockDir(f *os.File) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("release lock: %w", err)
-	}
-	return nil
-}
-
-// fixModes gives every directory under dir mode 0700 and every file 0600.
-// Badger creates some of its files 0666 (less the umask); the store's own
-// 0700 directory already keeps them private in between.
-func fixModes(dir string) error {
-	var errs []error
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry,
-		err error) error {
-
-		if err != nil {
-			if !errors.Is(err, fs.ErrNotExist) {
-				errs = append(errs, err)
-			}
-			return nil
-		}
-		want := fileMode
-		if d.IsDir() {
-			want = dirMode
-		}
-		info, err := d.Info()
-		if err != nil {
-			// Removed by badger meanwhile.
-			return nil
-		}
-		if info.Mode().Perm() == want {
-			return nil
-		}
-		if err := os.Chmod(path, want); err != nil &&
-			!errors.Is(err, fs.ErrNotExist) {
-
-			errs = append(errs, err)
-		}
-		return nil
-	})
-	if err != nil {
-		errs = append(errs, err)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("restrict file modes: %w", err)
-	}
-	return nil
-}
-
-// syncBadger makes everything committed to badger durable. db.Sync syncs
-// only the active memtable's write-ahead file and the current value-log
-// file; a memtable or value-log file rotated out since the last call is
-// not synced until badger has written it to a table. So after db.Sync
-// every memtable (.mem) and value-log (.vlog) file badger has, and the
-// directory, are synced too (fsync writes back pages dirtied through a
-// memory map). Files badger removes meanwhile are skipped.
-func (s *Store) syncBadger() error {
-	if err := s.db.Sync(); err != nil {
-		return fmt.Errorf("sync badger: %w", err)
-	}
-	dir := filepath.Join(s.dir, dbDirName)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("sync badger: %w", err)
-	}
-	for _, e := range entries {
-		name := e.Name()
-		if !strings.HasSuffix(name, ".mem") &&
-			!strings.HasSuffix(name, ".vlog") {
-
-			continue
-		}
-		if err := syncFile(filepath.Join(dir, name)); err != nil {
-			return fmt.Errorf("sync badger: %w", err)
-		}
-	}
-	if err := syncFile(dir); err != nil {
-		return fmt.Errorf("sync badger: %w", err)
 	}
 	return nil
 }
@@ -196,4 +192,22 @@ func (b badgerLogger) Infof(format string, args ...any) {
 
 func (b badgerLogger) Debugf(format string, args ...any) {
 	b.l.Debugf(trimLine(format), args...)
+}
+
+// checkSpace fails with an error wrapping base.ErrNoSpace when the file
+// system of the store's directory has less free space than the reserve.
+func (s *Store) checkSpace() error {
+	if s.reserve < 0 {
+		return nil
+	}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(s.dir, &st); err != nil {
+		return fmt.Errorf("free space of %s: %w", s.dir, err)
+	}
+	free := int64(st.Bavail) * int64(st.Bsize)
+	if free < s.reserve {
+		return fmt.Errorf("%w in %s: %d bytes free, the store keeps "+
+			"%d in reserve", base.ErrNoSpace, s.dir, free, s.reserve)
+	}
+	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -41,21 +40,6 @@ func (l *recLogger) Warnf(format string, args ...any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.warns = append(l.warns, format)
-}
-
-// abandon drops the store as a killed process would: no move into badger,
-// the write-ahead log left as it is.
-func abandon(t *testing.T, s *Store) {
-	t.Helper()
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	close(s.quit)
-	s.wg.Wait()
-	s.gcTicker.Stop()
-	require.NoError(t, s.wal.close())
-	require.NoError(t, s.db.Close())
-	require.NoError(t, unlockDir(s.lock))
 }
 
 func writeFile(t *testing.T, path string, data []byte) {
@@ -108,175 +92,6 @@ func requireSample(t *testing.T, s *Store, n int) {
 		require.Equal(t, want.State, got.State, "event %d", i)
 	}
 }
-
-func TestReplay(t *testing.T) {
-	walPath := func(dir string) string {
-		return filepath.Join(dir, walName)
-	}
-	tests := []struct {
-		name string
-
-		// prepare writes and abandons the store, damaging its log,
-		// and returns the number of batches that must survive.
-		prepare func(t *testing.T, dir string) int
-		warn    bool
-	}{
-		{
-			name: "intact log",
-			prepare: func(t *testing.T, dir string) int {
-				s, err := Open(dir, Options{})
-				require.NoError(t, err)
-				writeSample(t, s, 0, 300)
-				abandon(t, s)
-				return 300
-			},
-		},
-		{
-			name: "moved and logged",
-			prepare: func(t *testing.T, dir string) int {
-				s, err := Open(dir, Options{FlushBytes: 2000})
-				require.NoError(t, err)
-				writeSample(t, s, 0, 300)
-				abandon(t, s)
-				return 300
-			},
-		},
-		{
-			name: "last frame cut short",
-			prepare: func(t *testing.T, dir string) int {
-				s, err := Open(dir, Options{})
-				require.NoError(t, err)
-				writeSample(t, s, 0, 100)
-				abandon(t, s)
-				fi, err := os.Stat(walPath(dir))
-				require.NoError(t, err)
-				require.NoError(t, os.Truncate(walPath(dir),
-					fi.Size()-3))
-				return 99
-			},
-			warn: true,
-		},
-		{
-			name: "damaged frame",
-			prepare: func(t *testing.T, dir string) int {
-				s, err := Open(dir, Options{})
-				require.NoError(t, err)
-				writeSample(t, s, 0, 50)
-				size := s.wal.size
-				writeSample(t, s, 50, 100)
-				abandon(t, s)
-				data, err := os.ReadFile(walPath(dir))
-				require.NoError(t, err)
-				data[size+frameHeaderLen+3] ^= 0xff
-				writeFile(t, walPath(dir), data)
-				return 50
-			},
-			warn: true,
-		},
-		{
-			name: "frames already in badger",
-			prepare: func(t *testing.T, dir string) int {
-				// A crash between the move into badger and the
-				// truncation of the log.
-				s, err := Open(dir, Options{})
-				require.NoError(t, err)
-				writeSample(t, s, 0, 80)
-				data, err := os.ReadFile(walPath(dir))
-				require.NoError(t, err)
-				require.NoError(t, s.Sync())
-				writeSample(t, s, 80, 100)
-				more, err := os.ReadFile(walPath(dir))
-				require.NoError(t, err)
-				abandon(t, s)
-				data = append(data, more[walHeaderLen:]...)
-				writeFile(t, walPath(dir), data)
-				return 100
-			},
-		},
-		{
-			name: "frames after a lost move",
-			prepare: func(t *testing.T, dir string) int {
-				// Frames that do not follow badger's last
-				// batch (badger lost a move in an OS crash)
-				// are dropped.
-				s, err := Open(dir, Options{})
-				require.NoError(t, err)
-				writeSample(t, s, 0, 40)
-				require.NoError(t, s.Sync())
-				writeSample(t, s, 40, 60)
-				abandon(t, s)
-				data, err := os.ReadFile(walPath(dir))
-				require.NoError(t, err)
-				first, n, ok := nextFrame(data[walHeaderLen:])
-				require.True(t, ok)
-				require.NotEmpty(t, first)
-				data = append(data[:walHeaderLen],
-					data[walHeaderLen+n:]...)
-				writeFile(t, walPath(dir), data)
-				return 40
-			},
-			warn: true,
-		},
-		{
-			name: "zero-filled after an OS crash",
-			prepare: func(t *testing.T, dir string) int {
-				// Some file systems leave the unsynced part of
-				// a file as zeros after a power loss: here the
-				// whole log, header included. Only what was
-				// synced (moved into badger) must survive.
-				s, err := Open(dir, Options{})
-				require.NoError(t, err)
-				writeSample(t, s, 0, 30)
-				require.NoError(t, s.Sync())
-				writeSample(t, s, 30, 60)
-				abandon(t, s)
-				fi, err := os.Stat(walPath(dir))
-				require.NoError(t, err)
-				writeFile(t, walPath(dir),
-					make([]byte, fi.Size()))
-				return 30
-			},
-			warn: true,
-		},
-		{
-			name: "header cut short",
-			prepare: func(t *testing.T, dir string) int {
-				s, err := Open(dir, Options{})
-				require.NoError(t, err)
-				abandon(t, s)
-				require.NoError(t, os.Truncate(walPath(dir), 3))
-				return 0
-			},
-		},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			want := tc.prepare(t, dir)
-
-			log := &recLogger{}
-			s, err := Open(dir, Options{Logger: log})
-			require.NoError(t, err)
-			requireSample(t, s, want)
-			if tc.warn {
-				require.Len(t, log.warns, 1)
-				require.Contains(t, log.warns[0], "dropping")
-			} else {
-				require.Empty(t, log.warns)
-			}
-
-			// The damage is gone: more batches land after the
-			// survivors and stay after another kill.
-			writeSample(t, s, want, want+10)
-			abandon(t, s)
-			s, err = Open(dir, Options{})
-			require.NoError(t, err)
-			defer func() { require.NoError(t, s.Close()) }()
-			requireSample(t, s, want+10)
-		})
-	}
-}
-
 func TestSchema(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -309,14 +124,6 @@ func TestSchema(t *testing.T) {
 				})
 			},
 			want: "schema: malformed record",
-		},
-		{
-			name: "foreign write-ahead log",
-			spoil: func(t *testing.T, dir string) {
-				writeFile(t, filepath.Join(dir, walName),
-					[]byte("something else"))
-			},
-			want: "unknown format",
 		},
 	}
 	for _, tc := range tests {
@@ -371,9 +178,11 @@ func TestCorruptValue(t *testing.T) {
 				return append(e.b, 0)
 			}(),
 			want: "trailing bytes"},
+		// Three segments of one event: one that claims two makes
+		// the next one's start wrong.
 		{name: "log body", key: logKey(peerN(1), 0),
-			val:  []byte{1, 2, 0, 0x80, 0x80},
-			want: "log/" + peerN(1).String() + "/0"},
+			val: []byte{1, 2, 0, 0x80, 0x80}, atOpen: true,
+			want: "log/" + peerN(1).String() + "/1"},
 		{name: "log nanoseconds", key: logKey(peerN(1), 0),
 			val:  []byte{1, 1, 0, 0xff, 0xff, 0xff, 0xff, 0xf, 0},
 			want: "nanoseconds"},
@@ -434,8 +243,7 @@ func TestCorruptValue(t *testing.T) {
 // kept in full chunks and a few loose segments, across reopens.
 func TestPacking(t *testing.T) {
 	dir := t.TempDir()
-	// Every Write moves the previous one into badger.
-	opts := Options{FlushBytes: 1}
+	opts := Options{}
 	s, err := Open(dir, opts)
 	require.NoError(t, err)
 	const n = 2200
@@ -446,8 +254,8 @@ func TestPacking(t *testing.T) {
 			require.NoError(t, err)
 		}
 		writeSample(t, s, i, i+1)
+		require.NoError(t, s.Sync())
 	}
-	require.NoError(t, s.Sync())
 	requireSample(t, s, n)
 
 	full, loose := logSegments(t, s)
@@ -513,48 +321,6 @@ func logSegments(t *testing.T, s *Store) (full, loose int) {
 	return full, loose
 }
 
-// FuzzDecodeFrame feeds damaged frames to the decoder, which must return
-// an error or a batch, never panic.
-func FuzzDecodeFrame(f *testing.F) {
-	staged := eventN(9)
-	samples := []core.Batch{
-		{},
-		{Meta: &core.Meta{MonitoringSince: t1}},
-		{
-			Gaps: []core.Gap{{Start: t1, End: t1}},
-			Peers: []core.PeerRecord{{Peer: peerN(1),
-				Staged: &staged}},
-			Logs: []core.PeerLog{{Peer: peerN(1), Seq: 4,
-				Events: []core.LogEvent{eventN(1), eventN(2)}}},
-			Channels: []core.ChannelRecord{{Peer: peerN(1),
-				ShortChannelID: "1x2x3",
-				Frozen: map[string]core.WindowNumbers{
-					"1d": {Uptime: 1}}}},
-			DeleteChannels: []core.ChannelPoint{{Index: 1}},
-		},
-	}
-	for i := range samples {
-		frame := appendFrame(nil, uint64(i+1), &samples[i])
-		f.Add(frame[frameHeaderLen:])
-	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		var b core.Batch
-		lsn, err := decodeFrame(body, &b)
-		if err != nil {
-			require.True(t, strings.Contains(err.Error(),
-				"malformed record"), err.Error())
-			return
-		}
-		// What decodes encodes back to a frame that decodes alike.
-		frame := appendFrame(nil, lsn, &b)
-		var again core.Batch
-		lsn2, err := decodeFrame(frame[frameHeaderLen:], &again)
-		require.NoError(t, err)
-		require.Equal(t, lsn, lsn2)
-		require.Equal(t, b, again)
-	})
-}
-
 // FuzzDecodeValue feeds arbitrary bytes to every record decoder.
 func FuzzDecodeValue(f *testing.F) {
 	var e encoder
@@ -582,27 +348,4 @@ func FuzzDecodeValue(f *testing.F) {
 			_ = d.end()
 		}
 	})
-}
-
-// TestFlushRetry: a move into badger that fails after its transaction
-// committed (here: the sync that follows it) is retried without applying
-// its batches twice.
-func TestFlushRetry(t *testing.T) {
-	dir := t.TempDir()
-	s, err := Open(dir, Options{})
-	require.NoError(t, err)
-	defer func() { require.NoError(t, s.Close()) }()
-	writeSample(t, s, 0, 20)
-
-	// Badger's directory out of reach: the batches are committed, but
-	// syncing the files fails.
-	db := filepath.Join(dir, dbDirName)
-	require.NoError(t, os.Rename(db, db+".away"))
-	err = s.Sync()
-	require.NoError(t, os.Rename(db+".away", db))
-	require.Error(t, err)
-
-	require.NoError(t, s.Sync())
-	writeSample(t, s, 20, 30)
-	requireSample(t, s, 30)
 }

@@ -12,8 +12,8 @@ import (
 )
 
 // checkSchema writes the schema version into a new database and checks it
-// in an existing one.
-func (s *Store) checkSchema() error {
+// in an existing one. It reports whether the database was new.
+func (s *Store) checkSchema() (bool, error) {
 	var (
 		version uint64
 		found   bool
@@ -46,17 +46,17 @@ func (s *Store) checkSchema() error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("read schema version: %w", err)
+		return false, fmt.Errorf("read schema version: %w", err)
 	}
 	switch {
 	case found && version != SchemaVersion:
-		return fmt.Errorf("%w: schema version %d, this build reads "+
-			"version %d", ErrSchema, version, SchemaVersion)
+		return false, fmt.Errorf("%w: schema version %d, this build "+
+			"reads version %d", ErrSchema, version, SchemaVersion)
 	case found:
-		return nil
+		return false, nil
 	case !empty:
-		return fmt.Errorf("%w: data without a schema version key "+
-			"(not a chanfitness store?)", ErrSchema)
+		return false, fmt.Errorf("%w: data without a schema version "+
+			"key (not a chanfitness store?)", ErrSchema)
 	}
 	err = s.db.Update(func(txn *bdb.Txn) error {
 		return txn.Set(schemaKey, binary.AppendUvarint(nil,
@@ -66,21 +66,22 @@ func (s *Store) checkSchema() error {
 		err = s.db.Sync()
 	}
 	if err != nil {
-		return fmt.Errorf("write schema version: %w", err)
+		return false, fmt.Errorf("write schema version: %w", err)
 	}
-	return nil
+	return true, nil
 }
 
-// readIndex reads what Write and the moves into badger need to know: the
-// last batch applied, the number of gaps and each log's layout.
-func (s *Store) readIndex() error {
-	return s.db.View(func(txn *bdb.Txn) error {
+// readIndex reads what Write needs to know: the number of gaps and each
+// log's layout. It returns the sequence number of the last batch applied.
+func (s *Store) readIndex() (uint64, error) {
+	var applied uint64
+	err := s.db.View(func(txn *bdb.Txn) error {
 		item, err := txn.Get(appliedKey)
 		switch {
 		case err == nil:
 			err = item.Value(func(v []byte) error {
 				d := decoder{b: v}
-				s.applied = d.uvarint()
+				applied = d.uvarint()
 				return d.end()
 			})
 			if err != nil {
@@ -150,6 +151,7 @@ func (s *Store) readIndex() error {
 		}
 		return nil
 	})
+	return applied, err
 }
 
 func parseLogKey(k []byte) (core.PeerID, uint64, error) {
@@ -162,8 +164,7 @@ func parseLogKey(k []byte) (core.PeerID, uint64, error) {
 	return id, binary.BigEndian.Uint64(k[34:]), nil
 }
 
-// Load returns everything stored, after moving pending batches into
-// badger. Peers, channels and logs are ordered by key (peer id bytes; txid
+// Load returns everything stored. Peers, channels and logs are ordered by key (peer id bytes; txid
 // bytes, then output index); times are in UTC. A value that does not
 // decode fails Load with an error wrapping base.ErrCorrupt that names its key.
 func (s *Store) Load(ctx context.Context) (*core.StoredState, error) {
@@ -175,9 +176,6 @@ func (s *Store) Load(ctx context.Context) (*core.StoredState, error) {
 	if s.closed {
 		return nil, fmt.Errorf("load store %q: %w", s.dir,
 			base.ErrClosed)
-	}
-	if err := s.flush(); err != nil {
-		return nil, fmt.Errorf("load store %q: %w", s.dir, err)
 	}
 	st := &core.StoredState{}
 	if err := s.db.View(func(txn *bdb.Txn) error {

@@ -3,12 +3,10 @@ package badgerstore_test
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -197,67 +195,6 @@ func TestLockReleasedByClose(t *testing.T) {
 	openStore(t, dir, badgerstore.Options{})
 }
 
-// requireModes checks that every directory under dir has mode 0700 and
-// every file 0600, and returns the number of files.
-func requireModes(t *testing.T, dir string) int {
-	t.Helper()
-	files := 0
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry,
-		err error) error {
-
-		require.NoError(t, err)
-		info, err := d.Info()
-		require.NoError(t, err)
-		if d.IsDir() {
-			require.Equal(t, fs.FileMode(0o700), info.Mode().Perm(),
-				path)
-			return nil
-		}
-		files++
-		require.Equal(t, fs.FileMode(0o600), info.Mode().Perm(), path)
-		return nil
-	})
-	require.NoError(t, err)
-	return files
-}
-
-func TestFileModes(t *testing.T) {
-	// With no umask, files badger creates 0666 would stay world
-	// readable without the store's care.
-	old := syscall.Umask(0)
-	defer syscall.Umask(old)
-
-	// An existing directory is restricted too.
-	dir := filepath.Join(t.TempDir(), "store")
-	require.NoError(t, os.Mkdir(dir, 0o755))
-
-	tick := ticker.NewForce(time.Hour)
-	s, err := badgerstore.Open(dir, badgerstore.Options{GCTicker: tick,
-		FlushBytes: 4096})
-	require.NoError(t, err)
-	require.Greater(t, requireModes(t, dir), 3)
-
-	ctx := context.Background()
-	var b core.Batch
-	for i := 0; i < 3000; i++ {
-		eventBatch(&b, i%10, uint64(i/10))
-		require.NoError(t, s.Write(ctx, &b))
-	}
-	require.NoError(t, s.Sync())
-
-	// A file badger creates while running is restricted on the next GC
-	// tick (the second tick is taken only after the first is done).
-	extra := filepath.Join(dir, "db", "000999.vlog.tmp")
-	require.NoError(t, os.WriteFile(extra, nil, 0o666))
-	tick.Force <- time.Now()
-	tick.Force <- time.Now()
-	requireModes(t, dir)
-	require.NoError(t, os.Remove(extra))
-
-	require.NoError(t, s.Close())
-	requireModes(t, dir)
-}
-
 func TestLoggerGetsBadgerLines(t *testing.T) {
 	// Nothing may reach stdout (a CLN plugin's protocol pipe) or
 	// stderr.
@@ -314,7 +251,7 @@ func TestBatchTooLarge(t *testing.T) {
 		Events: evs}}}
 	err = s.Write(context.Background(), b)
 	require.ErrorIs(t, err, badgerstore.ErrBatchTooLarge)
-	require.Contains(t, err.Error(), "bytes")
+	require.Contains(t, err.Error(), "more than 4194304 bytes")
 
 	// Nothing of either was written; a batch of the limit's size is.
 	st, err := s.Load(context.Background())
@@ -325,44 +262,4 @@ func TestBatchTooLarge(t *testing.T) {
 	st, err = s.Load(context.Background())
 	require.NoError(t, err)
 	requireLogs(t, st, map[int]uint64{1: 200_000})
-}
-
-// TestLargeMoveSplits moves more into badger at once than one badger
-// transaction holds: the move is split at batch boundaries.
-func TestLargeMoveSplits(t *testing.T) {
-	dir := t.TempDir()
-	log := newTestLogger()
-	s, err := badgerstore.Open(dir, badgerstore.Options{FlushBytes: 64 << 20,
-		Logger: log})
-	require.NoError(t, err)
-	ctx := context.Background()
-	const batches, per = 150, 1000
-	var b core.Batch
-	for i := 0; i < batches; i++ {
-		eventBatch(&b, 0, uint64(i))
-		for j := 0; j < per; j++ {
-			start := t0.Add(time.Duration(i*per+j) * time.Minute)
-			b.Gaps = append(b.Gaps, core.Gap{Start: start,
-				End: start.Add(time.Second)})
-		}
-		require.NoError(t, s.Write(ctx, &b))
-	}
-	require.NoError(t, s.Close())
-	split := 0
-	for _, line := range log.get("debug") {
-		if strings.Contains(line, "split") {
-			split++
-		}
-	}
-	require.Positive(t, split)
-
-	s = openStore(t, dir, badgerstore.Options{})
-	st, err := s.Load(ctx)
-	require.NoError(t, err)
-	require.Len(t, st.Gaps, batches*per)
-	for i, g := range st.Gaps {
-		want := t0.Add(time.Duration(i) * time.Minute)
-		require.True(t, g.Start.Equal(want), "gap %d", i)
-	}
-	requireLogs(t, st, map[int]uint64{0: batches})
 }

@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -61,6 +62,7 @@ func Run(t *testing.T, open Opener, reopen Reopener) {
 		{"CanceledContext", testCanceledContext},
 		{"CloseTwice", testCloseTwice},
 		{"UseAfterClose", testUseAfterClose},
+		{"EveryField", testEveryField},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -98,30 +100,27 @@ func (h *harness) load() *core.StoredState {
 // the backend persists.
 func (h *harness) check(want *core.StoredState) {
 	h.t.Helper()
-	want = normalize(want)
-	require.Equal(h.t, want, normalize(h.load()))
+	want = Normalize(want)
+	require.Equal(h.t, want, Normalize(h.load()))
 	if h.reopen == nil {
 		return
 	}
 	h.s = h.reopen(h.t, h.s)
-	require.Equal(h.t, want, normalize(h.load()), "after reopen")
+	require.Equal(h.t, want, Normalize(h.load()), "after reopen")
 }
 
-// normalize makes two states comparable with require.Equal: every time is
+// Normalize makes two states comparable with require.Equal: every time is
 // turned into UTC without a monotonic reading (so equal instants compare
-// equal), and empty lists become nil.
-func normalize(st *core.StoredState) *core.StoredState {
-	out := &core.StoredState{
-		Meta: core.Meta{
-			MonitoringSince: utc(st.Meta.MonitoringSince),
-			Heartbeat:       utc(st.Meta.Heartbeat),
-		},
-	}
+// equal), and empty lists become nil. Every record is copied whole, so a
+// field added to core's records is compared too.
+func Normalize(st *core.StoredState) *core.StoredState {
+	out := &core.StoredState{Meta: st.Meta}
+	out.Meta.MonitoringSince = utc(st.Meta.MonitoringSince)
+	out.Meta.Heartbeat = utc(st.Meta.Heartbeat)
 	for _, g := range st.Gaps {
-		out.Gaps = append(out.Gaps, core.Gap{
-			Start: utc(g.Start),
-			End:   utc(g.End),
-		})
+		g.Start = utc(g.Start)
+		g.End = utc(g.End)
+		out.Gaps = append(out.Gaps, g)
 	}
 	for _, p := range st.Peers {
 		p.TrackedSince = utc(p.TrackedSince)
@@ -144,16 +143,11 @@ func normalize(st *core.StoredState) *core.StoredState {
 	for _, l := range st.Logs {
 		evs := make([]core.LogEvent, len(l.Events))
 		for i, ev := range l.Events {
-			evs[i] = core.LogEvent{
-				Time:  utc(ev.Time),
-				State: ev.State,
-			}
+			ev.Time = utc(ev.Time)
+			evs[i] = ev
 		}
-		out.Logs = append(out.Logs, core.PeerLog{
-			Peer:   l.Peer,
-			Seq:    l.Seq,
-			Events: evs,
-		})
+		l.Events = evs
+		out.Logs = append(out.Logs, l)
 	}
 	return out
 }
@@ -594,7 +588,7 @@ func testBatchAtomic(t *testing.T, h *harness) {
 	err := h.s.Write(context.Background(), &b)
 	require.ErrorIs(t, err, storage.ErrLogSeq)
 	st2 := h.load()
-	require.Equal(t, normalize(st), normalize(st2))
+	require.Equal(t, Normalize(st), Normalize(st2))
 }
 
 func testLoadReturnsCopies(t *testing.T, h *harness) {
@@ -611,7 +605,7 @@ func testLoadReturnsCopies(t *testing.T, h *harness) {
 		Logs: []core.PeerLog{{Peer: peerID(1),
 			Events: events(0, 3)}},
 	})
-	want := normalize(h.load())
+	want := Normalize(h.load())
 
 	st := h.load()
 	st.Meta.Heartbeat = at(99)
@@ -624,17 +618,17 @@ func testLoadReturnsCopies(t *testing.T, h *harness) {
 	st.Logs[0].Events[0].State = core.StateUnknown
 	st.Logs[0].Events = append(st.Logs[0].Events[:1], core.LogEvent{})
 
-	require.Equal(t, want, normalize(h.load()))
+	require.Equal(t, want, Normalize(h.load()))
 
 	// Nor does a later write change what an earlier Load returned.
-	before := normalize(h.load())
+	before := Normalize(h.load())
 	kept := h.load()
 	h.write(&core.Batch{
 		Gaps: []core.Gap{{Start: at(5), End: at(6)}},
 		Logs: []core.PeerLog{{Peer: peerID(1), Seq: 3,
 			Events: events(10, 1)}},
 	})
-	require.Equal(t, before, normalize(kept))
+	require.Equal(t, before, Normalize(kept))
 	require.Len(t, h.load().Logs[0].Events, 4)
 }
 
@@ -652,7 +646,7 @@ func testBatchNotRetained(t *testing.T, h *harness) {
 				Monitored: 2}}}},
 	}
 	h.write(b)
-	want := normalize(h.load())
+	want := Normalize(h.load())
 
 	// The caller reuses every slice, pointer and map of the batch.
 	meta.Heartbeat = at(50)
@@ -775,7 +769,7 @@ func findPeer(t *testing.T, st *core.StoredState,
 }
 
 func normalizePeer(p core.PeerRecord) core.PeerRecord {
-	st := normalize(&core.StoredState{Peers: []core.PeerRecord{p}})
+	st := Normalize(&core.StoredState{Peers: []core.PeerRecord{p}})
 	return st.Peers[0]
 }
 
@@ -895,4 +889,61 @@ func testSyncDuringWrite(t *testing.T, h *harness) {
 			Events: want[p]})
 	}
 	h.check(st)
+}
+
+// requireNoZeroField fails when a field of the struct v is its zero
+// value: the record then does not exercise every field, and a field added
+// to core's records later would go unchecked.
+func requireNoZeroField(t *testing.T, v any) {
+	t.Helper()
+	rv := reflect.ValueOf(v)
+	for i := 0; i < rv.NumField(); i++ {
+		require.Falsef(t, rv.Field(i).IsZero(), "%s.%s is not set: "+
+			"give it a value here and make sure the stores keep it",
+			rv.Type().Name(), rv.Type().Field(i).Name)
+	}
+}
+
+// testEveryField writes records with every field set and compares the
+// whole records loaded back.
+func testEveryField(t *testing.T, h *harness) {
+	meta := core.Meta{MonitoringSince: at(1), Heartbeat: at(2)}
+	gap := core.Gap{Start: at(3), End: at(4)}
+	peer := fullPeer(5)
+	staged := core.LogEvent{Time: at(4), State: core.StateUnknown}
+	peer.Staged = &staged
+	ev := core.LogEvent{Time: at(6), State: core.StateOnline}
+	log := core.PeerLog{Peer: peer.Peer, Seq: 1,
+		Events: []core.LogEvent{ev}}
+	ch := core.ChannelRecord{
+		Point:          chanPoint(5, 2),
+		Peer:           peer.Peer,
+		ShortChannelID: "800000x1x2",
+		OpenedAt:       at(7),
+		ClosedAt:       at(8),
+		Frozen: map[string]core.WindowNumbers{"1d": {
+			Monitored: time.Hour, Uptime: time.Minute}},
+	}
+	for _, v := range []any{meta, gap, peer, *peer.Staged, ev, log, ch,
+		ch.Frozen["1d"]} {
+
+		requireNoZeroField(t, v)
+	}
+
+	first := core.LogEvent{Time: at(5), State: core.StateOffline}
+	h.write(&core.Batch{
+		Meta:  &meta,
+		Gaps:  []core.Gap{gap},
+		Peers: []core.PeerRecord{peer},
+		Logs: []core.PeerLog{{Peer: peer.Peer,
+			Events: []core.LogEvent{first}}, log},
+		Channels: []core.ChannelRecord{ch},
+	})
+	h.check(&core.StoredState{
+		Meta:     meta,
+		Gaps:     []core.Gap{gap},
+		Peers:    []core.PeerRecord{peer},
+		Logs:     []core.PeerLog{{Peer: peer.Peer, Events: []core.LogEvent{first, ev}}},
+		Channels: []core.ChannelRecord{ch},
+	})
 }

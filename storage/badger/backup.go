@@ -1,0 +1,384 @@
+package badgerstore
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/storage/internal/base"
+	bdb "github.com/dgraph-io/badger/v4"
+)
+
+// A backup is the whole history in one file: backupMagic, the body's
+// length (little-endian uint64) and CRC-32C (little-endian uint32), and
+// the body: recordVersion, the time the backup was taken, the sequence
+// number of the last batch in it, and the history encoded as one batch
+// (the write-ahead encoding of earlier versions: about eight bytes an
+// event). The store keeps the newest two, written as lnd writes its
+// channel backup: to a temporary file, synced, then renamed over the
+// older one.
+const (
+	backupName    = "chanfitness.backup"
+	backupOldName = "chanfitness.backup.old"
+	backupTmpName = "chanfitness.backup.tmp"
+	backupMagic   = "chfbak\x00\x01"
+	backupHdrLen  = len(backupMagic) + 8 + 4
+
+	// restoreDirName is where Restore builds the new database;
+	// damagedDirName where it moves the one it replaces.
+	restoreDirName = "db.restore"
+	damagedDirName = "db.damaged"
+)
+
+// backup writes a backup of the history, logging a failure.
+func (s *Store) backup() {
+	s.bkMu.Lock()
+	defer s.bkMu.Unlock()
+	if err := s.writeBackup(); err != nil {
+		s.log.Errorf("store %q: backup: %v", s.dir, err)
+	}
+}
+
+func (s *Store) writeBackup() error {
+	if err := s.checkSpace(); err != nil {
+		return err
+	}
+	st := &core.StoredState{}
+	var lsn uint64
+	s.mu.Lock()
+	err := s.db.View(func(txn *bdb.Txn) error {
+		item, err := txn.Get(appliedKey)
+		switch {
+		case err == nil:
+			if err := decodeValue(item, func(d *decoder) {
+				lsn = d.uvarint()
+			}); err != nil {
+				return err
+			}
+		case !errors.Is(err, bdb.ErrKeyNotFound):
+			return err
+		}
+		return s.load(context.Background(), txn, st)
+	})
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	data := encodeBackup(st, lsn, s.clock.Now())
+
+	tmp := filepath.Join(s.dir, backupTmpName)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|
+		syscall.O_NOFOLLOW, fileMode)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	cur := filepath.Join(s.dir, backupName)
+	if info, err := os.Lstat(cur); err == nil && info.Mode().IsRegular() {
+		err := os.Rename(cur, filepath.Join(s.dir, backupOldName))
+		if err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(tmp, cur); err != nil {
+		return err
+	}
+	return syncFile(s.dir)
+}
+
+// encodeBackup encodes the whole history st, up to batch lsn, taken at
+// time at.
+func encodeBackup(st *core.StoredState, lsn uint64, at time.Time) []byte {
+	e := encoder{b: make([]byte, backupHdrLen, 1<<16)}
+	copy(e.b, backupMagic)
+	e.byte(recordVersion)
+	e.time(at)
+	e.uvarint(lsn)
+	b := core.Batch{
+		Meta:     &st.Meta,
+		Gaps:     st.Gaps,
+		Peers:    st.Peers,
+		Logs:     st.Logs,
+		Channels: st.Channels,
+	}
+	e.batch(&b)
+	body := e.b[backupHdrLen:]
+	binary.LittleEndian.PutUint64(e.b[len(backupMagic):],
+		uint64(len(body)))
+	binary.LittleEndian.PutUint32(e.b[len(backupMagic)+8:],
+		crc32.Checksum(body, crcTable))
+	return e.b
+}
+
+// Backup is a backup read back: the history and when it was taken.
+type Backup struct {
+	// Path is the backup's file.
+	Path string
+
+	// Taken is when the backup was written; the time since is not in
+	// it.
+	Taken time.Time
+
+	// State is the history the backup holds.
+	State *core.StoredState
+
+	lsn uint64
+}
+
+// ReadBackup reads and checks the backup file at path. A damaged file
+// fails with an error wrapping storage.ErrCorrupt that names it.
+func ReadBackup(path string) (*Backup, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read backup: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("read backup %s: %w", path, err)
+	}
+	bk, err := decodeBackup(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: backup %s: %v", base.ErrCorrupt, path,
+			err)
+	}
+	bk.Path = path
+	return bk, nil
+}
+
+func decodeBackup(data []byte) (*Backup, error) {
+	if len(data) < backupHdrLen ||
+		string(data[:len(backupMagic)]) != backupMagic {
+
+		return nil, errors.New("not a chanfitness backup")
+	}
+	n := binary.LittleEndian.Uint64(data[len(backupMagic):])
+	body := data[backupHdrLen:]
+	if uint64(len(body)) != n {
+		return nil, fmt.Errorf("%d bytes of history, want %d",
+			len(body), n)
+	}
+	if crc32.Checksum(body, crcTable) !=
+		binary.LittleEndian.Uint32(data[len(backupMagic)+8:]) {
+
+		return nil, errors.New("checksum mismatch")
+	}
+	d := decoder{b: body}
+	d.version()
+	bk := &Backup{Taken: d.time(), lsn: d.uvarint()}
+	var b core.Batch
+	d.batch(&b)
+	if err := d.end(); err != nil {
+		return nil, err
+	}
+	bk.State = &core.StoredState{
+		Gaps:     b.Gaps,
+		Peers:    b.Peers,
+		Logs:     b.Logs,
+		Channels: b.Channels,
+	}
+	if b.Meta != nil {
+		bk.State.Meta = *b.Meta
+	}
+	return bk, nil
+}
+
+// NewestBackup returns the intact backup of the store in dir that holds
+// the most batches. It fails when there is none, naming the damaged ones.
+func NewestBackup(dir string) (*Backup, error) {
+	var (
+		best *Backup
+		errs []error
+	)
+	for _, name := range []string{backupName, backupOldName} {
+		bk, err := ReadBackup(filepath.Join(dir, name))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			errs = append(errs, err)
+		case best == nil || bk.lsn > best.lsn ||
+			bk.lsn == best.lsn && bk.Taken.After(best.Taken):
+			// By content, not by time: the clock may have
+			// stepped back between the two.
+			best = bk
+		}
+	}
+	if best == nil {
+		errs = append(errs, fmt.Errorf("no backup in %s", dir))
+		return nil, errors.Join(errs...)
+	}
+	return best, nil
+}
+
+// restoreHint tells how to restore the history of the store in dir.
+func restoreHint(dir string) string {
+	hint := "to restore the history from the store's newest backup, " +
+		"stop the node and run the restore command (chanfitness-lnd " +
+		"restore, or chanfitness-cln restore --datadir=" + dir + ")"
+	bk, err := NewestBackup(dir)
+	if err != nil {
+		return hint + "; no intact backup was found: " + err.Error()
+	}
+	return fmt.Sprintf("%s; it restores %s, taken %s", hint, bk.Path,
+		bk.Taken.UTC().Format(time.RFC3339))
+}
+
+// Restore rebuilds the store in dir from the backup at from (the newest
+// intact backup beside the store when from is empty), replacing its
+// database, which it keeps as db.damaged. The store must not be open. The
+// history after the backup was taken is lost; the monitor counts that
+// time as unmonitored. Restore returns the backup it used.
+func Restore(dir, from string) (*Backup, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("restore store %q: %w", dir, err)
+	}
+	if err := prepareDir(abs); err != nil {
+		return nil, fmt.Errorf("restore store %q: %w", abs, err)
+	}
+	lock, err := lockDir(abs)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = unlockDir(lock) }()
+
+	var bk *Backup
+	if from == "" {
+		bk, err = NewestBackup(abs)
+	} else {
+		bk, err = ReadBackup(from)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("restore store %q: %w", abs, err)
+	}
+	if err := rebuild(abs, bk); err != nil {
+		return nil, fmt.Errorf("restore store %q from %s: %w", abs,
+			bk.Path, err)
+	}
+	return bk, nil
+}
+
+// rebuild writes bk into a new database and puts it in place of the
+// store's.
+func rebuild(dir string, bk *Backup) error {
+	tmp := filepath.Join(dir, restoreDirName)
+	if err := os.RemoveAll(tmp); err != nil {
+		return err
+	}
+	if err := os.Mkdir(tmp, dirMode); err != nil {
+		return err
+	}
+	db, err := bdb.Open(badgerOptions(tmp, discardLogger{}))
+	if err != nil {
+		return err
+	}
+	if err := writeState(db, bk); err != nil {
+		_ = db.Close()
+		return err
+	}
+	if err := db.Close(); err != nil {
+		return err
+	}
+
+	cur := filepath.Join(dir, dbDirName)
+	old := filepath.Join(dir, damagedDirName)
+	if _, err := os.Lstat(cur); err == nil {
+		if err := os.RemoveAll(old); err != nil {
+			return err
+		}
+		if err := os.Rename(cur, old); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(tmp, cur); err != nil {
+		return err
+	}
+	if err := syncFile(dir); err != nil {
+		return err
+	}
+	ack := filepath.Join(dir, ackName)
+	if err := os.Remove(ack); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	a, _, err := openAck(dir)
+	if err != nil {
+		return err
+	}
+	err = a.write(currentBoot(), bk.lsn, bk.lsn)
+	if err == nil {
+		err = a.f.Sync()
+	}
+	return errors.Join(err, a.close())
+}
+
+// writeState writes the history of bk into the empty database db, logs
+// in full chunks.
+func writeState(db *bdb.DB, bk *Backup) error {
+	wb := db.NewWriteBatch()
+	defer wb.Cancel()
+	st := bk.State
+	set := func(k []byte, write func(*encoder)) error {
+		var e encoder
+		write(&e)
+		if err := wb.Set(k, e.b); err != nil {
+			return fmt.Errorf("set %s: %w", keyString(k), err)
+		}
+		return nil
+	}
+	err := set(schemaKey, func(e *encoder) { e.uvarint(SchemaVersion) })
+	if err == nil {
+		err = set(appliedKey, func(e *encoder) { e.uvarint(bk.lsn) })
+	}
+	if err == nil {
+		err = set(metaKey, func(e *encoder) { e.meta(&st.Meta) })
+	}
+	for i := 0; err == nil && i < len(st.Gaps); i++ {
+		err = set(gapKey(uint64(i)), func(e *encoder) {
+			e.gap(&st.Gaps[i])
+		})
+	}
+	for i := 0; err == nil && i < len(st.Peers); i++ {
+		err = set(peerKey(st.Peers[i].Peer), func(e *encoder) {
+			e.peer(&st.Peers[i])
+		})
+	}
+	for i := 0; err == nil && i < len(st.Channels); i++ {
+		err = set(channelKey(st.Channels[i].Point), func(e *encoder) {
+			e.channel(&st.Channels[i])
+		})
+	}
+	for i := 0; err == nil && i < len(st.Logs); i++ {
+		l := &st.Logs[i]
+		for start := 0; err == nil && start < len(l.Events); {
+			end := min(len(l.Events), start+chunkEvents)
+			err = set(logKey(l.Peer, uint64(start)),
+				func(e *encoder) {
+					e.segment(l.Events[start:end])
+				})
+			start = end
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return wb.Flush()
+}

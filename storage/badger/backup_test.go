@@ -1,0 +1,87 @@
+package badgerstore_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/storage"
+	badgerstore "github.com/chanfitness/chanfitness/storage/badger"
+	"github.com/chanfitness/chanfitness/storage/storagetest"
+	"github.com/lightningnetwork/lnd/clock"
+	"github.com/lightningnetwork/lnd/ticker"
+	"github.com/stretchr/testify/require"
+)
+
+// TestBackupRestore writes backups at Open, on the backup ticker and at
+// Close, keeps the newest two, and restores the one that holds the most
+// batches, even when the clock stepped back in between; a damaged backup
+// is passed over, and a store restored from a backup holds exactly its
+// history.
+func TestBackupRestore(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	clk := clock.NewTestClock(t0)
+	tick := ticker.NewForce(time.Hour)
+	s, err := badgerstore.Open(dir, badgerstore.Options{Clock: clk,
+		BackupTicker: tick})
+	require.NoError(t, err)
+	ctx := context.Background()
+	var b core.Batch
+	for i := 0; i < 500; i++ {
+		crashBatch(&b, i)
+		require.NoError(t, s.Write(ctx, &b))
+	}
+	// The clock steps back before the daily backup.
+	clk.SetTime(t0.Add(-time.Hour))
+	tick.Force <- time.Now()
+	tick.Force <- time.Now()
+	daily, err := badgerstore.NewestBackup(dir)
+	require.NoError(t, err)
+	want, err := s.Load(ctx)
+	require.NoError(t, err)
+	require.Equal(t, storagetest.Normalize(want),
+		storagetest.Normalize(daily.State))
+
+	for i := 500; i < 700; i++ {
+		crashBatch(&b, i)
+		require.NoError(t, s.Write(ctx, &b))
+	}
+	clk.SetTime(t0.Add(-2 * time.Hour))
+	want, err = s.Load(ctx)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+
+	// The backup of Close holds the most, though stamped earliest.
+	bk, err := badgerstore.NewestBackup(dir)
+	require.NoError(t, err)
+	require.Equal(t, filepath.Join(dir, "chanfitness.backup"), bk.Path)
+	require.Equal(t, storagetest.Normalize(want),
+		storagetest.Normalize(bk.State))
+	_, err = os.Stat(filepath.Join(dir, "chanfitness.backup.old"))
+	require.NoError(t, err)
+	_, err = os.Stat(filepath.Join(dir, "chanfitness.backup.tmp"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+
+	// Damage the newest: the one before it is restored.
+	require.NoError(t, os.Truncate(bk.Path, 100))
+	_, err = badgerstore.ReadBackup(bk.Path)
+	require.ErrorIs(t, err, storage.ErrCorrupt)
+	require.ErrorContains(t, err, bk.Path)
+	msg, err := storage.Restore(dir, "")
+	require.NoError(t, err)
+	require.Contains(t, msg, "chanfitness.backup.old")
+	require.Contains(t, msg, "unmonitored")
+	s = openStore(t, dir, badgerstore.Options{BackupInterval: -1})
+	got, err := s.Load(ctx)
+	require.NoError(t, err)
+	requireCrashState(t, got, 500)
+	_, err = os.Stat(filepath.Join(dir, "db.damaged"))
+	require.NoError(t, err)
+
+	// The store goes on from the restored history.
+	crashBatch(&b, 500)
+	require.NoError(t, s.Write(ctx, &b))
+}
