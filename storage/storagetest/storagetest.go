@@ -920,6 +920,9 @@ func testEveryField(t *testing.T, h *harness) {
 		Peer:           peer.Peer,
 		ShortChannelID: "800000x1x2",
 		OpenedAt:       at(7),
+		NodeOpenedAt:   at(-7),
+		OpenedAtSource: core.OpenedAtEstimated,
+		FundingHeight:  800_000,
 		ClosedAt:       at(8),
 		Frozen: map[string]core.WindowNumbers{"1d": {
 			Monitored: time.Hour, Uptime: time.Minute}},
