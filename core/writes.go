@@ -18,6 +18,7 @@ import (
 // live in.
 type queued struct {
 	b    Batch
+	meta Meta
 	logs []LogEvent
 	seq  uint64
 }
@@ -35,11 +36,33 @@ type writer struct {
 	token chan struct{}
 
 	mu      sync.Mutex
-	queue   []*queued
+	queue   []*queued // queue[head:] are waiting, oldest first
+	head    int
 	free    []*queued
 	next    uint64 // seq of the newest batch queued
 	written uint64 // seq of the newest batch written
 	err     error  // why the head of the queue is unwritten, or nil
+}
+
+// pending returns the number of batches waiting. Callers hold w.mu.
+func (w *writer) pending() int {
+	return len(w.queue) - w.head
+}
+
+// pop drops the oldest waiting batch, reusing the queue's memory: from
+// its start once it is empty, moving the rest down once the dead head
+// outweighs it. Callers hold w.mu.
+func (w *writer) pop() {
+	w.queue[w.head] = nil
+	w.head++
+	switch {
+	case w.head == len(w.queue):
+		w.queue, w.head = w.queue[:0], 0
+	case w.head > 64 && 2*w.head > len(w.queue):
+		n := copy(w.queue, w.queue[w.head:])
+		clear(w.queue[n:])
+		w.queue, w.head = w.queue[:n], 0
+	}
 }
 
 // StoreStatus says whether the store takes the monitor's writes.
@@ -63,7 +86,7 @@ func (m *Monitor) StoreStatus() StoreStatus {
 	return StoreStatus{
 		Writing:        w.err == nil,
 		Err:            w.err,
-		PendingBatches: len(w.queue),
+		PendingBatches: w.pending(),
 	}
 }
 
@@ -127,10 +150,11 @@ func (m *Monitor) commit() uint64 {
 		c.meta = true
 	}
 	if c.meta {
-		q.b.Meta = &Meta{
+		q.meta = Meta{
 			MonitoringSince: nsTime(m.monitoringSince),
 			Heartbeat:       nsTime(m.heartbeat),
 		}
+		q.b.Meta = &q.meta
 	}
 	c.q, c.peers, c.meta = nil, c.peers[:0], false
 
@@ -204,11 +228,11 @@ func (m *Monitor) drain(retry bool) {
 	ctx := context.Background()
 	for {
 		w.mu.Lock()
-		if len(w.queue) == 0 || (w.err != nil && !retry) {
+		if w.pending() == 0 || (w.err != nil && !retry) {
 			w.mu.Unlock()
 			return
 		}
-		q := w.queue[0]
+		q := w.queue[w.head]
 		w.mu.Unlock()
 
 		err := m.cfg.Store.Write(ctx, &q.b)
@@ -226,11 +250,10 @@ func (m *Monitor) drain(retry bool) {
 		}
 		if w.err != nil {
 			m.log.Infof("store accepts writes again; writing %d "+
-				"kept batches", len(w.queue))
+				"kept batches", w.pending())
 			w.err = nil
 		}
-		w.queue[0] = nil
-		w.queue = w.queue[1:]
+		w.pop()
 		w.written = q.seq
 		q.b.Reset()
 		q.logs = q.logs[:0]
@@ -248,8 +271,8 @@ func (m *Monitor) flush() error {
 	<-w.token
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if len(w.queue) > 0 && w.err != nil {
-		return fmt.Errorf("%d batches %w: %w", len(w.queue),
+	if w.pending() > 0 && w.err != nil {
+		return fmt.Errorf("%d batches %w: %w", w.pending(),
 			ErrNotWritten, w.err)
 	}
 	return nil
