@@ -37,7 +37,7 @@ type ListenConfig struct {
 
 // TLSConfig holds the --tls.* options of the HTTP server.
 type TLSConfig struct {
-	CertPath string `long:"certpath" description:"The HTTP server's TLS certificate (with --tls.keypath); default: generated in --datadir" default-mask:"<datadir>/tls.cert"`
+	CertPath string `long:"certpath" description:"The HTTP server's TLS certificate, with --tls.keypath; without both, a self-signed pair is made in --datadir" default-mask:"<datadir>/tls.cert"`
 
 	KeyPath string `long:"keypath" description:"The key of --tls.certpath" default-mask:"<datadir>/tls.key"`
 
