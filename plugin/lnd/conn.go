@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lightningnetwork/lnd/lnrpc"
+	"github.com/lightningnetwork/lnd/lnrpc/chainrpc"
 	"github.com/lightningnetwork/lnd/macaroons"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -78,11 +79,38 @@ func readFileCapped(path string) ([]byte, error) {
 	return b, nil
 }
 
-// Conn is a connection to lnd.
+// Conn is a connection to lnd. It implements BlockReader.
 type Conn struct {
 	Client
-	cfg  ConnConfig
-	conn *grpc.ClientConn
+	chain chainrpc.ChainKitClient
+	cfg   ConnConfig
+	conn  *grpc.ClientConn
+
+	// blocks is set when the macaroon grants onchain:read (or both
+	// ChainKit methods the companion calls).
+	blocks bool
+}
+
+// CanReadBlocks reports whether the macaroon lets the companion read
+// block headers.
+func (c *Conn) CanReadBlocks() bool {
+	return c.blocks
+}
+
+// GetBlockHash calls ChainKit's GetBlockHash.
+func (c *Conn) GetBlockHash(ctx context.Context,
+	in *chainrpc.GetBlockHashRequest, opts ...grpc.CallOption) (
+	*chainrpc.GetBlockHashResponse, error) {
+
+	return c.chain.GetBlockHash(ctx, in, opts...)
+}
+
+// GetBlockHeader calls ChainKit's GetBlockHeader.
+func (c *Conn) GetBlockHeader(ctx context.Context,
+	in *chainrpc.GetBlockHeaderRequest, opts ...grpc.CallOption) (
+	*chainrpc.GetBlockHeaderResponse, error) {
+
+	return c.chain.GetBlockHeader(ctx, in, opts...)
 }
 
 // Dial prepares a connection to lnd: it reads the TLS certificate and the
@@ -123,10 +151,18 @@ func Dial(cfg ConnConfig) (*Conn, error) {
 		return nil, fmt.Errorf("%w: lnd at %q: %v", ErrUnreachable,
 			cfg.Host, err)
 	}
+	// A macaroon whose permissions cannot be read may still grant
+	// them: lnd decides.
+	blocks := true
+	if p, err := MacaroonPermissions(mac); err == nil {
+		blocks = p.CanReadBlocks()
+	}
 	return &Conn{
 		Client: lnrpc.NewLightningClient(conn),
+		chain:  chainrpc.NewChainKitClient(conn),
 		cfg:    cfg,
 		conn:   conn,
+		blocks: blocks,
 	}, nil
 }
 

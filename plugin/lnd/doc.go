@@ -1,16 +1,23 @@
 // Package lndsource connects the chanfitness monitor to an lnd node: it
 // implements core.EventSource over lnd's gRPC interface (lnrpc) with a
-// least-privilege macaroon (info:read, offchain:read, peers:read). It lives
-// in plugin/lnd and is named apart from the lnd packages it imports.
+// least-privilege macaroon (info:read, offchain:read, peers:read, and
+// optionally onchain:read). It lives in plugin/lnd and is named apart from
+// the lnd packages it imports.
 //
 // A Source subscribes to lnd's channel and peer event streams, then takes a
-// snapshot with ListChannels and ListPeers and passes it to the sink, then
-// feeds the streamed events in arrival order. While connected it takes a
-// snapshot again at each reconcile tick and syncs it in its place among
-// the events, to repair any event lnd did not send (it may answer the
+// snapshot with GetInfo, ListChannels and ListPeers and passes it to the
+// sink, then feeds the streamed events in arrival order. While connected
+// it takes a snapshot again at each reconcile tick and syncs it in its
+// place among the events, to repair any event lnd did not send (it may answer the
 // first snapshot before the streams are registered). When lnd goes away
 // it tells the sink, reconnects with capped exponential backoff and
 // jitter, and starts over.
+//
+// A snapshot gives each channel the height of its funding block (from its
+// confirmed short channel id) and an open time: the funding block's
+// header time read with ChainKit when the macaroon has onchain:read, else
+// an estimate of BlockInterval per block since. The monitor uses it for a
+// channel it did not see open.
 package lndsource
 
 import "errors"

@@ -11,9 +11,11 @@ import (
 )
 
 // BakeCommand is the lncli line that bakes the macaroon the companion
-// needs, and nothing more.
+// uses, and nothing more: the three permissions it needs and onchain:read,
+// which lets it read the open time of a channel older than itself from
+// the channel's funding block (without it, that time is estimated).
 const BakeCommand = "lncli bakemacaroon info:read offchain:read peers:read " +
-	"--save_to chanfitness.macaroon"
+	"onchain:read --save_to chanfitness.macaroon"
 
 // macaroonIDVersion is the first byte of an lnd macaroon id (the bakery's
 // version 3); a protobuf lnrpc.MacaroonId follows it.
@@ -43,9 +45,17 @@ var methods = []rpcMethod{
 		"offchain:read"},
 }
 
+// blockMethods are the optional RPCs that read a funding block's time,
+// with the permission they need.
+var blockMethods = []rpcMethod{
+	{"GetBlockHash", "/chainrpc.ChainKit/GetBlockHash", "onchain:read"},
+	{"GetBlockHeader", "/chainrpc.ChainKit/GetBlockHeader",
+		"onchain:read"},
+}
+
 // permissionOf returns the permission an RPC method needs.
 func permissionOf(method string) string {
-	for _, m := range methods {
+	for _, m := range append(methods, blockMethods...) {
 		if m.name == method {
 			return m.permission
 		}
@@ -83,10 +93,27 @@ func (p Permissions) Missing() []string {
 	return missing
 }
 
+// CanReadBlocks reports whether p grants the optional onchain:read (or
+// both ChainKit methods the companion calls), with which the open time of
+// a channel older than the companion is read from its funding block
+// instead of estimated.
+func (p Permissions) CanReadBlocks() bool {
+	have := make(map[string]bool, len(p.Ops))
+	for _, op := range p.Ops {
+		have[op] = true
+	}
+	for _, m := range blockMethods {
+		if !have[m.permission] && !have[uriEntity+":"+m.uri] {
+			return false
+		}
+	}
+	return true
+}
+
 // Extra returns the granted permissions the companion does not use.
 func (p Permissions) Extra() []string {
 	need := make(map[string]bool)
-	for _, m := range methods {
+	for _, m := range append(methods, blockMethods...) {
 		need[m.permission] = true
 		need[uriEntity+":"+m.uri] = true
 	}

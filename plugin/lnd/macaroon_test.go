@@ -47,8 +47,7 @@ func TestMacaroonPermissions(t *testing.T) {
 		name: "read only",
 		perms: []string{"info:read", "offchain:read", "onchain:read",
 			"peers:read", "invoices:read", "macaroon:read"},
-		wantExtra: []string{"invoices:read", "macaroon:read",
-			"onchain:read"},
+		wantExtra: []string{"invoices:read", "macaroon:read"},
 	}, {
 		name: "admin",
 		perms: []string{"info:read", "info:write", "offchain:read",

@@ -128,7 +128,7 @@ func TestSourceReconcileRepairsMissedEvents(t *testing.T) {
 	connected, since := mon.Connected()
 	require.True(t, connected)
 	require.Equal(t, t0, since)
-	require.Equal(t, 1, c.srv.Calls("GetInfo"))
+	require.Equal(t, 1, c.srv.Calls("SubscribeChannelEvents"))
 }
 
 func TestSourceReconcileKeepsArrivalOrder(t *testing.T) {
@@ -209,7 +209,7 @@ func TestSourceReconcileFailure(t *testing.T) {
 			c.srv.SetOnline(p, true)
 			require.Equal(t, core.PeerOnline,
 				c.next("apply").ev.Type)
-			require.Equal(t, 1, c.srv.Calls("GetInfo"))
+			require.Equal(t, 1, c.srv.Calls("SubscribeChannelEvents"))
 			c.noCall()
 		},
 	}, {
@@ -304,6 +304,6 @@ func TestSourceReconcileVanishedChannels(t *testing.T) {
 
 	// Nothing vanished at the last tick: no lookup.
 	require.Equal(t, 2, c.srv.Calls("ClosedChannels"))
-	require.Equal(t, 1, c.srv.Calls("GetInfo"))
+	require.Equal(t, 1, c.srv.Calls("SubscribeChannelEvents"))
 	c.noCall()
 }

@@ -76,6 +76,9 @@ type Source struct {
 	// unwritten is set while the monitor keeps changes it could not
 	// write to its store. Only Run's goroutine uses it.
 	unwritten bool
+
+	// blocks caches the times of funding blocks.
+	blocks blockTimes
 }
 
 // NewSource returns a source; it starts nothing.
@@ -352,7 +355,7 @@ func (s *Source) connectOnce(ctx context.Context, sink core.Sink,
 		s.readPeers(peers, q)
 	}()
 
-	snap, err := s.snapshot(sctx, conn)
+	snap, err := s.snapshot(sctx, conn, info)
 	if err != nil {
 		return sessionResult{err: err}
 	}
@@ -458,7 +461,7 @@ func (s *Source) reconcileNow(ctx, sctx context.Context, c Client,
 
 	log := s.cfg.Logger
 	n := q.len()
-	snap, err := s.snapshot(sctx, c)
+	snap, err := s.snapshot(sctx, c, nil)
 	for ; n > 0; n-- {
 		it, _, _ := q.pop(sctx, nil)
 		if s.handle(ctx, sink, it, res) {
@@ -517,14 +520,36 @@ func (s *Source) getInfo(ctx context.Context,
 	return c.GetInfo(ctx, &lnrpc.GetInfoRequest{})
 }
 
-// snapshot lists lnd's open channels and connected peers.
-func (s *Source) snapshot(ctx context.Context,
-	c Client) (core.Snapshot, error) {
+// snapshot lists lnd's open channels and connected peers, with its block
+// height (from info, asked for when nil) and the open times of its
+// channels (see setOpenTimes).
+func (s *Source) snapshot(ctx context.Context, c Client,
+	info *lnrpc.GetInfoResponse) (core.Snapshot, error) {
+
+	snap, err := s.listings(ctx, c, info)
+	if err != nil {
+		return snap, err
+	}
+	s.setOpenTimes(ctx, c, &snap)
+	return snap, nil
+}
+
+// listings asks lnd for its block height, open channels and connected
+// peers.
+func (s *Source) listings(ctx context.Context, c Client,
+	info *lnrpc.GetInfoResponse) (core.Snapshot, error) {
 
 	cfg := s.cfg.Conn
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 	defer cancel()
 
+	var err error
+	if info == nil {
+		info, err = c.GetInfo(ctx, &lnrpc.GetInfoRequest{})
+		if err != nil {
+			return core.Snapshot{}, cfg.Classify("GetInfo", err)
+		}
+	}
 	lc, err := c.ListChannels(ctx, &lnrpc.ListChannelsRequest{})
 	if err != nil {
 		return core.Snapshot{}, cfg.Classify("ListChannels", err)
@@ -533,7 +558,10 @@ func (s *Source) snapshot(ctx context.Context,
 	if err != nil {
 		return core.Snapshot{}, cfg.Classify("ListPeers", err)
 	}
-	snap := core.Snapshot{Time: s.cfg.Clock.Now()}
+	snap := core.Snapshot{
+		Time:        s.cfg.Clock.Now(),
+		BlockHeight: info.GetBlockHeight(),
+	}
 	for _, ch := range lc.GetChannels() {
 		cp, peer, err := parseChannel(ch.GetChannelPoint(),
 			ch.GetRemotePubkey())
@@ -545,6 +573,7 @@ func (s *Source) snapshot(ctx context.Context,
 			Point:          cp,
 			Peer:           peer,
 			ShortChannelID: shortChannelID(ch.GetChanId()),
+			FundingHeight:  fundingHeight(ch),
 		})
 	}
 	for _, p := range lp.GetPeers() {

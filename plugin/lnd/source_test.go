@@ -307,7 +307,7 @@ func TestSourceSnapshotThenEventsInOrder(t *testing.T) {
 	require.Equal(t, t0, snap.Time)
 	require.Equal(t, []core.SnapshotChannel{
 		{Point: mustPoint(t, a), Peer: mustPeer(t, p1),
-			ShortChannelID: "101x2x1"},
+			ShortChannelID: "101x2x1", FundingHeight: 101},
 		{Point: mustPoint(t, b), Peer: mustPeer(t, p2)},
 	}, snap.Channels)
 	require.Equal(t, []core.PeerID{mustPeer(t, p1), mustPeer(t, p3)},

@@ -27,7 +27,7 @@ type LndConfig struct {
 
 	TLSCertPath string `long:"tlscertpath" description:"Path to lnd's TLS certificate"`
 
-	MacaroonPath string `long:"macaroonpath" description:"Path to a macaroon with info:read, offchain:read and peers:read" default-mask:"~/.lnd/data/chain/bitcoin/<network>/readonly.macaroon"`
+	MacaroonPath string `long:"macaroonpath" description:"Path to a macaroon with info:read, offchain:read and peers:read (and onchain:read for the open times of older channels)" default-mask:"~/.lnd/data/chain/bitcoin/<network>/readonly.macaroon"`
 }
 
 // ListenConfig holds the --listen.* options.

@@ -222,6 +222,13 @@ func checkMacaroon(path string, log btclog.Logger) error {
 			"(%s); a narrower one: %s", path, strings.Join(x, ", "),
 			lndsource.BakeCommand)
 	}
+	if !perms.CanReadBlocks() {
+		log.Infof("macaroon %s lacks the optional onchain:read: the "+
+			"open times of channels older than the companion are "+
+			"estimated from their funding height (10 minutes a "+
+			"block); with it they are read from the funding "+
+			"block: %s", path, lndsource.BakeCommand)
+	}
 	return nil
 }
 

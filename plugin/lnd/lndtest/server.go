@@ -1,15 +1,18 @@
 // Package lndtest is an in-process stand-in for lnd's RPC server, for
 // tests: gRPC over TLS on 127.0.0.1 with a self-signed certificate, lnd's
-// own macaroon checks, and the six calls the companion makes (GetInfo,
-// ListChannels, ListPeers, ClosedChannels, SubscribeChannelEvents and
-// SubscribePeerEvents). Tests change the node's state and the server sends
+// own macaroon checks, and the calls the companion makes (GetInfo,
+// ListChannels, ListPeers, ClosedChannels, SubscribeChannelEvents,
+// SubscribePeerEvents, and ChainKit's GetBlockHash and GetBlockHeader on a
+// chain whose block times the test sets). Tests change the node's state and the server sends
 // the matching events to every subscriber, unless SetSilent holds them
 // back.
 package lndtest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -21,11 +24,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/btcsuite/btcd/wire"
 	"github.com/lightningnetwork/lnd/lnrpc"
+	"github.com/lightningnetwork/lnd/lnrpc/chainrpc"
 	"github.com/lightningnetwork/lnd/macaroons"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"gopkg.in/macaroon-bakery.v2/bakery"
 )
@@ -52,6 +59,10 @@ var permissions = map[string]bakery.Op{
 		Action: "read"},
 	"/lnrpc.Lightning/ListPeers": {Entity: "peers", Action: "read"},
 	"/lnrpc.Lightning/SubscribePeerEvents": {Entity: "peers",
+		Action: "read"},
+	"/chainrpc.ChainKit/GetBlockHash": {Entity: "onchain",
+		Action: "read"},
+	"/chainrpc.ChainKit/GetBlockHeader": {Entity: "onchain",
 		Action: "read"},
 }
 
@@ -83,11 +94,24 @@ type Server struct {
 	chanSubs map[*sub[*lnrpc.ChannelEventUpdate]]bool
 	peerSubs map[*sub[*lnrpc.PeerEvent]]bool
 	changed  chan struct{}
+
+	// height is the chain's tip; blockTime gives the time of each block
+	// (nil: GetBlockHash knows no block). noChain makes ChainKit
+	// unimplemented, as in an lnd built without chainrpc.
+	height    uint32
+	blockTime func(height uint32) time.Time
+	noChain   bool
 }
 
 // service is the gRPC face of a Server.
 type service struct {
 	lnrpc.UnimplementedLightningServer
+	s *Server
+}
+
+// chainService is the ChainKit face of a Server.
+type chainService struct {
+	chainrpc.UnimplementedChainKitServer
 	s *Server
 }
 
@@ -164,6 +188,7 @@ func (s *Server) serve(lis net.Listener) {
 		grpc.UnaryInterceptor(s.unaryCheck),
 		grpc.StreamInterceptor(s.streamCheck))
 	lnrpc.RegisterLightningServer(srv, service{s: s})
+	chainrpc.RegisterChainKitServer(srv, chainService{s: s})
 	served := make(chan struct{})
 	s.mu.Lock()
 	s.srv, s.served = srv, served
@@ -352,12 +377,92 @@ func (s *Server) SetLocked(locked bool) {
 	s.locked = locked
 }
 
-// Calls returns how many times method (such as "GetInfo") was called,
-// refused calls included.
+// Calls returns how many times method (such as "GetInfo", or
+// "GetBlockHeader" of ChainKit) was called, refused calls included.
 func (s *Server) Calls(method string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.calls["/lnrpc.Lightning/"+method]
+	return s.calls["/lnrpc.Lightning/"+method] +
+		s.calls["/chainrpc.ChainKit/"+method]
+}
+
+// SetChain sets the chain's tip height and the time of each block up to
+// it, as GetInfo and ChainKit report them.
+func (s *Server) SetChain(height uint32, blockTime func(uint32) time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.height, s.blockTime = height, blockTime
+}
+
+// SetNoChainKit makes ChainKit's calls fail as with an lnd built without
+// chainrpc (true), or serves them again (false).
+func (s *Server) SetNoChainKit(off bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noChain = off
+}
+
+// UpdateChannel changes an open channel in place (its zero-conf fields,
+// say) without sending an event.
+func (s *Server) UpdateChannel(point string, f func(*lnrpc.Channel)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch, ok := s.channels[point]
+	if !ok {
+		panic("lndtest: update of unknown channel " + point)
+	}
+	f(ch)
+}
+
+// GetBlockHash implements chainrpc.ChainKitServer. The fake's block hash
+// holds the block's height in its first four bytes.
+func (v chainService) GetBlockHash(_ context.Context,
+	in *chainrpc.GetBlockHashRequest) (*chainrpc.GetBlockHashResponse,
+	error) {
+	s := v.s
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.noChain {
+		return nil, status.Error(codes.Unimplemented,
+			"unknown service chainrpc.ChainKit")
+	}
+	h := in.GetBlockHeight()
+	if s.blockTime == nil || h < 0 || h > int64(s.height) {
+		return nil, status.Errorf(codes.NotFound, "no block at "+
+			"height %d", h)
+	}
+	hash := make([]byte, 32)
+	binary.LittleEndian.PutUint32(hash, uint32(h))
+	return &chainrpc.GetBlockHashResponse{BlockHash: hash}, nil
+}
+
+// GetBlockHeader implements chainrpc.ChainKitServer: an 80-byte header
+// whose timestamp is the block's time.
+func (v chainService) GetBlockHeader(_ context.Context,
+	in *chainrpc.GetBlockHeaderRequest) (*chainrpc.GetBlockHeaderResponse,
+	error) {
+	s := v.s
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.noChain {
+		return nil, status.Error(codes.Unimplemented,
+			"unknown service chainrpc.ChainKit")
+	}
+	hash := in.GetBlockHash()
+	if len(hash) != 32 || s.blockTime == nil {
+		return nil, status.Errorf(codes.NotFound, "no block %x", hash)
+	}
+	h := binary.LittleEndian.Uint32(hash)
+	hdr := wire.BlockHeader{Version: 4,
+		Timestamp: s.blockTime(h).Truncate(time.Second), Nonce: h}
+	var buf bytes.Buffer
+	if err := hdr.Serialize(&buf); err != nil {
+		return nil, err
+	}
+	return &chainrpc.GetBlockHeaderResponse{
+		RawBlockHeader: buf.Bytes()}, nil
 }
 
 // Subscribers returns the number of open channel and peer event streams.
@@ -422,6 +527,7 @@ func (v service) GetInfo(context.Context,
 		Version:           "0.21.1-beta lndtest",
 		NumActiveChannels: uint32(len(s.channels)),
 		NumPeers:          uint32(n),
+		BlockHeight:       s.height,
 		SyncedToChain:     true,
 	}, nil
 }
