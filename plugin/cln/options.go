@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/plugin/internal/duration"
 	"github.com/elementsproject/glightning/glightning"
 )
@@ -20,6 +21,7 @@ const (
 	optRetention     = "chanfitness-closed-retention"
 	optRetentionDays = "chanfitness-closed-retention-days"
 	optGrace         = "chanfitness-startup-grace"
+	optSync          = "chanfitness-sync-interval"
 
 	defaultDatadir = "chanfitness"
 	defaultGrace   = "1m"
@@ -32,6 +34,7 @@ const (
 var (
 	defaultReconcile = duration.Format(duration.DefaultReconcile)
 	defaultRetention = duration.Format(duration.DefaultClosedRetention)
+	defaultSync      = duration.Format(core.DefaultSyncInterval)
 	maxReconcile     = duration.MaxReconcile
 	maxRetention     = duration.MaxClosedRetention
 )
@@ -62,6 +65,9 @@ type settings struct {
 	// Grace is how long after lightningd starts its channel peers may
 	// take to reconnect before their absence counts; 0 disables it.
 	Grace time.Duration
+
+	// Sync is how often the store is synced and the heartbeat written.
+	Sync time.Duration
 }
 
 // registerOptions declares the options to glightning, which puts them in
@@ -89,6 +95,10 @@ func registerOptions(p *glightning.Plugin) error {
 			"channel peers reconnect (until all are back), such "+
 			"as 1m; 0 none (a bare number is seconds)",
 			defaultGrace),
+		glightning.NewStringOption(optSync, "How often the "+
+			"chanfitness history is synced to disk (and the "+
+			"heartbeat written), such as 1m; a machine crash "+
+			"loses at most this much", defaultSync),
 	}
 	for _, o := range opts {
 		if err := p.RegisterOption(o); err != nil {
@@ -107,6 +117,7 @@ type optionValues struct {
 	Retention     string
 	RetentionDays string
 	Grace         string
+	Sync          string
 }
 
 // readOptions takes the option values out of glightning.
@@ -122,6 +133,7 @@ func readOptions(p *glightning.Plugin) (optionValues, error) {
 		{optRetention, &v.Retention},
 		{optRetentionDays, &v.RetentionDays},
 		{optGrace, &v.Grace},
+		{optSync, &v.Sync},
 	} {
 		var err error
 		if *o.val, err = p.GetOption(o.name); err != nil {
@@ -216,6 +228,21 @@ func (v optionValues) check() (settings, error) {
 	}
 	if err := inRange(optGrace, s.Grace, time.Second, maxGrace,
 		"none"); err != nil {
+
+		return settings{}, err
+	}
+
+	if s.Sync, err = parseDuration(optSync, v.Sync,
+		time.Second); err != nil {
+
+		return settings{}, err
+	}
+	if s.Sync == 0 {
+		return settings{}, fmt.Errorf("option %s: %q: want a "+
+			"duration of at least 1s", optSync, v.Sync)
+	}
+	if err := inRange(optSync, s.Sync, time.Second, maxReconcile,
+		"never"); err != nil {
 
 		return settings{}, err
 	}

@@ -14,10 +14,10 @@ import (
 func TestOptionValuesCheck(t *testing.T) {
 	day := 24 * time.Hour
 	good := optionValues{Datadir: "chanfitness", Store: "badger",
-		Reconcile: "1m", Retention: "90d", Grace: "1m"}
+		Reconcile: "1m", Retention: "90d", Grace: "1m", Sync: "1m"}
 	defaults := settings{Datadir: "chanfitness", Store: "badger",
 		Reconcile: time.Minute, Retention: 90 * day,
-		Grace: time.Minute}
+		Grace: time.Minute, Sync: time.Minute}
 	with := func(f func(s *settings)) settings {
 		s := defaults
 		f(&s)
@@ -37,7 +37,13 @@ func TestOptionValuesCheck(t *testing.T) {
 				v.Reconcile = "0"
 				v.Grace = "0"
 			}, settings{Datadir: "chanfitness", Store: "memory",
-				Retention: -1}, nil},
+				Retention: -1, Sync: time.Minute}, nil},
+		{"sync every 5 minutes", func(v *optionValues) {
+			v.Sync = "5m"
+		}, with(func(s *settings) { s.Sync = 5 * time.Minute }), nil},
+		{"zero sync", func(v *optionValues) { v.Sync = "0" },
+			settings{}, []string{"chanfitness-sync-interval",
+				`"0"`}},
 		{"durations", func(v *optionValues) {
 			v.Reconcile = "5m"
 			v.Retention = "365d"

@@ -425,6 +425,7 @@ func (r *runner) bootstrap(p *glightning.Plugin,
 		Clock:           r.cfg.Clock,
 		Logger:          r.log,
 		ClosedRetention: set.Retention,
+		SyncInterval:    set.Sync,
 	})
 	if err != nil {
 		_ = s.close("")

@@ -72,6 +72,7 @@ func TestProcessManifest(t *testing.T) {
 		{"chanfitness-closed-retention", "string", `"90d"`},
 		{"chanfitness-closed-retention-days", "string", `""`},
 		{"chanfitness-startup-grace", "string", `"1m"`},
+		{"chanfitness-sync-interval", "string", `"1m"`},
 	}
 	require.Len(t, m.Options, len(tests))
 	for _, tc := range tests {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/plugin/internal/duration"
 )
 
@@ -75,6 +76,10 @@ type Config struct {
 
 	ClosedRetention duration.Flag `long:"closedretention" description:"How long a closed channel stays in the report, such as 90d; 0 keeps closed channels forever"`
 
+	SyncInterval duration.Flag `long:"syncinterval" description:"How often the history is synced to disk and the heartbeat written, such as 1m; an idle companion syncs no more often, and a crash of the machine loses at most this much"`
+
+	Restore RestoreCommand `command:"restore" description:"Rebuild the history from its backup" long-description:"With the companion stopped, rebuild the history in --datadir from its newest intact backup (or --from). The time since the backup was taken counts as unmonitored."`
+
 	Report ReportCommand `command:"report" description:"Print the report of a running daemon" long-description:"Ask the running daemon at --listen for its report and print it as tables, or as JSON with --json."`
 }
 
@@ -83,6 +88,11 @@ type ReportCommand struct {
 	Peer   string `long:"peer" description:"Only this peer (66 hex characters) and its channels"`
 	Window string `long:"window" description:"Headline window: 1d, 7d, 30d, lifetime or a duration such as 12h" default:"lifetime"`
 	JSON   bool   `long:"json" description:"Print the JSON report instead of tables"`
+}
+
+// RestoreCommand holds the options of the restore command.
+type RestoreCommand struct {
+	From string `long:"from" description:"Backup file to restore (default: the newest intact backup in the history directory)"`
 }
 
 // defaultConfig returns the configuration before the command line.
@@ -102,7 +112,8 @@ func defaultConfig() *Config {
 		ReconcileInterval: duration.Flag(duration.DefaultReconcile),
 		ClosedRetention: duration.Flag(
 			duration.DefaultClosedRetention),
-		Report: ReportCommand{Window: "lifetime"},
+		SyncInterval: duration.Flag(core.DefaultSyncInterval),
+		Report:       ReportCommand{Window: "lifetime"},
 	}
 }
 
@@ -127,6 +138,15 @@ func (c *Config) resolve() error {
 		time.Second, duration.MaxReconcile, "never"); err != nil {
 
 		return fmt.Errorf("reconcileinterval: %w", err)
+	}
+	if c.SyncInterval == 0 {
+		return fmt.Errorf("syncinterval 0: want a duration of at " +
+			"least 1s")
+	}
+	if err := duration.InRange(time.Duration(c.SyncInterval),
+		time.Second, duration.MaxReconcile, "never"); err != nil {
+
+		return fmt.Errorf("syncinterval: %w", err)
 	}
 	if err := duration.InRange(time.Duration(c.ClosedRetention),
 		time.Second, duration.MaxClosedRetention,

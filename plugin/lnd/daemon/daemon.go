@@ -65,6 +65,13 @@ func Run(ctx context.Context, args []string, env Env) error {
 		return err
 	case cmd == "report":
 		return runReport(ctx, cfg, env.Stdout)
+	case cmd == "restore":
+		msg, err := storage.Restore(storeDir(cfg), cfg.Restore.From)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(env.Stdout, msg)
+		return nil
 	}
 	return runDaemon(ctx, cfg, env)
 }
@@ -81,8 +88,8 @@ func parse(args []string) (cfg *Config, cmd string, err error) {
 	}
 	if len(rest) > 0 {
 		// A misspelt command must not start the daemon.
-		return nil, "", fmt.Errorf("unexpected argument %q (the only "+
-			"command is report)", rest[0])
+		return nil, "", fmt.Errorf("unexpected argument %q (the commands "+
+			"are report and restore)", rest[0])
 	}
 	if err := cfg.resolve(); err != nil {
 		return nil, "", err
@@ -131,6 +138,7 @@ func runDaemon(ctx context.Context, cfg *Config, env Env) error {
 		Source:          src,
 		Logger:          logs.monitor,
 		ClosedRetention: cfg.coreRetention(),
+		SyncInterval:    time.Duration(cfg.SyncInterval),
 	})
 	if err != nil {
 		return err
@@ -232,6 +240,11 @@ func checkMacaroon(path string, log btclog.Logger) error {
 	return nil
 }
 
+// storeDir is the badger store's directory.
+func storeDir(cfg *Config) string {
+	return filepath.Join(cfg.DataDir, "badger")
+}
+
 // openStore opens the store --store names.
 func openStore(cfg *Config, log btclog.Logger) (core.Store, error) {
 	dir := ""
@@ -240,7 +253,7 @@ func openStore(cfg *Config, log btclog.Logger) (core.Store, error) {
 		log.Warnf("memory store: history is lost when the companion " +
 			"stops")
 	case storage.KindBadger, "":
-		dir = filepath.Join(cfg.DataDir, "badger")
+		dir = storeDir(cfg)
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("create data directory: %w", err)
 		}
