@@ -64,15 +64,46 @@ func Write(w io.Writer, r core.Report) error {
 
 	fmt.Fprintf(tw, "\nCHANNEL\tPEER\tSTATUS\tAGE\tLIFETIME\tUPTIME\t"+
 		"UP %s\n", head)
+	marks := map[string]bool{}
 	for _, c := range r.Channels {
+		marks[c.OpenedAtSource] = true
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			shortPoint(c.ChannelPoint), shortID(c.PeerID), c.Status,
-			FormatSeconds(c.AgeSeconds),
+			FormatAge(c.AgeSeconds, c.OpenedAtSource),
 			FormatSeconds(c.LifetimeSeconds),
 			FormatRatio(c.UptimeRatio),
 			FormatRatio(c.Windows[head].UptimeRatio))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	var notes strings.Builder
+	if marks["node"] {
+		notes.WriteString("* opened before the monitor saw it: age " +
+			"from the node's record\n")
+	}
+	if marks["estimated"] {
+		notes.WriteString("~ opened before the monitor saw it: age " +
+			"estimated from the funding block\n")
+	}
+	if notes.Len() > 0 {
+		_, err := fmt.Fprintf(w, "\n%s", notes.String())
+		return err
+	}
+	return nil
+}
+
+// FormatAge renders a channel's age for tables, marked by where its open
+// time comes from (opened_at_source): "~51d02h" when estimated, "51d02h*"
+// when the node gave it, unmarked when the monitor saw the channel open.
+func FormatAge(s int64, source string) string {
+	switch source {
+	case "estimated":
+		return "~" + FormatSeconds(s)
+	case "node":
+		return FormatSeconds(s) + "*"
+	}
+	return FormatSeconds(s)
 }
 
 func isPreset(name string) bool {
