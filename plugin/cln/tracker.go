@@ -219,12 +219,21 @@ func (t *tracker) snapshot(ctx context.Context) (core.Snapshot, error) {
 		open := phaseOf(ch.State) == phaseOpen && tc.ready
 		tc.open = open
 		if open {
-			snap.Channels = append(snap.Channels,
-				core.SnapshotChannel{
-					Point:          tc.point,
-					Peer:           tc.peer,
-					ShortChannelID: tc.scid,
-				})
+			sc := core.SnapshotChannel{
+				Point:          tc.point,
+				Peer:           tc.peer,
+				ShortChannelID: tc.scid,
+			}
+			// For a channel the monitor did not see open: when
+			// the node moved it to CHANNELD_NORMAL (a time after
+			// the snapshot's, from a clock that disagrees, is
+			// not used).
+			at := listedOpenedAt(ch)
+			if !at.IsZero() && !at.After(snap.Time) {
+				sc.OpenedAt = at
+				sc.OpenedAtSource = core.OpenedAtNode
+			}
+			snap.Channels = append(snap.Channels, sc)
 		}
 	}
 	for id, tc := range t.chans {

@@ -186,8 +186,8 @@ func TestPluginInRealLightningd(t *testing.T) {
 		require.Equal(t, "open", ch.Status)
 		require.NotNil(t, ch.ShortChannelID)
 		require.Equal(t, listed[cp].ShortChannelID, *ch.ShortChannelID)
-		t.Logf("dynamic start: %s opened_at %v, CHANNELD_NORMAL at %v",
-			cp, ch.OpenedAt.Time, listed[cp].normalAt(t))
+		near(t, listed[cp].normalAt(t), ch.OpenedAt.Time, time.Second,
+			"dynamic start: opened_at of "+cp)
 	}
 	require.Equal(t, lndChannelOf(t, bob, bobChan).ScidStr,
 		*chanOf(t, r, bobChan).ShortChannelID)
