@@ -2,9 +2,7 @@ package badgerstore
 
 import (
 	"context"
-	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,24 +25,6 @@ func peerN(n int) core.PeerID {
 func eventN(seq int) core.LogEvent {
 	return core.LogEvent{Time: t1.Add(time.Duration(seq) * time.Second),
 		State: core.State(seq % 3)}
-}
-
-// recLogger keeps the store's warnings.
-type recLogger struct {
-	discardLogger
-	mu    sync.Mutex
-	warns []string
-}
-
-func (l *recLogger) Warnf(format string, args ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.warns = append(l.warns, format)
-}
-
-func writeFile(t *testing.T, path string, data []byte) {
-	t.Helper()
-	require.NoError(t, os.WriteFile(path, data, 0o600))
 }
 
 // rawUpdate changes the badger database of the closed store in dir.
