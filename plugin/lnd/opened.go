@@ -20,6 +20,12 @@ import (
 // time assumes.
 const BlockInterval = 10 * time.Minute
 
+// genesisTime is the time of Bitcoin's first block: no channel opened
+// before it. An estimate is never earlier (on testnet3, with its millions
+// of fast blocks, 10 minutes a block would reach back centuries), and a
+// header time before it is not believed.
+var genesisTime = time.Date(2009, 1, 3, 18, 15, 5, 0, time.UTC)
+
 // Alias short channel ids (zero-conf and scid-alias channels before they
 // confirm) use block heights from aliasStart to aliasEnd; they say nothing
 // of when the channel opened.
@@ -101,6 +107,11 @@ func headerTime(ctx context.Context, br BlockReader, h uint32) (time.Time,
 		return time.Time{}, fmt.Errorf("GetBlockHeader of height %d: "+
 			"%d bytes are no block header: %v", h, len(raw), err)
 	}
+	if hdr.Timestamp.Before(genesisTime) {
+		return time.Time{}, fmt.Errorf("GetBlockHeader of height %d: "+
+			"block time %v is before Bitcoin's first block", h,
+			hdr.Timestamp.UTC())
+	}
 	return hdr.Timestamp.UTC(), nil
 }
 
@@ -165,8 +176,12 @@ func (s *Source) setOpenTimes(ctx context.Context, c Client,
 		if snap.BlockHeight > h {
 			blocks = int64(snap.BlockHeight - h)
 		}
-		sc.OpenedAt = snap.Time.Add(-time.Duration(blocks) *
-			BlockInterval)
+		sc.OpenedAt = genesisTime
+		if back := time.Duration(blocks) * BlockInterval; back <
+			snap.Time.Sub(genesisTime) {
+
+			sc.OpenedAt = snap.Time.Add(-back)
+		}
 		sc.OpenedAtSource = core.OpenedAtEstimated
 	}
 	s.blocks.times = times

@@ -235,3 +235,44 @@ func TestFundingHeight(t *testing.T) {
 		})
 	}
 }
+
+// TestSourceOpenTimesOutOfRange keeps a snapshot valid when a header time
+// or an estimate would be absurd: a header from 1970 is not believed, and
+// an estimate on a chain of millions of fast blocks (testnet3) stops at
+// Bitcoin's first block.
+func TestSourceOpenTimesOutOfRange(t *testing.T) {
+	c := newTestCtx(t)
+	const height = 4_500_000
+	a, b := lndtest.ChanPoint(1), lndtest.ChanPoint(2)
+	c.srv.SetChain(height, func(h uint32) time.Time {
+		if h == 100 {
+			return time.Unix(0, 0)
+		}
+		return t0
+	})
+	c.srv.OpenChannel(a, lndtest.PeerKey(1), scid(100, 1, 0))
+	c.srv.OpenChannel(b, lndtest.PeerKey(2), scid(200, 1, 0))
+	c.cfg.Conn.MacaroonPath = c.srv.Macaroon(t, blockPerms...)
+	store := memory.New()
+	synced := make(chan error, 10)
+	mon := coretest.StartMonitor(t, core.Config{
+		Store:  store,
+		Clock:  c.clock,
+		Source: signalSource{src: c.newSource(), synced: synced},
+		Logger: c.log,
+	})
+	select {
+	case err := <-synced:
+		require.NoError(t, err)
+	case <-time.After(lndtest.WaitTimeout):
+		require.FailNow(t, "no sync")
+	}
+	chA := channel(t, mon, a)
+	require.Equal(t, "estimated", chA.OpenedAtSource)
+	require.Equal(t, genesisTime, chA.OpenedAt.Time)
+	require.Equal(t, int64(height-100), ageBlocks(chA))
+	require.Len(t, c.log.lines("WRN", "before Bitcoin's first block"), 1)
+	chB := channel(t, mon, b)
+	require.Equal(t, "node", chB.OpenedAtSource)
+	require.Equal(t, t0, chB.OpenedAt.Time)
+}
