@@ -7,6 +7,8 @@
 # repeat, so the binaries are built from a throw-away module that requires
 # lnd and copies them. Nothing is done when OUTDIR already holds all four
 # binaries: OUTDIR should name the version so that the cache is per version.
+# lnd is built with the chainrpc tag (as lnd's releases are), for ChainKit;
+# OUTDIR/tags records it, and binaries without it are built again.
 set -eu
 
 version=${1:?usage: build-bins.sh VERSION OUTDIR}
@@ -18,6 +20,7 @@ have=yes
 for b in $bins; do
 	[ -x "$out/$b" ] || have=no
 done
+[ "$(cat "$out/tags" 2>/dev/null)" = chainrpc ] || have=no
 if [ "$have" = yes ]; then
 	echo "lnd $version binaries cached in $out"
 	exit 0
@@ -65,7 +68,7 @@ GOFLAGS=-mod=mod "$go" get \
 	"github.com/btcsuite/btcd/cmd/btcctl@$btcd"
 
 mkdir -p "$work/bin"
-GOFLAGS=-mod=mod "$go" build -trimpath -o "$work/bin/" \
+GOFLAGS=-mod=mod "$go" build -trimpath -tags chainrpc -o "$work/bin/" \
 	github.com/lightningnetwork/lnd/cmd/lnd \
 	github.com/lightningnetwork/lnd/cmd/lncli \
 	github.com/btcsuite/btcd \
@@ -76,4 +79,5 @@ for b in $bins; do
 	mv "$work/bin/$b" "$out/$b.tmp"
 	mv "$out/$b.tmp" "$out/$b"
 done
+echo chainrpc >"$out/tags"
 echo "built in $(($(date +%s) - start)) s (btcd $btcd)"

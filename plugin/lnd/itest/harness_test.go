@@ -297,6 +297,21 @@ func (h *harness) mine(n int) {
 	}
 }
 
+// blockTime returns the time in the header of the block at height.
+func (h *harness) blockTime(height uint32) time.Time {
+	h.t.Helper()
+	hash, err := h.btcctl("getblockhash", strconv.FormatUint(
+		uint64(height), 10))
+	require.NoError(h.t, err)
+	out, err := h.btcctl("getblockheader", hash)
+	require.NoError(h.t, err)
+	var hdr struct {
+		Time int64 `json:"time"`
+	}
+	require.NoError(h.t, json.Unmarshal([]byte(out), &hdr), out)
+	return time.Unix(hdr.Time, 0).UTC()
+}
+
 // fund sends two outputs of amt satoshis to addr from the coinbase of
 // block 1 (mined to the harness's key) and mines a block.
 func (h *harness) fund(addr string, amt int64) {

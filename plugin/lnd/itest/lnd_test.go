@@ -161,9 +161,22 @@ func pass(t *testing.T, since time.Time, d time.Duration) {
 		})
 }
 
+// logOpened logs where a channel's open time comes from.
+func logOpened(t *testing.T, what string, ch core.ChannelReport) {
+	t.Helper()
+	blocks := "null"
+	if ch.AgeBlocks != nil {
+		blocks = fmt.Sprint(*ch.AgeBlocks)
+	}
+	t.Logf("%s: channel %s opened_at %s opened_at_source %s "+
+		"age_blocks %s age_seconds %d lifetime_seconds %d", what,
+		ch.ChannelPoint, ch.OpenedAt.Time.Format(time.RFC3339),
+		ch.OpenedAtSource, blocks, ch.AgeSeconds, ch.LifetimeSeconds)
+}
+
 // TestCompanionAgainstRealLnd runs the companion against real lnd and btcd
 // on regtest: alice, the companion's node, has channels with bob and
-// carol. bob is stopped for a known time, alice's lnd is restarted under
+// carol, funded blocks before the companion starts. bob is stopped for a known time, alice's lnd is restarted under
 // the running companion, the companion is restarted, and carol's channel
 // is closed.
 func TestCompanionAgainstRealLnd(t *testing.T) {
@@ -201,6 +214,9 @@ func TestCompanionAgainstRealLnd(t *testing.T) {
 		"--local_amt=1000000")
 	alice.lncli(nil, "openchannel", "--node_key="+carol.pubkey,
 		"--local_amt=1000000")
+	info, err := alice.info()
+	require.NoError(t, err)
+	funding := info.BlockHeight + 1
 	h.mine(6)
 	waitFor(t, "two active channels", waitTimeout, func() (bool, error) {
 		info, err := alice.info()
@@ -208,16 +224,25 @@ func TestCompanionAgainstRealLnd(t *testing.T) {
 	})
 	bobChan := alice.channelWith(bob).ChannelPoint
 	carolChan := alice.channelWith(carol).ChannelPoint
+	for _, ch := range alice.channels() {
+		require.Equal(t, funding, uint32(ch.ChanId>>40),
+			"funding height of %s", ch.ChannelPoint)
+	}
+
+	// The channels are older than the companion: it starts ageBlocks
+	// blocks after their funding block.
+	const ageBlocks = 15
+	h.mine(ageBlocks - 5)
 	t.Logf("network ready after %v", time.Since(began).Round(time.Second))
 
-	// The macaroon, baked with the documented line.
-	mac := filepath.Join(h.dir, "chanfitness.macaroon")
-	bake := strings.Fields(lndsource.BakeCommand)[1:]
-	bake[len(bake)-1] = mac
-	alice.lncli(nil, bake...)
-
+	// First a macaroon with the three permissions the companion needs:
+	// the open times of the channels are estimated.
+	mac3 := filepath.Join(h.dir, "chanfitness3.macaroon")
+	alice.lncli(nil, "bakemacaroon", "info:read", "offchain:read",
+		"peers:read", "--save_to", mac3)
 	dataDir := filepath.Join(h.dir, "companion")
-	c := startCompanion(t, h, "companion", alice, mac, dataDir)
+	started := time.Now()
+	c := startCompanion(t, h, "companion", alice, mac3, dataDir)
 	c.waitReport("both channels and peers", func(r core.Report) bool {
 		return chanOf(r, bobChan).Status == "open" &&
 			chanOf(r, carolChan).Status == "open" &&
@@ -226,6 +251,15 @@ func TestCompanionAgainstRealLnd(t *testing.T) {
 	})
 	r0 := c.report()
 	require.True(t, r0.NodeConnected)
+	for _, cp := range []string{bobChan, carolChan} {
+		ch := chanOf(r0, cp)
+		logOpened(t, "three permissions", ch)
+		require.Equal(t, "estimated", ch.OpenedAtSource)
+		require.NotNil(t, ch.AgeBlocks)
+		require.Equal(t, int64(ageBlocks), *ch.AgeBlocks)
+		est := started.Add(-ageBlocks * lndsource.BlockInterval)
+		require.WithinDuration(t, est, ch.OpenedAt.Time, time.Minute)
+	}
 	flaps0 := peerOf(r0, bob.pubkey).FlapCount
 	lndFlaps0 := alice.peer(bob).FlapCount
 
@@ -302,8 +336,15 @@ func TestCompanionAgainstRealLnd(t *testing.T) {
 		"lifetime %ds, age %ds", lc.Lifetime, ourLife,
 		chanOf(rAfter, bobChan).AgeSeconds)
 
-	// The companion restarts: its history continues, the time it was
-	// down is unmonitored, and no flap is added.
+	// The companion restarts, with the macaroon of the documented line
+	// (onchain:read added): its history continues, the time it was down
+	// is unmonitored, no flap is added, and the estimated open times
+	// are replaced by the funding block's time.
+	mac := filepath.Join(h.dir, "chanfitness.macaroon")
+	bake := strings.Fields(lndsource.BakeCommand)[1:]
+	bake[len(bake)-1] = mac
+	alice.lncli(nil, bake...)
+	blockTime := h.blockTime(funding)
 	rBefore = c.report()
 	c.stop()
 	companionDown := time.Now()
@@ -314,10 +355,16 @@ func TestCompanionAgainstRealLnd(t *testing.T) {
 	})
 	rAfter = c.report()
 	require.Equal(t, rBefore.MonitoringSince, rAfter.MonitoringSince)
+	require.Len(t, rAfter.Channels, 2, "corrected, not duplicated")
 	for _, cp := range []string{bobChan, carolChan} {
-		require.Equal(t, chanOf(rBefore, cp).OpenedAt,
-			chanOf(rAfter, cp).OpenedAt)
-		require.GreaterOrEqual(t, chanOf(rAfter, cp).LifetimeSeconds,
+		ch := chanOf(rAfter, cp)
+		logOpened(t, "with onchain:read", ch)
+		require.Equal(t, "node", ch.OpenedAtSource,
+			"is lnd built with the chainrpc tag? (make itest-bins)")
+		require.Equal(t, blockTime, ch.OpenedAt.Time)
+		require.NotNil(t, ch.AgeBlocks)
+		require.Equal(t, int64(ageBlocks), *ch.AgeBlocks)
+		require.GreaterOrEqual(t, ch.LifetimeSeconds,
 			chanOf(rBefore, cp).LifetimeSeconds)
 	}
 	require.GreaterOrEqual(t, rAfter.UnmonitoredSeconds,
