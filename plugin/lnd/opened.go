@@ -80,10 +80,17 @@ type blockTimes struct {
 	// onchain:read, or lnd built without chainrpc): the times are then
 	// estimated until the companion restarts.
 	off bool
+
+	// bad are the heights whose header was not usable: not asked for
+	// again until the companion restarts.
+	bad map[uint32]bool
 }
 
 // errNoHeaders marks a failure that asking again will not cure.
 var errNoHeaders = errors.New("lnd serves no block headers")
+
+// errBadHeader marks a header that lnd served but that is not usable.
+var errBadHeader = errors.New("block header not usable")
 
 // headerTime returns the time in the header of the block at height h.
 func headerTime(ctx context.Context, br BlockReader, h uint32) (time.Time,
@@ -104,13 +111,14 @@ func headerTime(ctx context.Context, br BlockReader, h uint32) (time.Time,
 	var hdr wire.BlockHeader
 	raw := resp.GetRawBlockHeader()
 	if err := hdr.Deserialize(bytes.NewReader(raw)); err != nil {
-		return time.Time{}, fmt.Errorf("GetBlockHeader of height %d: "+
-			"%d bytes are no block header: %v", h, len(raw), err)
+		return time.Time{}, fmt.Errorf("%w: GetBlockHeader of height "+
+			"%d: %d bytes are no block header: %v", errBadHeader, h,
+			len(raw), err)
 	}
 	if hdr.Timestamp.Before(genesisTime) {
-		return time.Time{}, fmt.Errorf("GetBlockHeader of height %d: "+
-			"block time %v is before Bitcoin's first block", h,
-			hdr.Timestamp.UTC())
+		return time.Time{}, fmt.Errorf("%w: GetBlockHeader of height "+
+			"%d: block time %v is before Bitcoin's first block",
+			errBadHeader, h, hdr.Timestamp.UTC())
 	}
 	return hdr.Timestamp.UTC(), nil
 }
@@ -149,7 +157,7 @@ func (s *Source) setOpenTimes(ctx context.Context, c Client,
 			sc.OpenedAt, sc.OpenedAtSource = t, core.OpenedAtNode
 			continue
 		}
-		if read {
+		if read && !s.blocks.bad[h] {
 			t, err := s.readHeader(ctx, br, h)
 			switch {
 			case err == nil:
@@ -157,6 +165,14 @@ func (s *Source) setOpenTimes(ctx context.Context, c Client,
 				sc.OpenedAt = t
 				sc.OpenedAtSource = core.OpenedAtNode
 				continue
+			case errors.Is(err, errBadHeader):
+				if s.blocks.bad == nil {
+					s.blocks.bad = make(map[uint32]bool)
+				}
+				s.blocks.bad[h] = true
+				s.cfg.Logger.Warnf("funding block of channel "+
+					"%v: %v (its open time is estimated)",
+					sc.Point, err)
 			case errors.Is(err, errNoHeaders):
 				s.blocks.off = true
 				read = false
@@ -164,9 +180,13 @@ func (s *Source) setOpenTimes(ctx context.Context, c Client,
 					"older than the companion are estimated "+
 					"from their funding height: %v", err)
 			default:
+				// Asked again at the next snapshot; not now,
+				// so that an lnd that does not answer cannot
+				// hold the snapshot a call timeout per channel.
+				read = false
 				s.cfg.Logger.Warnf("funding block of channel "+
-					"%v: %v (its open time is estimated)",
-					sc.Point, err)
+					"%v: %v (open times are estimated until "+
+					"the next snapshot)", sc.Point, err)
 			}
 		}
 		if snap.BlockHeight == 0 {

@@ -12,6 +12,8 @@ import (
 	"github.com/lightningnetwork/lnd/lnrpc"
 	"github.com/lightningnetwork/lnd/ticker"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // blockPerms is the least-privilege macaroon with the optional
@@ -275,4 +277,41 @@ func TestSourceOpenTimesOutOfRange(t *testing.T) {
 	chB := channel(t, mon, b)
 	require.Equal(t, "node", chB.OpenedAtSource)
 	require.Equal(t, t0, chB.OpenedAt.Time)
+
+	// The unusable header is not asked for again.
+	n := c.srv.Calls("GetBlockHash")
+	c.tick()
+	select {
+	case err := <-synced:
+		require.NoError(t, err)
+	case <-time.After(lndtest.WaitTimeout):
+		require.FailNow(t, "no sync")
+	}
+	require.Equal(t, n, c.srv.Calls("GetBlockHash"))
+	require.Len(t, c.log.lines("WRN", "before Bitcoin's first block"), 1)
+}
+
+// TestSourceOpenTimesHeaderFailure estimates the open times of a snapshot
+// whose first header call fails, without asking again in that snapshot,
+// and corrects them in place at the next one.
+func TestSourceOpenTimesHeaderFailure(t *testing.T) {
+	c := newOpenTimesCtx(t)
+	c.srv.FailNext("GetBlockHash", status.Error(codes.DeadlineExceeded,
+		"context deadline exceeded"))
+	mon, sync, stop := c.run(blockPerms...)
+	defer stop()
+
+	require.Equal(t, 1, c.srv.Calls("GetBlockHash"), "asked once")
+	require.Equal(t, "estimated", channel(t, mon, c.a).OpenedAtSource)
+	require.Equal(t, "estimated", channel(t, mon, c.b).OpenedAtSource)
+
+	c.tick()
+	sync()
+	r, err := mon.Report(context.Background(), core.ReportQuery{})
+	require.NoError(t, err)
+	require.Len(t, r.Channels, 3)
+	a := channel(t, mon, c.a)
+	require.Equal(t, "node", a.OpenedAtSource)
+	require.Equal(t, steadyChain(tip-100), a.OpenedAt.Time)
+	require.Equal(t, "node", channel(t, mon, c.b).OpenedAtSource)
 }

@@ -353,6 +353,16 @@ func TestDaemonMacaroonCheck(t *testing.T) {
 		perms:   []string{"info:read", "offchain:read", "peers:read"},
 		wantLog: "synced with lnd",
 	}, {
+		name:  "without the optional onchain:read",
+		perms: []string{"info:read", "offchain:read", "peers:read"},
+		wantLog: "lacks the optional onchain:read: the open times of " +
+			"channels older than the companion are estimated",
+	}, {
+		name: "with onchain:read",
+		perms: []string{"info:read", "offchain:read", "peers:read",
+			"onchain:read"},
+		wantLog: "synced with lnd",
+	}, {
 		name: "method scoped",
 		perms: []string{"uri:/lnrpc.Lightning/GetInfo",
 			"uri:/lnrpc.Lightning/ListChannels",
