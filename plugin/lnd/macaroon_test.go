@@ -90,6 +90,30 @@ func TestMacaroonPermissions(t *testing.T) {
 	}
 }
 
+// TestCanReadBlocks: onchain:read, or both ChainKit methods the
+// companion calls, let it read funding block times; one method does not.
+func TestCanReadBlocks(t *testing.T) {
+	for _, tc := range []struct {
+		ops  []string
+		want bool
+	}{
+		{[]string{"info:read", "offchain:read", "peers:read"}, false},
+		{[]string{"info:read", "onchain:read"}, true},
+		{[]string{"onchain:write"}, false},
+		{[]string{"uri:/chainrpc.ChainKit/GetBlockHash",
+			"uri:/chainrpc.ChainKit/GetBlockHeader"}, true},
+		{[]string{"uri:/chainrpc.ChainKit/GetBlockHash"}, false},
+	} {
+		require.Equal(t, tc.want, Permissions{Ops: tc.ops}.CanReadBlocks(),
+			"%v", tc.ops)
+	}
+	p := Permissions{Ops: []string{"info:read", "offchain:read",
+		"peers:read", "uri:/chainrpc.ChainKit/GetBlockHash",
+		"uri:/chainrpc.ChainKit/GetBlockHeader"}}
+	require.Empty(t, p.Missing())
+	require.Empty(t, p.Extra(), "the optional methods are used")
+}
+
 func TestLoadMacaroonErrors(t *testing.T) {
 	dir := t.TempDir()
 	junk := filepath.Join(dir, "junk.macaroon")
