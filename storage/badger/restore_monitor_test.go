@@ -2,6 +2,7 @@ package badgerstore_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -14,18 +15,21 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestMonitorRestoreGap runs a monitor on badger, takes the daily backup
-// ten hours in, records five more hours and restores the store from that
-// backup: the report holds the history up to the backup and nothing after
-// it, and counts the time since the backup as unmonitored, not as the
-// peer's.
+// TestMonitorRestoreGap runs a monitor on badger for ten hours, restarts it
+// (the store's Close writes a backup), records five more hours and restores
+// the store from the backup of that Close: the report holds the history up
+// to the backup and nothing after it, and counts the time since the backup
+// as unmonitored, not as the peer's.
 func TestMonitorRestoreGap(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "store")
 	clk := clock.NewTestClock(monitorT0)
-	tick := ticker.NewForce(time.Hour)
-	st, err := badgerstore.Open(dir, badgerstore.Options{Clock: clk,
-		BackupTicker: tick})
+	// Backups at Open and Close only: the daily ticker never fires.
+	opts := func() badgerstore.Options {
+		return badgerstore.Options{Clock: clk,
+			BackupTicker: ticker.NewForce(24 * time.Hour)}
+	}
+	st, err := badgerstore.Open(dir, opts())
 	require.NoError(t, err)
 	m := coretest.StartMonitor(t, core.Config{Store: st, Clock: clk})
 
@@ -42,9 +46,17 @@ func TestMonitorRestoreGap(t *testing.T) {
 	at(4*time.Hour, core.PeerOffline)
 	at(5*time.Hour, core.PeerOnline)
 	at(10*time.Hour, core.PeerOnline)
-	// The daily backup; a second send waits until the first is done.
-	tick.Force <- time.Now()
-	tick.Force <- time.Now()
+	require.NoError(t, m.Stop())
+	require.NoError(t, st.Close())
+	// Later backups (the next Open's, written in the background, and
+	// Close's) replace the two beside the store: keep this one.
+	saved := filepath.Join(t.TempDir(), "ten-hours.backup")
+	data, err := os.ReadFile(filepath.Join(dir, "chanfitness.backup"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(saved, data, 0o600))
+	st, err = badgerstore.Open(dir, opts())
+	require.NoError(t, err)
+	m = coretest.StartMonitor(t, core.Config{Store: st, Clock: clk})
 
 	// Lost with the store: an outage after the backup.
 	at(12*time.Hour, core.PeerOffline)
@@ -52,15 +64,12 @@ func TestMonitorRestoreGap(t *testing.T) {
 	require.NoError(t, m.Stop())
 	require.NoError(t, st.Close())
 
-	// Close wrote the newest backup; the daily one is now the older.
-	bk, err := badgerstore.Restore(dir,
-		filepath.Join(dir, "chanfitness.backup.old"))
+	bk, err := badgerstore.Restore(dir, saved)
 	require.NoError(t, err)
 	require.Equal(t, monitorT0.Add(10*time.Hour), bk.Taken.UTC())
 
 	clk.SetTime(monitorT0.Add(20 * time.Hour))
-	st = openStore(t, dir, badgerstore.Options{Clock: clk,
-		BackupInterval: -1})
+	st = openStore(t, dir, opts())
 	m = coretest.StartMonitor(t, core.Config{Store: st, Clock: clk})
 	r, err := m.Report(ctx, core.ReportQuery{})
 	require.NoError(t, err)
