@@ -67,8 +67,12 @@ func TestReadmeExample(t *testing.T) {
 	p := startInProcess(t, inProcessOpts{
 		setup: func(n *lightningdtest.Node) {
 			n.SetPeer(a, true)
-			n.AddChannel(lightningdtest.NewChannel(a, 1,
-				lightningdtest.StateNormal))
+			c := lightningdtest.NewChannel(a, 1,
+				lightningdtest.StateNormal)
+			// Funded a day (144 blocks) below the emulated
+			// node's tip at 850000.
+			c.ShortChannelID = "849856x1x1"
+			n.AddChannel(c)
 		},
 	})
 	p.advance(20 * time.Hour)

@@ -34,6 +34,9 @@ type nodeInfo struct {
 	Alias   string `json:"alias"`
 	Network string `json:"network"`
 	Version string `json:"version"`
+
+	// BlockHeight is the height of the node's chain tip.
+	BlockHeight uint32 `json:"blockheight"`
 }
 
 // peerInfo is a listpeers entry.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
@@ -56,6 +58,20 @@ func listedReadiness(ch *peerChannel) readiness {
 		return readyNo
 	}
 	return readyUnknown
+}
+
+// scidBlock returns the block height of a short channel id "BxTxO", the
+// funding transaction's confirmation height, or 0 when there is none.
+func scidBlock(scid string) uint32 {
+	b, _, ok := strings.Cut(scid, "x")
+	if !ok {
+		return 0
+	}
+	h, err := strconv.ParseUint(b, 10, 32)
+	if err != nil {
+		return 0
+	}
+	return uint32(h)
 }
 
 // listedOpenedAt returns when the node first moved a listed channel to
@@ -200,7 +216,11 @@ func (t *tracker) snapshot(ctx context.Context) (core.Snapshot, error) {
 	if err != nil {
 		return core.Snapshot{}, err
 	}
-	snap := core.Snapshot{Time: t.now()}
+	info, err := t.rpc.GetInfo(ctx)
+	if err != nil {
+		return core.Snapshot{}, err
+	}
+	snap := core.Snapshot{Time: t.now(), BlockHeight: info.BlockHeight}
 
 	listed := make(map[*trackedChannel]bool, len(chans))
 	for i := range chans {
@@ -223,6 +243,7 @@ func (t *tracker) snapshot(ctx context.Context) (core.Snapshot, error) {
 				Point:          tc.point,
 				Peer:           tc.peer,
 				ShortChannelID: tc.scid,
+				FundingHeight:  scidBlock(tc.scid),
 			}
 			// For a channel the monitor did not see open: when
 			// the node moved it to CHANNELD_NORMAL (a time after

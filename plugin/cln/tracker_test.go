@@ -16,12 +16,13 @@ type fakeRPC struct {
 	chans  []peerChannel
 	closed []closedChannel
 	peers  []peerInfo
+	height uint32
 	err    error
 	calls  int
 }
 
 func (f *fakeRPC) GetInfo(context.Context) (nodeInfo, error) {
-	return nodeInfo{}, f.err
+	return nodeInfo{BlockHeight: f.height}, f.err
 }
 
 func (f *fakeRPC) ListPeers(context.Context) ([]peerInfo, error) {
@@ -122,15 +123,18 @@ func TestTrackerSnapshot(t *testing.T) {
 		},
 		peers: []peerInfo{{ID: peerA, Connected: true},
 			{ID: peerB, Connected: false}, {ID: "bad", Connected: true}},
+		height: 150,
 	}
 	tr := newTracker(rpc, nopLog{}, func() time.Time { return now }, nil)
 	snap, err := tr.snapshot(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, now, snap.Time)
+	require.EqualValues(t, 150, snap.BlockHeight)
 	a, _ := core.ParsePeerID(peerA)
 	require.Equal(t, []core.PeerID{a}, snap.OnlinePeers)
 	require.Equal(t, []core.SnapshotChannel{
-		{Point: point(t, txidOne, 0), Peer: a, ShortChannelID: "1x2x0"},
+		{Point: point(t, txidOne, 0), Peer: a, ShortChannelID: "1x2x0",
+			FundingHeight: 1},
 		{Point: point(t, txidOne, 1), Peer: a},
 	}, snap.Channels)
 
@@ -318,6 +322,25 @@ func TestTrackerSpliceOrigin(t *testing.T) {
 
 // TestListedOpenedAt reads the time a listed channel first reached
 // CHANNELD_NORMAL from its state history, as listpeerchannels gives it.
+// TestSCIDBlock reads the funding height out of a short channel id.
+func TestSCIDBlock(t *testing.T) {
+	tests := []struct {
+		scid string
+		want uint32
+	}{
+		{"871234x12x1", 871234},
+		{"1x2x0", 1},
+		{"", 0},
+		{"871234", 0},
+		{"x1x1", 0},
+		{"-5x1x1", 0},
+		{"4294967296x1x1", 0},
+	}
+	for _, tc := range tests {
+		require.Equal(t, tc.want, scidBlock(tc.scid), tc.scid)
+	}
+}
+
 func TestListedOpenedAt(t *testing.T) {
 	at := time.Date(2026, 11, 2, 3, 4, 5, 145e6, time.UTC)
 	change := func(ts, from, to string) listedStateChange {
