@@ -3,6 +3,7 @@ package itest
 import (
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -188,6 +189,15 @@ func TestPluginInRealLightningd(t *testing.T) {
 		require.Equal(t, listed[cp].ShortChannelID, *ch.ShortChannelID)
 		near(t, listed[cp].normalAt(t), ch.OpenedAt.Time, time.Second,
 			"dynamic start: opened_at of "+cp)
+		// Counted from the block of its short channel id to the
+		// node's height at the plugin's last look, at most btcd's.
+		block, _, _ := strings.Cut(*ch.ShortChannelID, "x")
+		funded, err := strconv.Atoi(block)
+		require.NoError(t, err)
+		require.NotNil(t, ch.AgeBlocks, "age_blocks of %s", cp)
+		require.Positive(t, *ch.AgeBlocks, "age_blocks of %s", cp)
+		require.LessOrEqual(t, funded+int(*ch.AgeBlocks), h.height(),
+			"age_blocks of %s", cp)
 	}
 	require.Equal(t, lndChannelOf(t, bob, bobChan).ScidStr,
 		*chanOf(t, r, bobChan).ShortChannelID)
