@@ -12,6 +12,7 @@ import (
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/core/coretest"
+	"github.com/chanfitness/chanfitness/internal/testproc"
 	"github.com/stretchr/testify/require"
 )
 
@@ -36,7 +37,7 @@ func outage(c core.ChannelReport) time.Duration {
 // (an outage of known length), not an event.
 func pass(t *testing.T, since time.Time, d time.Duration) {
 	t.Helper()
-	waitFor(t, fmt.Sprintf("%v to pass", d), d+time.Minute,
+	testproc.WaitFor(t, fmt.Sprintf("%v to pass", d), d+time.Minute,
 		func() (bool, error) {
 			return time.Since(since) >= d, nil
 		})
@@ -103,7 +104,7 @@ func openTo(t *testing.T, h *harness, c *clnNode, nd *lndNode) string {
 		"--local_amt=1000000", "--private")
 	h.mine(6)
 	var point string
-	waitFor(t, nd.name+"'s channel active", waitTimeout,
+	testproc.WaitFor(t, nd.name+"'s channel active", waitTimeout,
 		func() (bool, error) {
 			for _, ch := range nd.channels() {
 				if ch.RemotePubkey == c.id && ch.Active {
@@ -113,7 +114,7 @@ func openTo(t *testing.T, h *harness, c *clnNode, nd *lndNode) string {
 			}
 			return false, nil
 		})
-	waitFor(t, nd.name+"'s channel normal in CLN", waitTimeout,
+	testproc.WaitFor(t, nd.name+"'s channel normal in CLN", waitTimeout,
 		func() (bool, error) {
 			return c.channels()[point].State == "CHANNELD_NORMAL",
 				nil
@@ -149,7 +150,7 @@ func TestPluginInRealLightningd(t *testing.T) {
 	h := newHarness(t, bins)
 	tools := filepath.Join(h.dir, "tools")
 	c := &clnNode{h: h, bin: bin, dir: filepath.Join(h.dir, "cln"),
-		port:   freePort(t),
+		port:   testproc.FreePort(t),
 		plugin: goBuild(t, tools, "../cmd/chanfitness-cln"),
 		stand:  goBuild(t, tools, "./btcdcli")}
 	c.logFile = filepath.Join(c.dir, "log")
@@ -256,7 +257,7 @@ func TestPluginInRealLightningd(t *testing.T) {
 	require.NotZero(t, pid, "plugin process")
 	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
 	killed := time.Now()
-	waitFor(t, "lightningd to notice the plugin died", waitTimeout,
+	testproc.WaitFor(t, "lightningd to notice the plugin died", waitTimeout,
 		func() (bool, error) { return c.pluginPID() == 0, nil })
 	pass(t, killed, 3*time.Second)
 	c.cli(nil, "plugin", "start", c.plugin)
@@ -300,7 +301,7 @@ func TestPluginInRealLightningd(t *testing.T) {
 	// carol closes cooperatively, dave unilaterally, once their links
 	// are back.
 	for _, nd := range []*lndNode{carol, dave} {
-		waitFor(t, nd.name+"'s channel active", waitTimeout,
+		testproc.WaitFor(t, nd.name+"'s channel active", waitTimeout,
 			func() (bool, error) {
 				for _, ch := range nd.channels() {
 					if ch.RemotePubkey == c.id && ch.Active {

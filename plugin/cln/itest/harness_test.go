@@ -7,13 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,6 +22,7 @@ import (
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/internal/testproc"
 	"github.com/stretchr/testify/require"
 )
 
@@ -31,8 +30,6 @@ import (
 const (
 	startTimeout = 120 * time.Second
 	waitTimeout  = 120 * time.Second
-	stopTimeout  = 30 * time.Second
-	pollInterval = 100 * time.Millisecond
 )
 
 // btcd's RPC credentials.
@@ -42,13 +39,7 @@ const (
 )
 
 // proc is a daemon started by the test.
-type proc struct {
-	name string
-	log  string
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
-}
+type proc = testproc.Proc
 
 // command prepares bin with args; HOME is the test's directory, so that
 // no tool writes into the real home. /usr/bin comes first in PATH.
@@ -64,103 +55,7 @@ func startProc(t *testing.T, home, name, logPath, bin string,
 	args ...string) *proc {
 
 	t.Helper()
-	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND,
-		0o600)
-	require.NoError(t, err)
-	defer f.Close()
-	cmd := command(home, bin, args...)
-	cmd.Stdout, cmd.Stderr = f, f
-	require.NoError(t, cmd.Start(), "start %s", name)
-	p := &proc{name: name, log: logPath, cmd: cmd,
-		done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	return p
-}
-
-func (p *proc) running() bool {
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
-}
-
-// stop ends the process: SIGTERM, then SIGKILL after stopTimeout.
-func (p *proc) stop(t *testing.T) {
-	t.Helper()
-	if !p.running() {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-		return
-	case <-time.After(stopTimeout):
-	}
-	t.Logf("%s (pid %d) ignored SIGTERM; killing it", p.name,
-		p.cmd.Process.Pid)
-	_ = p.cmd.Process.Kill()
-	<-p.done
-}
-
-// wait waits until the process has exited.
-func (p *proc) wait(t *testing.T) {
-	t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(stopTimeout):
-		require.FailNow(t, p.name+" did not exit")
-	}
-}
-
-// tailFile returns the last n lines of a file.
-func tailFile(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// waitFor polls cond until it holds, failing the test after timeout with
-// the last error cond gave.
-func waitFor(t *testing.T, what string, timeout time.Duration,
-	cond func() (bool, error)) {
-
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last error
-	for {
-		ok, err := cond()
-		if ok {
-			return
-		}
-		if err != nil {
-			last = err
-		}
-		if time.Now().After(deadline) {
-			require.FailNow(t, "timed out waiting for "+what,
-				"after %v; last error: %v", timeout, last)
-		}
-		time.Sleep(pollInterval)
-	}
+	return testproc.Start(t, name, logPath, command(home, bin, args...))
 }
 
 // harness is a regtest network: btcd, lnd nodes and one CLN node.
@@ -208,7 +103,7 @@ func newHarness(t *testing.T, bins string) *harness {
 
 	h.btcdDir = filepath.Join(h.dir, "btcd")
 	require.NoError(t, os.MkdirAll(h.btcdDir, 0o700))
-	h.btcdPort = freePort(t)
+	h.btcdPort = testproc.FreePort(t)
 	h.btcd = startProc(t, h.dir, "btcd",
 		filepath.Join(h.btcdDir, "output.log"),
 		filepath.Join(bins, "btcd"), "--regtest",
@@ -220,8 +115,8 @@ func newHarness(t *testing.T, bins string) *harness {
 		"--rpckey="+filepath.Join(h.btcdDir, "rpc.key"), "--nolisten",
 		"--txindex", "--miningaddr="+addr.EncodeAddress())
 	h.procs = append(h.procs, h.btcd)
-	waitFor(t, "btcd", startTimeout, func() (bool, error) {
-		if !h.btcd.running() {
+	testproc.WaitFor(t, "btcd", startTimeout, func() (bool, error) {
+		if !h.btcd.Running() {
 			return false, errors.New("btcd exited")
 		}
 		_, err := h.btcctl("getblockcount")
@@ -235,7 +130,7 @@ func newHarness(t *testing.T, bins string) *harness {
 
 func (h *harness) cleanup() {
 	for i := len(h.procs) - 1; i >= 0; i-- {
-		h.procs[i].stop(h.t)
+		h.procs[i].Stop(h.t)
 	}
 	if h.btcdHomeNew {
 		_ = os.Remove(h.btcdHome)
@@ -244,12 +139,12 @@ func (h *harness) cleanup() {
 		return
 	}
 	for _, p := range h.procs {
-		h.t.Logf("---- last lines of %s (%s) ----\n%s", p.name, p.log,
-			tailFile(p.log, 40))
+		h.t.Logf("---- last lines of %s (%s) ----\n%s", p.Name, p.Log,
+			p.Tail(40))
 	}
 	for name, f := range h.logs {
 		h.t.Logf("---- last lines of %s (%s) ----\n%s", name, f,
-			tailFile(f, 80))
+			testproc.TailFile(f, 80))
 	}
 }
 
@@ -291,7 +186,7 @@ func (h *harness) mine(n int) {
 // waitMempool waits until btcd's mempool holds a transaction.
 func (h *harness) waitMempool() {
 	h.t.Helper()
-	waitFor(h.t, "a transaction in the mempool", waitTimeout,
+	testproc.WaitFor(h.t, "a transaction in the mempool", waitTimeout,
 		func() (bool, error) {
 			out, err := h.btcctl("getrawmempool")
 			return err == nil && strings.Contains(out, "\""), err
@@ -359,8 +254,8 @@ type lndNode struct {
 func (h *harness) startLnd(name string) *lndNode {
 	h.t.Helper()
 	nd := &lndNode{h: h, name: name, dir: filepath.Join(h.dir, name),
-		rpc: fmt.Sprintf("127.0.0.1:%d", freePort(h.t)),
-		p2p: fmt.Sprintf("127.0.0.1:%d", freePort(h.t))}
+		rpc: fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(h.t)),
+		p2p: fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(h.t))}
 	require.NoError(h.t, os.MkdirAll(nd.dir, 0o700))
 	h.nodes = append(h.nodes, nd)
 	nd.start()
@@ -387,8 +282,8 @@ func (nd *lndNode) start() {
 		"--nobootstrap", "--alias="+nd.name, "--trickledelay=50",
 		"--minbackoff=1s", "--maxbackoff=2s", "--debuglevel=info")
 	h.procs = append(h.procs, nd.proc)
-	waitFor(h.t, nd.name+" RPC", startTimeout, func() (bool, error) {
-		if !nd.proc.running() {
+	testproc.WaitFor(h.t, nd.name+" RPC", startTimeout, func() (bool, error) {
+		if !nd.proc.Running() {
 			return false, fmt.Errorf("%s exited", nd.name)
 		}
 		var info struct {
@@ -402,7 +297,7 @@ func (nd *lndNode) start() {
 // stop stops the node's lnd.
 func (nd *lndNode) stop() {
 	nd.h.t.Helper()
-	nd.proc.stop(nd.h.t)
+	nd.proc.Stop(nd.h.t)
 }
 
 func (nd *lndNode) tryLncli(v any, args ...string) error {
@@ -486,8 +381,8 @@ func (c *clnNode) start(withPlugin bool, opts ...string) {
 	c.proc = startProc(h.t, h.dir, "lightningd",
 		filepath.Join(c.dir, "output.log"), c.bin, args...)
 	h.procs = append(h.procs, c.proc)
-	waitFor(h.t, "lightningd RPC", startTimeout, func() (bool, error) {
-		if !c.proc.running() {
+	testproc.WaitFor(h.t, "lightningd RPC", startTimeout, func() (bool, error) {
+		if !c.proc.Running() {
 			return false, errors.New("lightningd exited")
 		}
 		var info struct {
@@ -508,7 +403,7 @@ func (c *clnNode) waitSynced() {
 	h := c.h
 	h.t.Helper()
 	want := h.height()
-	waitFor(h.t, fmt.Sprintf("lightningd at height %d", want),
+	testproc.WaitFor(h.t, fmt.Sprintf("lightningd at height %d", want),
 		waitTimeout, func() (bool, error) {
 			var info struct {
 				BlockHeight int `json:"blockheight"`
@@ -522,7 +417,7 @@ func (c *clnNode) waitSynced() {
 func (c *clnNode) stop() {
 	c.h.t.Helper()
 	_ = c.tryCLI(nil, "stop")
-	c.proc.wait(c.h.t)
+	c.proc.Wait(c.h.t)
 }
 
 // tryCLI runs lightning-cli and decodes its JSON into v.
@@ -574,7 +469,7 @@ func (c *clnNode) report() core.Report {
 // waitReport waits until cond holds for the report.
 func (c *clnNode) waitReport(what string, cond func(core.Report) bool) {
 	c.h.t.Helper()
-	waitFor(c.h.t, what, waitTimeout, func() (bool, error) {
+	testproc.WaitFor(c.h.t, what, waitTimeout, func() (bool, error) {
 		var r core.Report
 		if err := c.tryCLI(&r, "chanfitness"); err != nil {
 			return false, err
@@ -606,7 +501,7 @@ func (c *clnNode) pluginPID() int {
 				ppid, _ = strconv.Atoi(f[1])
 			}
 		}
-		if exe == c.plugin && ppid == c.proc.cmd.Process.Pid {
+		if exe == c.plugin && ppid == c.proc.Pid() {
 			return pid
 		}
 	}

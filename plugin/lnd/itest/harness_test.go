@@ -7,13 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,6 +21,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
+	"github.com/chanfitness/chanfitness/internal/testproc"
 	lndsource "github.com/chanfitness/chanfitness/plugin/lnd"
 	"github.com/lightningnetwork/lnd/lnrpc"
 	"github.com/stretchr/testify/require"
@@ -36,8 +35,6 @@ const BinsEnv = "CHANFITNESS_LND_BINS"
 const (
 	startTimeout = 90 * time.Second
 	waitTimeout  = 90 * time.Second
-	stopTimeout  = 30 * time.Second
-	pollInterval = 100 * time.Millisecond
 )
 
 // rpcUser and rpcPass are btcd's RPC credentials.
@@ -47,13 +44,7 @@ const (
 )
 
 // proc is a daemon started by the test.
-type proc struct {
-	name string
-	log  string
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
-}
+type proc = testproc.Proc
 
 // command prepares bin with args; HOME is the test's directory, so that
 // no tool writes a default configuration into the real home.
@@ -68,94 +59,7 @@ func startProc(t *testing.T, home, name, logPath, bin string,
 	args ...string) *proc {
 
 	t.Helper()
-	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND,
-		0o600)
-	require.NoError(t, err)
-	defer f.Close()
-	cmd := command(home, bin, args...)
-	cmd.Stdout, cmd.Stderr = f, f
-	require.NoError(t, cmd.Start(), "start %s", name)
-	p := &proc{name: name, log: logPath, cmd: cmd,
-		done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	return p
-}
-
-// running reports whether the process is still running.
-func (p *proc) running() bool {
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
-}
-
-// stop ends the process: SIGTERM, then SIGKILL after stopTimeout.
-func (p *proc) stop(t *testing.T) {
-	t.Helper()
-	if !p.running() {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-		return
-	case <-time.After(stopTimeout):
-	}
-	t.Logf("%s (pid %d) ignored SIGTERM; killing it", p.name,
-		p.cmd.Process.Pid)
-	_ = p.cmd.Process.Kill()
-	<-p.done
-}
-
-// tail returns the last n lines of the process's log.
-func (p *proc) tail(n int) string {
-	b, err := os.ReadFile(p.log)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// waitFor polls cond until it holds, failing the test after timeout with
-// the last error cond gave.
-func waitFor(t *testing.T, what string, timeout time.Duration,
-	cond func() (bool, error)) {
-
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last error
-	for {
-		ok, err := cond()
-		if ok {
-			return
-		}
-		if err != nil {
-			last = err
-		}
-		if time.Now().After(deadline) {
-			require.FailNow(t, "timed out waiting for "+what,
-				"after %v; last error: %v", timeout, last)
-		}
-		time.Sleep(pollInterval)
-	}
+	return testproc.Start(t, name, logPath, command(home, bin, args...))
 }
 
 // harness is a regtest network: one btcd and some lnd nodes.
@@ -211,7 +115,7 @@ func newHarness(t *testing.T, bins string) *harness {
 
 	dir := filepath.Join(h.dir, "btcd")
 	require.NoError(t, os.MkdirAll(dir, 0o700))
-	h.btcdRPC = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	h.btcdRPC = fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(t))
 	h.btcdCert = filepath.Join(dir, "rpc.cert")
 	h.btcd = startProc(t, h.dir, "btcd", filepath.Join(dir, "output.log"),
 		filepath.Join(bins, "btcd"), "--regtest",
@@ -222,8 +126,8 @@ func newHarness(t *testing.T, bins string) *harness {
 		"--rpckey="+filepath.Join(dir, "rpc.key"), "--nolisten",
 		"--txindex", "--miningaddr="+addr.EncodeAddress())
 	h.procs = append(h.procs, h.btcd)
-	waitFor(t, "btcd", startTimeout, func() (bool, error) {
-		if !h.btcd.running() {
+	testproc.WaitFor(t, "btcd", startTimeout, func() (bool, error) {
+		if !h.btcd.Running() {
 			return false, errors.New("btcd exited")
 		}
 		_, err := h.btcctl("getblockcount")
@@ -236,7 +140,7 @@ func newHarness(t *testing.T, bins string) *harness {
 // of every log.
 func (h *harness) cleanup() {
 	for i := len(h.procs) - 1; i >= 0; i-- {
-		h.procs[i].stop(h.t)
+		h.procs[i].Stop(h.t)
 	}
 	if h.btcdHomeNew {
 		// os.Remove fails on a directory that is not empty.
@@ -246,8 +150,8 @@ func (h *harness) cleanup() {
 		return
 	}
 	for _, p := range h.procs {
-		h.t.Logf("---- last lines of %s (%s) ----\n%s", p.name, p.log,
-			p.tail(40))
+		h.t.Logf("---- last lines of %s (%s) ----\n%s", p.Name, p.Log,
+			p.Tail(40))
 	}
 	for name, f := range h.logs {
 		h.t.Logf("---- last lines of %s ----\n%s", name, f())
@@ -282,10 +186,10 @@ func (h *harness) mine(n int) {
 	height, err := strconv.ParseUint(out, 10, 32)
 	require.NoError(h.t, err)
 	for _, nd := range h.nodes {
-		if !nd.proc.running() {
+		if !nd.proc.Running() {
 			continue
 		}
-		waitFor(h.t, nd.name+" at height "+out, waitTimeout,
+		testproc.WaitFor(h.t, nd.name+" at height "+out, waitTimeout,
 			func() (bool, error) {
 				info, err := nd.info()
 				if err != nil {
@@ -373,8 +277,8 @@ type node struct {
 func (h *harness) startNode(name string) *node {
 	h.t.Helper()
 	nd := &node{h: h, name: name, dir: filepath.Join(h.dir, name),
-		rpc: fmt.Sprintf("127.0.0.1:%d", freePort(h.t)),
-		p2p: fmt.Sprintf("127.0.0.1:%d", freePort(h.t))}
+		rpc: fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(h.t)),
+		p2p: fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(h.t))}
 	require.NoError(h.t, os.MkdirAll(nd.dir, 0o700))
 	h.nodes = append(h.nodes, nd)
 	nd.start()
@@ -398,8 +302,8 @@ func (nd *node) start() {
 		"--nobootstrap", "--alias="+nd.name, "--trickledelay=50",
 		"--minbackoff=1s", "--maxbackoff=2s", "--debuglevel=info")
 	h.procs = append(h.procs, nd.proc)
-	waitFor(h.t, nd.name+" RPC", startTimeout, func() (bool, error) {
-		if !nd.proc.running() {
+	testproc.WaitFor(h.t, nd.name+" RPC", startTimeout, func() (bool, error) {
+		if !nd.proc.Running() {
 			return false, fmt.Errorf("%s exited", nd.name)
 		}
 		if nd.conn == nil {
@@ -424,7 +328,7 @@ func (nd *node) stop() {
 		_ = nd.conn.Close()
 		nd.conn = nil
 	}
-	nd.proc.stop(nd.h.t)
+	nd.proc.Stop(nd.h.t)
 }
 
 // macaroon is the node's admin macaroon.

@@ -18,6 +18,7 @@ import (
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/core/coretest"
 	"github.com/chanfitness/chanfitness/internal/table"
+	"github.com/chanfitness/chanfitness/internal/testproc"
 	"github.com/chanfitness/chanfitness/plugin/httpapi"
 	lndsource "github.com/chanfitness/chanfitness/plugin/lnd"
 	"github.com/chanfitness/chanfitness/plugin/lnd/daemon"
@@ -94,7 +95,7 @@ func (c *companion) stop() {
 	case err := <-c.done:
 		c.done <- err
 		require.NoError(c.t, err)
-	case <-time.After(stopTimeout):
+	case <-time.After(testproc.StopTimeout):
 		require.FailNow(c.t, "companion did not stop")
 	}
 }
@@ -130,7 +131,7 @@ func (c *companion) report() core.Report {
 // waitReport waits until cond holds for the report.
 func (c *companion) waitReport(what string, cond func(core.Report) bool) {
 	c.t.Helper()
-	waitFor(c.t, what, waitTimeout, func() (bool, error) {
+	testproc.WaitFor(c.t, what, waitTimeout, func() (bool, error) {
 		return cond(c.report()), nil
 	})
 }
@@ -155,7 +156,7 @@ func outage(c core.ChannelReport) time.Duration {
 // event.
 func pass(t *testing.T, since time.Time, d time.Duration) {
 	t.Helper()
-	waitFor(t, fmt.Sprintf("%v to pass", d), d+time.Minute,
+	testproc.WaitFor(t, fmt.Sprintf("%v to pass", d), d+time.Minute,
 		func() (bool, error) {
 			return time.Since(since) >= d, nil
 		})
@@ -201,7 +202,7 @@ func TestCompanionAgainstRealLnd(t *testing.T) {
 	// blocks.
 	h.mine(450)
 	h.fund(addr.Address, 10*btcutil.SatoshiPerBitcoin)
-	waitFor(t, "alice's funds", waitTimeout, func() (bool, error) {
+	testproc.WaitFor(t, "alice's funds", waitTimeout, func() (bool, error) {
 		var bal struct {
 			Confirmed int64 `json:"confirmed_balance,string"`
 		}
@@ -218,7 +219,7 @@ func TestCompanionAgainstRealLnd(t *testing.T) {
 	require.NoError(t, err)
 	funding := info.BlockHeight + 1
 	h.mine(6)
-	waitFor(t, "two active channels", waitTimeout, func() (bool, error) {
+	testproc.WaitFor(t, "two active channels", waitTimeout, func() (bool, error) {
 		info, err := alice.info()
 		return err == nil && info.NumActiveChannels == 2, err
 	})
@@ -289,7 +290,7 @@ func TestCompanionAgainstRealLnd(t *testing.T) {
 
 	// lnd saw the same: same outage, same flaps.
 	var lndFlaps1 int32
-	waitFor(t, "alice lists bob", waitTimeout, func() (bool, error) {
+	testproc.WaitFor(t, "alice lists bob", waitTimeout, func() (bool, error) {
 		p := alice.peer(bob)
 		if p != nil {
 			lndFlaps1 = p.FlapCount
@@ -307,12 +308,12 @@ func TestCompanionAgainstRealLnd(t *testing.T) {
 	rBefore := c.report()
 	aliceDown := time.Now()
 	alice.stop()
-	waitFor(t, "companion notices", waitTimeout, func() (bool, error) {
+	testproc.WaitFor(t, "companion notices", waitTimeout, func() (bool, error) {
 		return !c.connected(), nil
 	})
 	alice.start()
 	aliceUp := time.Now()
-	waitFor(t, "companion reconnects", waitTimeout, func() (bool, error) {
+	testproc.WaitFor(t, "companion reconnects", waitTimeout, func() (bool, error) {
 		return c.connected(), nil
 	})
 	c.waitReport("peers back", func(r core.Report) bool {
@@ -350,7 +351,7 @@ func TestCompanionAgainstRealLnd(t *testing.T) {
 	companionDown := time.Now()
 	pass(t, companionDown, 3*time.Second)
 	c = startCompanion(t, h, "companion (restarted)", alice, mac, dataDir)
-	waitFor(t, "companion connected", waitTimeout, func() (bool, error) {
+	testproc.WaitFor(t, "companion connected", waitTimeout, func() (bool, error) {
 		return c.connected(), nil
 	})
 	rAfter = c.report()
@@ -378,7 +379,7 @@ func TestCompanionAgainstRealLnd(t *testing.T) {
 	closing := time.Now()
 	alice.lncli(nil, "closechannel", "--funding_txid="+txid,
 		"--output_index="+index)
-	waitFor(t, "closing transaction", waitTimeout, func() (bool, error) {
+	testproc.WaitFor(t, "closing transaction", waitTimeout, func() (bool, error) {
 		out, err := h.btcctl("getrawmempool")
 		return err == nil && strings.Contains(out, "\""), err
 	})
