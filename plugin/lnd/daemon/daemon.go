@@ -100,7 +100,9 @@ func parse(args []string) (cfg *Config, cmd string, err error) {
 	return cfg, cmd, nil
 }
 
-// runDaemon runs the companion.
+// runDaemon runs the companion: it opens the store, starts the monitor
+// on an lnd source, serves HTTP, and stops them in turn when ctx is done,
+// lnd refuses the companion for good, or the HTTP server fails.
 func runDaemon(ctx context.Context, cfg *Config, env Env) error {
 	logs, err := newLogs(env.Stderr, env.Clock.Now, cfg.DebugLevel)
 	if err != nil {
@@ -122,7 +124,36 @@ func runDaemon(ctx context.Context, cfg *Config, env Env) error {
 		}
 	}()
 
-	src := lndsource.NewSource(lndsource.Config{
+	src := newSource(cfg, env, log)
+	mon, err := newMonitor(cfg, env, store, src, logs.monitor)
+	if err != nil {
+		return err
+	}
+	srv, err := listenHTTP(cfg, env, mon, log)
+	if err != nil {
+		return err
+	}
+
+	if err := mon.Start(ctx); err != nil {
+		srv.Close()
+		return fmt.Errorf("start monitor: %w", err)
+	}
+	serveErr := make(chan error, 1)
+	go func() {
+		serveErr <- srv.Serve()
+	}()
+	logServing(srv, log)
+	if env.Ready != nil {
+		env.Ready(srv.Addr().String())
+	}
+
+	runErr := waitStop(ctx, src, serveErr, log)
+	return shutdown(srv, mon, runErr, log)
+}
+
+// newSource is the lnd event source the flags describe.
+func newSource(cfg *Config, env Env, log btclog.Logger) *lndsource.Source {
+	return lndsource.NewSource(lndsource.Config{
 		Conn: lndsource.ConnConfig{
 			Host:         cfg.Lnd.Host,
 			TLSCertPath:  cfg.Lnd.TLSCertPath,
@@ -132,19 +163,27 @@ func runDaemon(ctx context.Context, cfg *Config, env Env) error {
 		ReconcileInterval: time.Duration(cfg.ReconcileInterval),
 		Logger:            log,
 	})
-	mon, err := core.NewMonitor(core.Config{
+}
+
+// newMonitor is the monitor over store and src the flags describe.
+func newMonitor(cfg *Config, env Env, store core.Store,
+	src core.EventSource, log btclog.Logger) (*core.Monitor, error) {
+
+	return core.NewMonitor(core.Config{
 		Store:           store,
 		Clock:           env.Clock,
 		Source:          src,
-		Logger:          logs.monitor,
+		Logger:          log,
 		ClosedRetention: cfg.coreRetention(),
 		SyncInterval:    time.Duration(cfg.SyncInterval),
 	})
-	if err != nil {
-		return err
-	}
+}
 
-	srv, err := httpapi.Listen(httpapi.Config{
+// listenHTTP opens the HTTP listener that serves mon; Serve starts it.
+func listenHTTP(cfg *Config, env Env, mon *core.Monitor,
+	log btclog.Logger) (*httpapi.Server, error) {
+
+	return httpapi.Listen(httpapi.Config{
 		Listen:          cfg.Listen,
 		Insecure:        cfg.ListenOpts.Insecure,
 		DataDir:         cfg.DataDir,
@@ -156,41 +195,42 @@ func runDaemon(ctx context.Context, cfg *Config, env Env) error {
 		Now:             env.Clock.Now,
 		Logger:          log,
 	}, mon)
-	if err != nil {
-		return err
-	}
-	serveErr := make(chan error, 1)
+}
 
-	if err := mon.Start(ctx); err != nil {
-		srv.Close()
-		return fmt.Errorf("start monitor: %w", err)
-	}
-	go func() {
-		serveErr <- srv.Serve()
-	}()
+// logServing says where the paths are served and what they need.
+func logServing(srv *httpapi.Server, log btclog.Logger) {
 	if srv.Insecure {
 		log.Infof("serving %s, %s and %s on %s", httpapi.PathReport,
 			httpapi.PathHealth, httpapi.PathMetrics, srv.URL())
-	} else {
-		log.Infof("serving %s, %s and %s on %s (certificate %s; "+
-			"every path but %s needs the token in %s)",
-			httpapi.PathReport, httpapi.PathHealth,
-			httpapi.PathMetrics, srv.URL(), srv.CertPath,
-			httpapi.PathHealth, srv.TokenPath)
+		return
 	}
-	if env.Ready != nil {
-		env.Ready(srv.Addr().String())
-	}
+	log.Infof("serving %s, %s and %s on %s (certificate %s; "+
+		"every path but %s needs the token in %s)",
+		httpapi.PathReport, httpapi.PathHealth,
+		httpapi.PathMetrics, srv.URL(), srv.CertPath,
+		httpapi.PathHealth, srv.TokenPath)
+}
 
-	var runErr error
+// waitStop waits for the reason to stop: ctx done (nil), the source
+// giving up, or the HTTP server failing.
+func waitStop(ctx context.Context, src *lndsource.Source,
+	serveErr <-chan error, log btclog.Logger) error {
+
 	select {
 	case <-ctx.Done():
 		log.Infof("shutting down")
+		return nil
 	case <-src.Fatal():
-		runErr = src.Err()
+		return src.Err()
 	case err := <-serveErr:
-		runErr = fmt.Errorf("HTTP server: %w", err)
+		return fmt.Errorf("HTTP server: %w", err)
 	}
+}
+
+// shutdown stops the HTTP server and then the monitor, and returns runErr
+// or, failing that, the monitor's stop error.
+func shutdown(srv *httpapi.Server, mon *core.Monitor, runErr error,
+	log btclog.Logger) error {
 
 	sctx, cancel := context.WithTimeout(context.Background(),
 		shutdownTimeout)
