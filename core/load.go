@@ -77,6 +77,9 @@ func (m *Monitor) load(st *StoredState) error {
 		}
 		m.channels[r.Point] = c
 	}
+	for _, a := range st.Alerts {
+		m.alerts[a.Key] = cloneAlert(a)
+	}
 	for _, p := range m.peers {
 		p.queued = p.tl.len()
 		if p.openChans == 0 {

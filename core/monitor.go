@@ -87,6 +87,9 @@ type Monitor struct {
 	peers    map[PeerID]*peerState
 	channels map[ChannelPoint]*channelState
 
+	// alerts are the alert records kept in the store (alertstore.go).
+	alerts map[string]AlertRecord
+
 	// forget queues untracked peers that went offline (see peers.go).
 	forget []forgetEntry
 
@@ -163,6 +166,7 @@ func NewMonitor(cfg Config) (*Monitor, error) {
 		log:         cfg.Logger,
 		peers:       make(map[PeerID]*peerState),
 		channels:    make(map[ChannelPoint]*channelState),
+		alerts:      make(map[string]AlertRecord),
 		gapCum:      []int64{0},
 		syncTicker:  cfg.SyncTicker,
 		maintTicker: cfg.MaintenanceTicker,

@@ -135,6 +135,33 @@ type StoredState struct {
 
 	// Logs holds each peer's whole committed log, Seq 0, in order.
 	Logs []PeerLog
+
+	// Alerts holds the alert records, ordered by Key.
+	Alerts []AlertRecord
+}
+
+// AlertRecord is an alert kept in the store: while a delivery has not
+// taken it yet, so that it survives a restart, and after, as the mark
+// that it was sent, so that a restart does not send it again.
+type AlertRecord struct {
+	// Key names the alert (its kind, peer and the time of the event it
+	// reports): one alert per peer and event.
+	Key string
+
+	// Body is the alert as delivered (JSON).
+	Body []byte
+
+	// CreatedAt is when the alert was raised.
+	CreatedAt time.Time
+
+	// Pending names the deliveries that have not taken the alert yet;
+	// empty once every one has.
+	Pending []string
+
+	// Attempts counts the failed delivery attempts; NextAttempt is when
+	// the next one is due.
+	Attempts    int
+	NextAttempt time.Time
 }
 
 // Batch is one atomic write. A store applies all of it or none of it.
@@ -159,13 +186,21 @@ type Batch struct {
 	// DeleteChannels are removed (retention expired). Deleting an
 	// unknown channel is not an error.
 	DeleteChannels []ChannelPoint
+
+	// Alerts are inserted or replaced by AlertRecord.Key.
+	Alerts []AlertRecord
+
+	// DeleteAlerts are removed by key, after Alerts are written.
+	// Deleting an unknown alert is not an error.
+	DeleteAlerts []string
 }
 
 // Empty reports whether the batch writes nothing.
 func (b *Batch) Empty() bool {
 	return b.Meta == nil && len(b.Gaps) == 0 && len(b.Peers) == 0 &&
 		len(b.Logs) == 0 && len(b.Channels) == 0 &&
-		len(b.DeleteChannels) == 0
+		len(b.DeleteChannels) == 0 && len(b.Alerts) == 0 &&
+		len(b.DeleteAlerts) == 0
 }
 
 // Reset empties the batch, keeping its slices' memory for reuse.
@@ -176,6 +211,9 @@ func (b *Batch) Reset() {
 	b.Logs = b.Logs[:0]
 	b.Channels = b.Channels[:0]
 	b.DeleteChannels = b.DeleteChannels[:0]
+	clear(b.Alerts)
+	b.Alerts = b.Alerts[:0]
+	b.DeleteAlerts = b.DeleteAlerts[:0]
 }
 
 // Store persists the monitor's state. The monitor serializes its calls,

@@ -48,6 +48,7 @@ type group struct {
 	peers    map[core.PeerID]core.PeerRecord
 	channels map[core.ChannelPoint]*core.ChannelRecord // nil: delete
 	logs     map[core.PeerID][]core.LogEvent
+	alerts   map[string]*core.AlertRecord // nil: delete
 	lsn      uint64
 }
 
@@ -70,6 +71,12 @@ func (g *group) add(b *core.Batch) {
 			g.logs[l.Peer] = append(g.logs[l.Peer], l.Events...)
 		}
 	}
+	for i := range b.Alerts {
+		g.alerts[b.Alerts[i].Key] = &b.Alerts[i]
+	}
+	for _, k := range b.DeleteAlerts {
+		g.alerts[k] = nil
+	}
 }
 
 // apply writes b, with sequence number lsn, in one badger transaction,
@@ -80,7 +87,9 @@ func (s *Store) apply(b *core.Batch, lsn uint64) error {
 		channels: make(map[core.ChannelPoint]*core.ChannelRecord,
 			len(b.Channels)+len(b.DeleteChannels)),
 		logs: make(map[core.PeerID][]core.LogEvent, len(b.Logs)),
-		lsn:  lsn,
+		alerts: make(map[string]*core.AlertRecord,
+			len(b.Alerts)+len(b.DeleteAlerts)),
+		lsn: lsn,
 	}
 	g.add(b)
 
@@ -133,6 +142,19 @@ func (s *Store) apply(b *core.Batch, lsn uint64) error {
 		} else {
 			err = set(channelKey(cp), func(e *encoder) {
 				e.channel(c)
+			})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for k, a := range g.alerts {
+		var err error
+		if a == nil {
+			err = txn.Delete(alertKey(k))
+		} else {
+			err = set(alertKey(k), func(e *encoder) {
+				e.alert(a)
 			})
 		}
 		if err != nil {

@@ -25,6 +25,7 @@ const recordVersion = 1
 //	'p' <peer:33>                 core.PeerRecord
 //	'l' <peer:33> <seq:8>         a segment of a peer's log starting at seq
 //	'c' <txid:32> <index:4>       core.ChannelRecord
+//	'a' <key>                     core.AlertRecord (key: its Key)
 var (
 	schemaKey  = []byte("\x00schema")
 	appliedKey = []byte("\x00applied")
@@ -36,6 +37,7 @@ const (
 	peerPrefix    = 'p'
 	logPrefix     = 'l'
 	channelPrefix = 'c'
+	alertPrefix   = 'a'
 
 	gapKeyLen     = 1 + 8
 	peerKeyLen    = 1 + 33
@@ -77,6 +79,13 @@ func channelKey(cp core.ChannelPoint) []byte {
 	return k
 }
 
+func alertKey(key string) []byte {
+	k := make([]byte, 1+len(key))
+	k[0] = alertPrefix
+	copy(k[1:], key)
+	return k
+}
+
 // keyString names a key in an error message.
 func keyString(k []byte) string {
 	if len(k) == 0 {
@@ -95,6 +104,8 @@ func keyString(k []byte) string {
 		copy(cp.Txid[:], k[1:33])
 		cp.Index = binary.BigEndian.Uint32(k[33:])
 		return "channel/" + cp.String()
+	case k[0] == alertPrefix:
+		return fmt.Sprintf("alert/%q", k[1:])
 	case k[0] == 0:
 		return string(k[1:])
 	}
@@ -239,6 +250,20 @@ func (e *encoder) events(evs []core.LogEvent) {
 func (e *encoder) segment(evs []core.LogEvent) {
 	e.byte(recordVersion)
 	e.events(evs)
+}
+
+// alert writes an alert record without its key (which is in the key).
+func (e *encoder) alert(a *core.AlertRecord) {
+	e.byte(recordVersion)
+	e.uvarint(uint64(len(a.Body)))
+	e.bytes(a.Body)
+	e.time(a.CreatedAt)
+	e.uvarint(uint64(len(a.Pending)))
+	for _, p := range a.Pending {
+		e.string(p)
+	}
+	e.varint(int64(a.Attempts))
+	e.time(a.NextAttempt)
 }
 
 const batchMeta = 1
@@ -388,6 +413,24 @@ func (d *decoder) end() error {
 		d.fail("trailing bytes")
 	}
 	return d.err
+}
+
+func (d *decoder) alert(key string) core.AlertRecord {
+	d.version()
+	a := core.AlertRecord{Key: key}
+	if n := d.count(); n > 0 {
+		a.Body = slices.Clone(d.take(n))
+	}
+	a.CreatedAt = d.time()
+	if n := d.count(); n > 0 {
+		a.Pending = make([]string, 0, min(n, 64))
+		for i := 0; i < n && d.err == nil; i++ {
+			a.Pending = append(a.Pending, d.string())
+		}
+	}
+	a.Attempts = int(d.varint())
+	a.NextAttempt = d.time()
+	return a
 }
 
 func (d *decoder) meta() core.Meta {

@@ -250,6 +250,16 @@ func (s *Store) load(ctx context.Context, txn *bdb.Txn,
 		return err
 	}
 
+	err = iterate(txn, alertPrefix, func(item *bdb.Item) error {
+		key := string(item.Key()[1:])
+		return decodeValue(item, func(d *decoder) {
+			st.Alerts = append(st.Alerts, d.alert(key))
+		})
+	})
+	if err != nil {
+		return err
+	}
+
 	var cur *core.PeerLog
 	err = iterate(txn, logPrefix, func(item *bdb.Item) error {
 		k := item.Key()

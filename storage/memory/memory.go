@@ -33,6 +33,7 @@ type Store struct {
 	gaps     []core.Gap
 	peers    map[core.PeerID]*peerEntry
 	channels map[core.ChannelPoint]*core.ChannelRecord
+	alerts   map[string]core.AlertRecord
 }
 
 var _ core.Store = (*Store)(nil)
@@ -42,6 +43,7 @@ func New() *Store {
 	return &Store{
 		peers:    make(map[core.PeerID]*peerEntry),
 		channels: make(map[core.ChannelPoint]*core.ChannelRecord),
+		alerts:   make(map[string]core.AlertRecord),
 	}
 }
 
@@ -91,6 +93,9 @@ func (s *Store) Load(ctx context.Context) (*core.StoredState, error) {
 		ch := *s.channels[cp]
 		ch.Frozen = maps.Clone(ch.Frozen)
 		st.Channels = append(st.Channels, ch)
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.alerts)) {
+		st.Alerts = append(st.Alerts, copyAlert(s.alerts[k]))
 	}
 	return st, nil
 }
@@ -147,6 +152,12 @@ func (s *Store) Write(ctx context.Context, b *core.Batch) error {
 	for _, cp := range b.DeleteChannels {
 		delete(s.channels, cp)
 	}
+	for i := range b.Alerts {
+		s.alerts[b.Alerts[i].Key] = copyAlert(b.Alerts[i])
+	}
+	for _, k := range b.DeleteAlerts {
+		delete(s.alerts, k)
+	}
 	return nil
 }
 
@@ -168,7 +179,15 @@ func (s *Store) Close() error {
 	s.gaps = nil
 	s.peers = nil
 	s.channels = nil
+	s.alerts = nil
 	return nil
+}
+
+// copyAlert returns a copy of a that shares no memory with it.
+func copyAlert(a core.AlertRecord) core.AlertRecord {
+	a.Body = slices.Clone(a.Body)
+	a.Pending = slices.Clone(a.Pending)
+	return a
 }
 
 func (s *Store) logLen(p core.PeerID) uint64 {

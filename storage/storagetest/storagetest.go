@@ -63,6 +63,9 @@ func Run(t *testing.T, open Opener, reopen Reopener) {
 		{"CloseTwice", testCloseTwice},
 		{"UseAfterClose", testUseAfterClose},
 		{"EveryField", testEveryField},
+		{"AlertUpsert", testAlertUpsert},
+		{"AlertDelete", testAlertDelete},
+		{"AlertNotShared", testAlertNotShared},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -148,6 +151,17 @@ func Normalize(st *core.StoredState) *core.StoredState {
 		}
 		l.Events = evs
 		out.Logs = append(out.Logs, l)
+	}
+	for _, a := range st.Alerts {
+		a.CreatedAt = utc(a.CreatedAt)
+		a.NextAttempt = utc(a.NextAttempt)
+		if len(a.Body) == 0 {
+			a.Body = nil
+		}
+		if len(a.Pending) == 0 {
+			a.Pending = nil
+		}
+		out.Alerts = append(out.Alerts, a)
 	}
 	return out
 }
@@ -927,8 +941,9 @@ func testEveryField(t *testing.T, h *harness) {
 		Frozen: map[string]core.WindowNumbers{"1d": {
 			Monitored: time.Hour, Uptime: time.Minute}},
 	}
+	alert := fullAlert("offline/5")
 	for _, v := range []any{meta, gap, peer, *peer.Staged, ev, log, ch,
-		ch.Frozen["1d"]} {
+		ch.Frozen["1d"], alert} {
 
 		requireNoZeroField(t, v)
 	}
@@ -941,6 +956,7 @@ func testEveryField(t *testing.T, h *harness) {
 		Logs: []core.PeerLog{{Peer: peer.Peer,
 			Events: []core.LogEvent{first}}, log},
 		Channels: []core.ChannelRecord{ch},
+		Alerts:   []core.AlertRecord{alert},
 	})
 	h.check(&core.StoredState{
 		Meta:     meta,
@@ -948,5 +964,6 @@ func testEveryField(t *testing.T, h *harness) {
 		Peers:    []core.PeerRecord{peer},
 		Logs:     []core.PeerLog{{Peer: peer.Peer, Events: []core.LogEvent{first, ev}}},
 		Channels: []core.ChannelRecord{ch},
+		Alerts:   []core.AlertRecord{alert},
 	})
 }
