@@ -70,6 +70,10 @@ type Config struct {
 	// starts from the peer's known state.
 	PeerGrace time.Duration
 
+	// Verdict holds the thresholds of the peers' verdicts; zero fields
+	// take the defaults.
+	Verdict VerdictConfig
+
 	// Logger receives log lines; nil discards them.
 	Logger Logger
 }
@@ -77,9 +81,10 @@ type Config struct {
 // Monitor computes channel fitness from node events. Its methods are safe
 // for concurrent use; events are applied one at a time, in call order.
 type Monitor struct {
-	cfg   Config
-	clock clock.Clock
-	log   Logger
+	cfg     Config
+	clock   clock.Clock
+	log     Logger
+	verdict VerdictConfig
 
 	mu       sync.RWMutex
 	started  bool
@@ -148,6 +153,9 @@ func NewMonitor(cfg Config) (*Monitor, error) {
 		return nil, fmt.Errorf("monitor config: RecentEvents %d is "+
 			"negative", cfg.RecentEvents)
 	}
+	if err := cfg.Verdict.Validate(); err != nil {
+		return nil, fmt.Errorf("monitor config: %w", err)
+	}
 	if cfg.SyncInterval == 0 {
 		cfg.SyncInterval = DefaultSyncInterval
 	}
@@ -164,6 +172,7 @@ func NewMonitor(cfg Config) (*Monitor, error) {
 		cfg:         cfg,
 		clock:       cfg.Clock,
 		log:         cfg.Logger,
+		verdict:     cfg.Verdict.withDefaults(),
 		peers:       make(map[PeerID]*peerState),
 		channels:    make(map[ChannelPoint]*channelState),
 		alerts:      make(map[string]AlertRecord),

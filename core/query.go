@@ -269,6 +269,7 @@ func (m *Monitor) Report(ctx context.Context, q ReportQuery) (Report, error) {
 	}
 	r.ClockSteps, r.LastClockStep = m.clockReport()
 	chans, peers := m.reportSubjects(q.Peer)
+	pop := m.verdictPopulation(now)
 	for i, c := range chans {
 		if i%ctxEvery == 0 && ctx.Err() != nil {
 			return Report{}, ctx.Err()
@@ -280,7 +281,9 @@ func (m *Monitor) Report(ctx context.Context, q ReportQuery) (Report, error) {
 		if i%ctxEvery == 0 && ctx.Err() != nil {
 			return Report{}, ctx.Err()
 		}
-		r.Peers = append(r.Peers, m.peerReport(p, windows, now))
+		pr := m.peerReport(p, windows, now)
+		pr.Verdict, pr.Reasons = m.peerVerdict(p, pop, now)
+		r.Peers = append(r.Peers, pr)
 	}
 	return r, nil
 }

@@ -248,6 +248,11 @@ type PeerReport struct {
 	LastFlap         Time                  `json:"last_flap"`
 	Windows          map[string]PeerWindow `json:"windows"`
 	RecentEvents     []RecentEvent         `json:"recent_events"`
+
+	// Verdict is ok, watch, consider_closing or too_new; Reasons is
+	// the evidence for it (empty for ok).
+	Verdict string   `json:"verdict"`
+	Reasons []Reason `json:"reasons"`
 }
 
 // PeerWindow is a peer's figures over one window.

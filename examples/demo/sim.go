@@ -113,7 +113,8 @@ func (n *simNode) schedule(rng *rand.Rand, p *simPeer, start, end time.Time,
 	opened := start
 	switch p.kind {
 	case kindLate:
-		opened = start.Add(span / 3)
+		// A week before the end: too new to judge.
+		opened = end.Add(-7 * 24 * time.Hour)
 		add(opened, core.ChannelOpened)
 	}
 	// Every peer starts online at the beginning of the simulation.
