@@ -93,96 +93,24 @@ func (s *Store) apply(b *core.Batch, lsn uint64) error {
 	}
 	g.add(b)
 
-	txn := s.db.NewTransaction(true)
-	defer txn.Discard()
-	var e encoder
-	size := 0
-	set := func(k []byte, write func(*encoder)) error {
-		e.b = nil
-		write(&e)
-		if size += len(k) + len(e.b); size > maxBatchBytes {
-			return fmt.Errorf("%w: more than %d bytes", ErrBatchTooLarge,
-				maxBatchBytes)
-		}
-		if err := txn.Set(k, e.b); err != nil {
-			if errors.Is(err, bdb.ErrTxnTooBig) {
-				err = fmt.Errorf("%w: %w", ErrBatchTooLarge,
-					err)
-			}
-			return fmt.Errorf("set %s: %w", keyString(k), err)
-		}
-		return nil
+	w := txnWriter{txn: s.db.NewTransaction(true)}
+	defer w.txn.Discard()
+	if err := w.records(&g, s.gaps); err != nil {
+		return err
 	}
-
-	if g.meta != nil {
-		if err := set(metaKey, func(e *encoder) {
-			e.meta(g.meta)
-		}); err != nil {
-			return err
-		}
+	if err := w.alerts(&g); err != nil {
+		return err
 	}
-	for i := range g.gaps {
-		if err := set(gapKey(s.gaps+uint64(i)), func(e *encoder) {
-			e.gap(&g.gaps[i])
-		}); err != nil {
-			return err
-		}
+	states, err := w.logs(&g, s.logs)
+	if err != nil {
+		return err
 	}
-	for id, p := range g.peers {
-		if err := set(peerKey(id), func(e *encoder) {
-			e.peer(&p)
-		}); err != nil {
-			return err
-		}
-	}
-	for cp, c := range g.channels {
-		var err error
-		if c == nil {
-			err = txn.Delete(channelKey(cp))
-		} else {
-			err = set(channelKey(cp), func(e *encoder) {
-				e.channel(c)
-			})
-		}
-		if err != nil {
-			return err
-		}
-	}
-	for k, a := range g.alerts {
-		var err error
-		if a == nil {
-			err = txn.Delete(alertKey(k))
-		} else {
-			err = set(alertKey(k), func(e *encoder) {
-				e.alert(a)
-			})
-		}
-		if err != nil {
-			return err
-		}
-	}
-	states := make(map[core.PeerID]*logState, len(g.logs))
-	for id, evs := range g.logs {
-		st := &logState{}
-		if old := s.logs[id]; old != nil {
-			*st = *old
-			st.loose = slices.Clip(st.loose)
-		}
-		if err := set(logKey(id, st.count), func(e *encoder) {
-			e.segment(evs)
-		}); err != nil {
-			return err
-		}
-		st.loose = append(st.loose, st.count)
-		st.count += uint64(len(evs))
-		states[id] = st
-	}
-	if err := set(appliedKey, func(e *encoder) {
+	if err := w.set(appliedKey, func(e *encoder) {
 		e.uvarint(g.lsn)
 	}); err != nil {
 		return err
 	}
-	if err := txn.Commit(); err != nil {
+	if err := w.txn.Commit(); err != nil {
 		if errors.Is(err, bdb.ErrTxnTooBig) {
 			err = fmt.Errorf("%w: %w", ErrBatchTooLarge, err)
 		}
@@ -192,6 +120,114 @@ func (s *Store) apply(b *core.Batch, lsn uint64) error {
 	s.gaps += uint64(len(g.gaps))
 	maps.Copy(s.logs, states)
 	return nil
+}
+
+// txnWriter sets records in one transaction, counting their bytes so that
+// the transaction stays within maxBatchBytes.
+type txnWriter struct {
+	txn  *bdb.Txn
+	e    encoder
+	size int
+}
+
+// set sets k to what write encodes.
+func (w *txnWriter) set(k []byte, write func(*encoder)) error {
+	w.e.b = nil
+	write(&w.e)
+	if w.size += len(k) + len(w.e.b); w.size > maxBatchBytes {
+		return fmt.Errorf("%w: more than %d bytes", ErrBatchTooLarge,
+			maxBatchBytes)
+	}
+	if err := w.txn.Set(k, w.e.b); err != nil {
+		if errors.Is(err, bdb.ErrTxnTooBig) {
+			err = fmt.Errorf("%w: %w", ErrBatchTooLarge, err)
+		}
+		return fmt.Errorf("set %s: %w", keyString(k), err)
+	}
+	return nil
+}
+
+// records sets g's meta, gaps (numbered from gaps on), peer and channel
+// records, and deletes the channels g deletes.
+func (w *txnWriter) records(g *group, gaps uint64) error {
+	if g.meta != nil {
+		if err := w.set(metaKey, func(e *encoder) {
+			e.meta(g.meta)
+		}); err != nil {
+			return err
+		}
+	}
+	for i := range g.gaps {
+		if err := w.set(gapKey(gaps+uint64(i)), func(e *encoder) {
+			e.gap(&g.gaps[i])
+		}); err != nil {
+			return err
+		}
+	}
+	for id, p := range g.peers {
+		if err := w.set(peerKey(id), func(e *encoder) {
+			e.peer(&p)
+		}); err != nil {
+			return err
+		}
+	}
+	for cp, c := range g.channels {
+		var err error
+		if c == nil {
+			err = w.txn.Delete(channelKey(cp))
+		} else {
+			err = w.set(channelKey(cp), func(e *encoder) {
+				e.channel(c)
+			})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// alerts sets and deletes g's alert records.
+func (w *txnWriter) alerts(g *group) error {
+	for k, a := range g.alerts {
+		var err error
+		if a == nil {
+			err = w.txn.Delete(alertKey(k))
+		} else {
+			err = w.set(alertKey(k), func(e *encoder) {
+				e.alert(a)
+			})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// logs sets g's log events as one new loose segment per peer, after the
+// layouts in cur, and returns the peers' layouts once the transaction
+// commits (cur itself is left alone).
+func (w *txnWriter) logs(g *group, cur map[core.PeerID]*logState) (
+	map[core.PeerID]*logState, error) {
+
+	states := make(map[core.PeerID]*logState, len(g.logs))
+	for id, evs := range g.logs {
+		st := &logState{}
+		if old := cur[id]; old != nil {
+			*st = *old
+			st.loose = slices.Clip(st.loose)
+		}
+		if err := w.set(logKey(id, st.count), func(e *encoder) {
+			e.segment(evs)
+		}); err != nil {
+			return nil, err
+		}
+		st.loose = append(st.loose, st.count)
+		st.count += uint64(len(evs))
+		states[id] = st
+	}
+	return states, nil
 }
 
 // pack rewrites the logs that have too many loose segments as full chunks

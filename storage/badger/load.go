@@ -76,75 +76,15 @@ func (s *Store) checkSchema() (bool, error) {
 func (s *Store) readIndex() (uint64, error) {
 	var applied uint64
 	err := s.db.View(func(txn *bdb.Txn) error {
-		item, err := txn.Get(appliedKey)
-		switch {
-		case err == nil:
-			err = item.Value(func(v []byte) error {
-				d := decoder{b: v}
-				applied = d.uvarint()
-				return d.end()
-			})
-			if err != nil {
-				return fmt.Errorf("%w: %s: %w", base.ErrCorrupt,
-					keyString(appliedKey), err)
-			}
-		case !errors.Is(err, bdb.ErrKeyNotFound):
+		var err error
+		if applied, err = readApplied(txn); err != nil {
 			return err
 		}
-
-		opts := bdb.DefaultIteratorOptions
-		opts.PrefetchValues = false
-		opts.Prefix = []byte{gapPrefix}
-		it := txn.NewIterator(opts)
-		for it.Rewind(); it.Valid(); it.Next() {
-			k := it.Item().Key()
-			if len(k) != gapKeyLen ||
-				binary.BigEndian.Uint64(k[1:]) != s.gaps {
-
-				it.Close()
-				return fmt.Errorf("%w: %s: want gap %d",
-					base.ErrCorrupt, keyString(k), s.gaps)
-			}
-			s.gaps++
+		if err := s.countGaps(txn); err != nil {
+			return err
 		}
-		it.Close()
-
-		opts.Prefix = []byte{logPrefix}
-		it = txn.NewIterator(opts)
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			item := it.Item()
-			k := item.Key()
-			id, start, err := parseLogKey(k)
-			if err != nil {
-				return err
-			}
-			var n uint64
-			err = item.Value(func(v []byte) error {
-				d := decoder{b: v}
-				n = d.segmentLen()
-				return d.err
-			})
-			if err != nil {
-				return fmt.Errorf("%w: %s: %w", base.ErrCorrupt,
-					keyString(k), err)
-			}
-			st := s.logs[id]
-			if st == nil {
-				st = &logState{}
-				s.logs[id] = st
-			}
-			if start != st.count {
-				return fmt.Errorf("%w: %s: segment starts "+
-					"at %d, log holds %d", base.ErrCorrupt,
-					keyString(k), start, st.count)
-			}
-			if len(st.loose) == 0 && n == chunkEvents {
-				st.sealed += n
-			} else {
-				st.loose = append(st.loose, start)
-			}
-			st.count += n
+		if err := s.readLayouts(txn); err != nil {
+			return err
 		}
 		for id, st := range s.logs {
 			s.counts[id] = st.count
@@ -152,6 +92,84 @@ func (s *Store) readIndex() (uint64, error) {
 		return nil
 	})
 	return applied, err
+}
+
+// readApplied returns the sequence number of the last batch applied, 0
+// in a store without one.
+func readApplied(txn *bdb.Txn) (uint64, error) {
+	item, err := txn.Get(appliedKey)
+	switch {
+	case errors.Is(err, bdb.ErrKeyNotFound):
+		return 0, nil
+	case err != nil:
+		return 0, err
+	}
+	var applied uint64
+	err = item.Value(func(v []byte) error {
+		d := decoder{b: v}
+		applied = d.uvarint()
+		return d.end()
+	})
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s: %w", base.ErrCorrupt,
+			keyString(appliedKey), err)
+	}
+	return applied, nil
+}
+
+// countGaps counts the gaps, which must be numbered from 0 without a
+// hole.
+func (s *Store) countGaps(txn *bdb.Txn) error {
+	return iterate(txn, gapPrefix, func(item *bdb.Item) error {
+		k := item.Key()
+		if len(k) != gapKeyLen ||
+			binary.BigEndian.Uint64(k[1:]) != s.gaps {
+
+			return fmt.Errorf("%w: %s: want gap %d",
+				base.ErrCorrupt, keyString(k), s.gaps)
+		}
+		s.gaps++
+		return nil
+	})
+}
+
+// readLayouts reads each log's layout from its segments' keys and
+// lengths.
+func (s *Store) readLayouts(txn *bdb.Txn) error {
+	return iterate(txn, logPrefix, func(item *bdb.Item) error {
+		k := item.Key()
+		id, start, err := parseLogKey(k)
+		if err != nil {
+			return err
+		}
+		var n uint64
+		err = item.Value(func(v []byte) error {
+			d := decoder{b: v}
+			n = d.segmentLen()
+			return d.err
+		})
+		if err != nil {
+			return fmt.Errorf("%w: %s: %w", base.ErrCorrupt,
+				keyString(k), err)
+		}
+		st := s.logs[id]
+		if st == nil {
+			st = &logState{}
+			s.logs[id] = st
+		}
+		if start != st.count {
+			return fmt.Errorf("%w: %s: segment starts at %d, log "+
+				"holds %d", base.ErrCorrupt, keyString(k), start,
+				st.count)
+		}
+		if len(st.loose) == 0 && n == chunkEvents {
+			st.sealed += n
+		} else {
+			st.loose = append(st.loose, start)
+		}
+		st.count += n
+		return nil
+	})
 }
 
 func parseLogKey(k []byte) (core.PeerID, uint64, error) {
@@ -186,32 +204,52 @@ func (s *Store) Load(ctx context.Context) (*core.StoredState, error) {
 	return st, nil
 }
 
+// load reads the whole history in txn into st, by record kind.
 func (s *Store) load(ctx context.Context, txn *bdb.Txn,
 	st *core.StoredState) error {
 
+	steps := []func(*bdb.Txn, *core.StoredState) error{
+		loadMeta, s.loadGaps, loadPeers, loadChannels, loadAlerts,
+		s.loadLogs,
+	}
+	for _, step := range steps {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := step(txn, st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadMeta reads the meta record, if there is one.
+func loadMeta(txn *bdb.Txn, st *core.StoredState) error {
 	item, err := txn.Get(metaKey)
 	switch {
 	case err == nil:
-		if err := decodeValue(item, func(d *decoder) {
+		return decodeValue(item, func(d *decoder) {
 			st.Meta = d.meta()
-		}); err != nil {
-			return err
-		}
+		})
 	case !errors.Is(err, bdb.ErrKeyNotFound):
 		return err
 	}
+	return nil
+}
 
+// loadGaps reads the gaps in order.
+func (s *Store) loadGaps(txn *bdb.Txn, st *core.StoredState) error {
 	st.Gaps = make([]core.Gap, 0, s.gaps)
-	err = iterate(txn, gapPrefix, func(item *bdb.Item) error {
+	return iterate(txn, gapPrefix, func(item *bdb.Item) error {
 		return decodeValue(item, func(d *decoder) {
 			st.Gaps = append(st.Gaps, d.gap())
 		})
 	})
-	if err != nil {
-		return err
-	}
+}
 
-	err = iterate(txn, peerPrefix, func(item *bdb.Item) error {
+// loadPeers reads the peer records.
+func loadPeers(txn *bdb.Txn, st *core.StoredState) error {
+	return iterate(txn, peerPrefix, func(item *bdb.Item) error {
 		k := item.Key()
 		if len(k) != peerKeyLen {
 			return fmt.Errorf("%w: %s: bad key length", base.ErrCorrupt,
@@ -223,14 +261,11 @@ func (s *Store) load(ctx context.Context, txn *bdb.Txn,
 			st.Peers = append(st.Peers, d.peer(id))
 		})
 	})
-	if err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
+}
 
-	err = iterate(txn, channelPrefix, func(item *bdb.Item) error {
+// loadChannels reads the channel records.
+func loadChannels(txn *bdb.Txn, st *core.StoredState) error {
+	return iterate(txn, channelPrefix, func(item *bdb.Item) error {
 		k := item.Key()
 		if len(k) != channelKeyLen {
 			return fmt.Errorf("%w: %s: bad key length", base.ErrCorrupt,
@@ -243,25 +278,23 @@ func (s *Store) load(ctx context.Context, txn *bdb.Txn,
 			st.Channels = append(st.Channels, d.channel(cp))
 		})
 	})
-	if err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
+}
 
-	err = iterate(txn, alertPrefix, func(item *bdb.Item) error {
+// loadAlerts reads the alert records.
+func loadAlerts(txn *bdb.Txn, st *core.StoredState) error {
+	return iterate(txn, alertPrefix, func(item *bdb.Item) error {
 		key := string(item.Key()[1:])
 		return decodeValue(item, func(d *decoder) {
 			st.Alerts = append(st.Alerts, d.alert(key))
 		})
 	})
-	if err != nil {
-		return err
-	}
+}
 
+// loadLogs reads every peer's log, segment by segment, and checks that
+// each is whole: no segment missing in the middle or at the end.
+func (s *Store) loadLogs(txn *bdb.Txn, st *core.StoredState) error {
 	var cur *core.PeerLog
-	err = iterate(txn, logPrefix, func(item *bdb.Item) error {
+	err := iterate(txn, logPrefix, func(item *bdb.Item) error {
 		k := item.Key()
 		id, start, err := parseLogKey(k)
 		if err != nil {
