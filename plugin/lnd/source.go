@@ -261,18 +261,35 @@ func (s *Source) connectOnce(ctx context.Context, sink core.Sink,
 
 	// Subscribe first, so that nothing between the snapshot and the
 	// streams is lost; events queue up until the snapshot is synced.
+	q, err := s.subscribe(sctx, conn, &wg)
+	if err != nil {
+		return sessionResult{err: err}
+	}
+	res, err := s.syncSnapshot(ctx, sctx, conn, sink, info, known)
+	if err != nil {
+		return sessionResult{err: err}
+	}
+	s.follow(ctx, sctx, conn, sink, q, &res)
+	return res
+}
+
+// subscribe opens the channel and peer event streams and starts reading
+// them into a new queue, in goroutines that wg waits for and that end
+// with sctx.
+func (s *Source) subscribe(sctx context.Context, conn *Conn,
+	wg *sync.WaitGroup) (*queue, error) {
+
+	cfg := s.cfg.Conn
 	q := newQueue()
 	chans, err := conn.SubscribeChannelEvents(sctx,
 		&lnrpc.ChannelEventSubscription{})
 	if err != nil {
-		return sessionResult{err: cfg.Classify(
-			"SubscribeChannelEvents", err)}
+		return nil, cfg.Classify("SubscribeChannelEvents", err)
 	}
 	peers, err := conn.SubscribePeerEvents(sctx,
 		&lnrpc.PeerEventSubscription{})
 	if err != nil {
-		return sessionResult{err: cfg.Classify(
-			"SubscribePeerEvents", err)}
+		return nil, cfg.Classify("SubscribePeerEvents", err)
 	}
 	wg.Add(2)
 	go func() {
@@ -283,10 +300,18 @@ func (s *Source) connectOnce(ctx context.Context, sink core.Sink,
 		defer wg.Done()
 		s.readPeers(peers, q)
 	}()
+	return q, nil
+}
+
+// syncSnapshot takes a snapshot of the node and syncs the sink to it;
+// known are the channels open before it. The result starts the session.
+func (s *Source) syncSnapshot(ctx, sctx context.Context, conn *Conn,
+	sink core.Sink, info *lnrpc.GetInfoResponse,
+	known map[core.ChannelPoint]core.PeerID) (sessionResult, error) {
 
 	snap, err := s.snapshot(sctx, conn, info)
 	if err != nil {
-		return sessionResult{err: err}
+		return sessionResult{}, err
 	}
 	open := openChannels(snap)
 	vanished, closed := s.confirmVanished(sctx, conn, known, open)
@@ -299,12 +324,18 @@ func (s *Source) connectOnce(ctx context.Context, sink core.Sink,
 		}
 	}
 	if err := s.sync(ctx, sink, snap); err != nil {
-		return sessionResult{err: err}
+		return sessionResult{}, err
 	}
 	s.cfg.Logger.Infof("synced with lnd: %d open channels, %d peers online",
 		len(snap.Channels), len(snap.OnlinePeers))
-	res := sessionResult{syncedAt: snap.Time, lastSync: snap.Time,
-		known: open}
+	return sessionResult{syncedAt: snap.Time, lastSync: snap.Time,
+		known: open}, nil
+}
+
+// follow applies queued events, and reconciles at each tick, until the
+// connection ends (res says how) or ctx is done.
+func (s *Source) follow(ctx, sctx context.Context, conn *Conn,
+	sink core.Sink, q *queue, res *sessionResult) {
 
 	var ticks <-chan time.Time
 	if s.reconcile != nil {
@@ -318,13 +349,13 @@ func (s *Source) connectOnce(ctx context.Context, sink core.Sink,
 		case !ok:
 			res.lostAt = s.cfg.Clock.Now()
 			res.err = ctx.Err()
-			return res
+			return
 		case tick:
-			if s.reconcileNow(ctx, sctx, conn, sink, q, &res) {
-				return res
+			if s.reconcileNow(ctx, sctx, conn, sink, q, res) {
+				return
 			}
-		case s.handle(ctx, sink, it, &res):
-			return res
+		case s.handle(ctx, sink, it, res):
+			return
 		}
 	}
 }
