@@ -1,11 +1,13 @@
 // Package storage opens the store backends by name and holds what they
 // share: their sentinel errors and the check that keeps every peer's log
-// free of holes and duplicates. The backends live in storage/memory and
-// storage/badger (package badgerstore); the conformance suite both of
-// them run lives in storage/storagetest.
+// free of holes and duplicates. The backends live in storage/memory,
+// storage/badger (package badgerstore) and storage/postgres; the
+// conformance suite they all run lives in storage/storagetest.
 package storage
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	badgerstore "github.com/chanfitness/chanfitness/storage/badger"
 	"github.com/chanfitness/chanfitness/storage/internal/base"
 	"github.com/chanfitness/chanfitness/storage/memory"
+	"github.com/chanfitness/chanfitness/storage/postgres"
 )
 
 // Sentinel errors of every backend. Each is wrapped with what failed: the
@@ -48,8 +51,9 @@ func CheckLogs(b *core.Batch, count func(core.PeerID) uint64) error {
 
 // Store kinds for Open.
 const (
-	KindBadger = "badger"
-	KindMemory = "memory"
+	KindBadger   = "badger"
+	KindMemory   = "memory"
+	KindPostgres = "postgres"
 )
 
 // Options configures the store Open returns. Zero fields take the
@@ -60,13 +64,35 @@ type Options struct {
 
 	// GCInterval is how often the badger store collects garbage.
 	GCInterval time.Duration
+
+	// DSN is the PostgreSQL store's connection string (see
+	// postgres.Options); its password never appears in an error.
+	DSN string
+
+	// Node is the public key of the node whose history the PostgreSQL
+	// store keeps, as the node itself gives it.
+	Node core.PeerID
 }
 
 // Open opens the store of the given kind: KindBadger in dir (created if
-// needed), or KindMemory (dir unused). Another kind fails with an error
-// naming it.
+// needed), KindMemory (dir unused) or KindPostgres (opts.DSN and
+// opts.Node; dir unused). Another kind fails with an error naming it.
 func Open(kind, dir string, opts Options) (core.Store, error) {
 	switch kind {
+	case KindPostgres:
+		if opts.DSN == "" {
+			return nil, errors.New("postgres store: no connection " +
+				"string (DSN) given")
+		}
+		st, err := postgres.Open(context.Background(), postgres.Options{
+			DSN:    opts.DSN,
+			Node:   opts.Node,
+			Logger: opts.Logger,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
 	case KindMemory:
 		return memory.New(), nil
 	case KindBadger:
@@ -80,8 +106,8 @@ func Open(kind, dir string, opts Options) (core.Store, error) {
 		}
 		return st, nil
 	}
-	return nil, fmt.Errorf("store kind %q: want %s or %s", kind,
-		KindBadger, KindMemory)
+	return nil, fmt.Errorf("store kind %q: want %s, %s or %s", kind,
+		KindBadger, KindMemory, KindPostgres)
 }
 
 // Restore rebuilds the badger store in dir from a backup, for the restore

@@ -32,8 +32,13 @@ func TestOpen(t *testing.T) {
 		st, err := storage.Open(kind, dir, storage.Options{})
 		require.Nil(t, st)
 		require.ErrorContains(t, err, `store kind "`+kind+
-			`": want badger or memory`)
+			`": want badger, memory or postgres`)
 	}
+
+	// The PostgreSQL store needs its connection string.
+	st, err = storage.Open(storage.KindPostgres, "", storage.Options{})
+	require.Nil(t, st)
+	require.ErrorContains(t, err, "no connection string")
 }
 
 var testTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)

@@ -1,0 +1,307 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/storage/internal/base"
+	"github.com/jackc/pgx/v5"
+)
+
+// Load returns the node's whole history, read from the database in one
+// snapshot. Peers, logs and channels come ordered by key. A log with a
+// hole or a record that does not decode fails with an error wrapping
+// storage.ErrCorrupt that names the table and the row.
+func (s *Store) Load(ctx context.Context) (*core.StoredState, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, fmt.Errorf("load: %w", base.ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*s.limit)
+	defer cancel()
+	conn, err := s.ready(ctx, "load")
+	if err != nil {
+		return nil, err
+	}
+	st, err := loadNode(ctx, conn, s.node)
+	if err != nil {
+		s.broken(err)
+		return nil, s.fail("load", err)
+	}
+	return st, nil
+}
+
+// loadNode reads one node's history in a read-only snapshot.
+func loadNode(ctx context.Context, conn *pgx.Conn,
+	node []byte) (*core.StoredState, error) {
+
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{
+		IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	st := &core.StoredState{}
+
+	var since, hb stamp
+	err = tx.QueryRow(ctx, `SELECT since_s, since_ns, heartbeat_s,
+		heartbeat_ns FROM chanfitness_nodes WHERE node = $1`, node).
+		Scan(&since.s, &since.ns, &hb.s, &hb.ns)
+	switch {
+	case err == pgx.ErrNoRows:
+		return st, nil
+	case err != nil:
+		return nil, err
+	}
+	st.Meta = core.Meta{MonitoringSince: since.time(),
+		Heartbeat: hb.time()}
+
+	rows, err := tx.Query(ctx, `SELECT start_s, start_ns, end_s, end_ns
+		FROM chanfitness_gaps WHERE node = $1 ORDER BY n`, node)
+	if err != nil {
+		return nil, err
+	}
+	var a, b stamp
+	_, err = pgx.ForEachRow(rows, []any{&a.s, &a.ns, &b.s, &b.ns},
+		func() error {
+			st.Gaps = append(st.Gaps, core.Gap{Start: a.time(),
+				End: b.time()})
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+
+	if st.Peers, err = loadPeers(ctx, tx, node); err != nil {
+		return nil, err
+	}
+	if st.Logs, err = loadLogs(ctx, tx, node); err != nil {
+		return nil, err
+	}
+	if st.Channels, err = loadChannels(ctx, tx, node); err != nil {
+		return nil, err
+	}
+	return st, tx.Commit(ctx)
+}
+
+func loadPeers(ctx context.Context, tx pgx.Tx,
+	node []byte) ([]core.PeerRecord, error) {
+
+	rows, err := tx.Query(ctx, `SELECT peer, tracked_s, tracked_ns,
+		online, state_s, state_ns, flaps, flap_s, flap_ns, staged_s,
+		staged_ns, staged_state, event_s, event_ns
+		FROM chanfitness_peers WHERE node = $1 ORDER BY peer`, node)
+	if err != nil {
+		return nil, err
+	}
+	var out []core.PeerRecord
+	var (
+		id             []byte
+		tr, stt, fl, e stamp
+		online         bool
+		flaps          int64
+		sgS            *int64
+		sgN            *int32
+		sgState        *int16
+	)
+	_, err = pgx.ForEachRow(rows, []any{&id, &tr.s, &tr.ns, &online,
+		&stt.s, &stt.ns, &flaps, &fl.s, &fl.ns, &sgS, &sgN, &sgState,
+		&e.s, &e.ns}, func() error {
+
+		r := core.PeerRecord{
+			TrackedSince: tr.time(),
+			Online:       online,
+			StateSince:   stt.time(),
+			FlapCount:    int(flaps),
+			LastFlap:     fl.time(),
+			LastEvent:    e.time(),
+		}
+		if err := peerID(&r.Peer, id, "chanfitness_peers"); err != nil {
+			return err
+		}
+		if sgS != nil && sgN != nil && sgState != nil {
+			r.Staged = &core.LogEvent{
+				Time:  stamp{*sgS, *sgN}.time(),
+				State: core.State(*sgState),
+			}
+		}
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// loadLogs reads every peer's log, aggregated per peer by the server so
+// that a long history is a few rows of arrays.
+func loadLogs(ctx context.Context, tx pgx.Tx,
+	node []byte) ([]core.PeerLog, error) {
+
+	rows, err := tx.Query(ctx, `SELECT peer,
+		array_agg(seq ORDER BY seq), array_agg(t_s ORDER BY seq),
+		array_agg(t_ns ORDER BY seq), array_agg(state ORDER BY seq)
+		FROM chanfitness_events WHERE node = $1
+		GROUP BY peer ORDER BY peer`, node)
+	if err != nil {
+		return nil, err
+	}
+	var out []core.PeerLog
+	var (
+		id     []byte
+		seqs   []int64
+		ts     []int64
+		tns    []int32
+		states []int16
+	)
+	_, err = pgx.ForEachRow(rows, []any{&id, &seqs, &ts, &tns, &states},
+		func() error {
+			l := core.PeerLog{Events: make([]core.LogEvent,
+				len(seqs))}
+			err := peerID(&l.Peer, id, "chanfitness_events")
+			if err != nil {
+				return err
+			}
+			for i := range seqs {
+				if seqs[i] != int64(i) {
+					return fmt.Errorf("%w: table "+
+						"chanfitness_events: log of "+
+						"peer %v has event %d where "+
+						"event %d belongs (events "+
+						"were removed): restore the "+
+						"database from a backup",
+						base.ErrCorrupt, l.Peer,
+						seqs[i], i)
+				}
+				l.Events[i] = core.LogEvent{
+					Time:  stamp{ts[i], tns[i]}.time(),
+					State: core.State(states[i]),
+				}
+			}
+			out = append(out, l)
+			return nil
+		})
+	return out, err
+}
+
+func loadChannels(ctx context.Context, tx pgx.Tx,
+	node []byte) ([]core.ChannelRecord, error) {
+
+	rows, err := tx.Query(ctx, `SELECT txid, idx, peer, scid, opened_s,
+		opened_ns, node_opened_s, node_opened_ns, opened_source,
+		funding_height, closed_s, closed_ns, frozen
+		FROM chanfitness_channels WHERE node = $1
+		ORDER BY txid, idx`, node)
+	if err != nil {
+		return nil, err
+	}
+	var out []core.ChannelRecord
+	var (
+		txid, peer  []byte
+		idx, height int64
+		scid        string
+		op, no, cl  stamp
+		source      int16
+		frozen      *string
+	)
+	_, err = pgx.ForEachRow(rows, []any{&txid, &idx, &peer, &scid, &op.s,
+		&op.ns, &no.s, &no.ns, &source, &height, &cl.s, &cl.ns,
+		&frozen}, func() error {
+
+		c := core.ChannelRecord{
+			ShortChannelID: scid,
+			OpenedAt:       op.time(),
+			NodeOpenedAt:   no.time(),
+			OpenedAtSource: core.OpenedAtSource(source),
+			FundingHeight:  uint32(height),
+			ClosedAt:       cl.time(),
+		}
+		if len(txid) != len(c.Point.Txid) || idx < 0 ||
+			idx > 1<<32-1 {
+			return fmt.Errorf("%w: table chanfitness_channels: "+
+				"bad channel point %x:%d", base.ErrCorrupt,
+				txid, idx)
+		}
+		copy(c.Point.Txid[:], txid)
+		c.Point.Index = uint32(idx)
+		if err := peerID(&c.Peer, peer,
+			"chanfitness_channels"); err != nil {
+			return err
+		}
+		f, err := decodeFrozen(frozen)
+		if err != nil {
+			return fmt.Errorf("%w: table chanfitness_channels: "+
+				"channel %v: frozen numbers: %v",
+				base.ErrCorrupt, c.Point, err)
+		}
+		c.Frozen = f
+		out = append(out, c)
+		return nil
+	})
+	return out, err
+}
+
+func peerID(dst *core.PeerID, b []byte, table string) error {
+	if len(b) != len(dst) {
+		return fmt.Errorf("%w: table %s: peer id %x is %d bytes, "+
+			"want %d", base.ErrCorrupt, table, b, len(b), len(dst))
+	}
+	copy(dst[:], b)
+	return nil
+}
+
+// stamp is a time as stored: seconds and nanoseconds since 1970.
+type stamp struct {
+	s  int64
+	ns int32
+}
+
+func split(t time.Time) stamp {
+	return stamp{t.Unix(), int32(t.Nanosecond())}
+}
+
+func (x stamp) time() time.Time {
+	t := time.Unix(x.s, int64(x.ns)).UTC()
+	if t.Equal(time.Time{}) {
+		return time.Time{}
+	}
+	return t
+}
+
+// frozenNumbers is the stored form of a closed channel's numbers:
+// window name to [monitored, uptime] in nanoseconds.
+type frozenNumbers map[string][2]int64
+
+func encodeFrozen(m map[string]core.WindowNumbers) *string {
+	if m == nil {
+		return nil
+	}
+	f := make(frozenNumbers, len(m))
+	for k, v := range m {
+		f[k] = [2]int64{int64(v.Monitored), int64(v.Uptime)}
+	}
+	b, _ := json.Marshal(f)
+	s := string(b)
+	return &s
+}
+
+func decodeFrozen(s *string) (map[string]core.WindowNumbers, error) {
+	if s == nil {
+		return nil, nil
+	}
+	var f frozenNumbers
+	if err := json.Unmarshal([]byte(*s), &f); err != nil {
+		return nil, err
+	}
+	m := make(map[string]core.WindowNumbers, len(f))
+	for k := range f {
+		m[k] = core.WindowNumbers{Monitored: time.Duration(f[k][0]),
+			Uptime: time.Duration(f[k][1])}
+	}
+	return m, nil
+}

@@ -1,0 +1,141 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// The schema is versioned by a small migrator of its own rather than a
+// migration library: the steps are a few SQL statements compiled into
+// the binary, applied in one transaction each under an advisory lock
+// (two monitors starting at once on a new database cannot both apply
+// them), and nothing of it may write to stdout, which is the Core
+// Lightning plugin's protocol pipe.
+
+// migrations are the schema's steps; migrations[i] brings the schema from
+// version i to i+1. A step is never changed once released: changes are
+// new steps.
+//
+// Every row belongs to a node (its public key). Times are stored as
+// seconds and nanoseconds since 1970 (two columns), since the history's
+// times need nanoseconds and Go's whole range of years. A peer's log is
+// one row per event, numbered from 0 by seq.
+var migrations = []string{
+	`CREATE TABLE chanfitness_nodes (
+		node bytea PRIMARY KEY CHECK (length(node) = 33),
+		since_s bigint NOT NULL,
+		since_ns integer NOT NULL,
+		heartbeat_s bigint NOT NULL,
+		heartbeat_ns integer NOT NULL,
+		write_token bigint NOT NULL DEFAULT 0,
+		created timestamptz NOT NULL DEFAULT now()
+	);
+	CREATE TABLE chanfitness_gaps (
+		node bytea NOT NULL REFERENCES chanfitness_nodes,
+		n bigint NOT NULL,
+		start_s bigint NOT NULL,
+		start_ns integer NOT NULL,
+		end_s bigint NOT NULL,
+		end_ns integer NOT NULL,
+		PRIMARY KEY (node, n)
+	);
+	CREATE TABLE chanfitness_peers (
+		node bytea NOT NULL REFERENCES chanfitness_nodes,
+		peer bytea NOT NULL CHECK (length(peer) = 33),
+		tracked_s bigint NOT NULL,
+		tracked_ns integer NOT NULL,
+		online boolean NOT NULL,
+		state_s bigint NOT NULL,
+		state_ns integer NOT NULL,
+		flaps bigint NOT NULL,
+		flap_s bigint NOT NULL,
+		flap_ns integer NOT NULL,
+		staged_s bigint,
+		staged_ns integer,
+		staged_state smallint,
+		event_s bigint NOT NULL,
+		event_ns integer NOT NULL,
+		PRIMARY KEY (node, peer)
+	);
+	CREATE TABLE chanfitness_events (
+		node bytea NOT NULL REFERENCES chanfitness_nodes,
+		peer bytea NOT NULL,
+		seq bigint NOT NULL,
+		t_s bigint NOT NULL,
+		t_ns integer NOT NULL,
+		state smallint NOT NULL,
+		PRIMARY KEY (node, peer, seq)
+	);
+	CREATE TABLE chanfitness_channels (
+		node bytea NOT NULL REFERENCES chanfitness_nodes,
+		txid bytea NOT NULL CHECK (length(txid) = 32),
+		idx bigint NOT NULL,
+		peer bytea NOT NULL,
+		scid text NOT NULL,
+		opened_s bigint NOT NULL,
+		opened_ns integer NOT NULL,
+		node_opened_s bigint NOT NULL,
+		node_opened_ns integer NOT NULL,
+		opened_source smallint NOT NULL,
+		funding_height bigint NOT NULL,
+		closed_s bigint NOT NULL,
+		closed_ns integer NOT NULL,
+		frozen text,
+		PRIMARY KEY (node, txid, idx)
+	);`,
+}
+
+// schemaLockKey is the advisory lock key held while the schema is
+// migrated.
+const schemaLockKey int64 = 0x6368616e66697401 // "chanfit" 1
+
+// migrate brings the schema to the newest version. A database whose
+// schema is newer than this program knows is refused.
+func migrate(ctx context.Context, conn *pgx.Conn) (int, error) {
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`,
+		schemaLockKey); err != nil {
+
+		return 0, err
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS
+		chanfitness_schema (version integer NOT NULL)`); err != nil {
+		return 0, err
+	}
+	var version int
+	err = tx.QueryRow(ctx, `SELECT version FROM chanfitness_schema`).
+		Scan(&version)
+	switch {
+	case err == pgx.ErrNoRows:
+		if _, err := tx.Exec(ctx, `INSERT INTO chanfitness_schema
+			VALUES (0)`); err != nil {
+			return 0, err
+		}
+	case err != nil:
+		return 0, err
+	}
+	if version > len(migrations) {
+		return 0, fmt.Errorf("%w: the database's chanfitness schema "+
+			"is version %d, newer than this program knows (%d): "+
+			"run a newer chanfitness", ErrSchema, version,
+			len(migrations))
+	}
+	for v := version; v < len(migrations); v++ {
+		if _, err := tx.Exec(ctx, migrations[v]); err != nil {
+			return 0, fmt.Errorf("schema step %d: %w", v+1, err)
+		}
+	}
+	if version < len(migrations) {
+		if _, err := tx.Exec(ctx, `UPDATE chanfitness_schema
+			SET version = $1`, len(migrations)); err != nil {
+			return 0, err
+		}
+	}
+	return version, tx.Commit(ctx)
+}

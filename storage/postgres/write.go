@@ -1,0 +1,363 @@
+package postgres
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/storage/internal/base"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// The statements of a write; each takes the node as $1 and the rows as
+// arrays, so that a batch of any size is one statement per table and
+// the whole write one round trip.
+const (
+	sqlMeta = `UPDATE chanfitness_nodes SET write_token = $2,
+		since_s = CASE WHEN $3 THEN $4 ELSE since_s END,
+		since_ns = CASE WHEN $3 THEN $5 ELSE since_ns END,
+		heartbeat_s = CASE WHEN $3 THEN $6 ELSE heartbeat_s END,
+		heartbeat_ns = CASE WHEN $3 THEN $7 ELSE heartbeat_ns END
+		WHERE node = $1`
+
+	sqlGaps = `INSERT INTO chanfitness_gaps
+		(node, n, start_s, start_ns, end_s, end_ns)
+		SELECT $1, * FROM unnest($2::bigint[], $3::bigint[],
+			$4::integer[], $5::bigint[], $6::integer[])`
+
+	sqlPeers = `INSERT INTO chanfitness_peers (node, peer, tracked_s,
+		tracked_ns, online, state_s, state_ns, flaps, flap_s, flap_ns,
+		staged_s, staged_ns, staged_state, event_s, event_ns)
+		SELECT $1, * FROM unnest($2::bytea[], $3::bigint[],
+			$4::integer[], $5::boolean[], $6::bigint[],
+			$7::integer[], $8::bigint[], $9::bigint[],
+			$10::integer[], $11::bigint[], $12::integer[],
+			$13::smallint[], $14::bigint[], $15::integer[])
+		ON CONFLICT (node, peer) DO UPDATE SET
+		tracked_s = excluded.tracked_s,
+		tracked_ns = excluded.tracked_ns, online = excluded.online,
+		state_s = excluded.state_s, state_ns = excluded.state_ns,
+		flaps = excluded.flaps, flap_s = excluded.flap_s,
+		flap_ns = excluded.flap_ns, staged_s = excluded.staged_s,
+		staged_ns = excluded.staged_ns,
+		staged_state = excluded.staged_state,
+		event_s = excluded.event_s, event_ns = excluded.event_ns`
+
+	sqlEvents = `INSERT INTO chanfitness_events
+		(node, peer, seq, t_s, t_ns, state)
+		SELECT $1, * FROM unnest($2::bytea[], $3::bigint[],
+			$4::bigint[], $5::integer[], $6::smallint[])`
+
+	sqlChannels = `INSERT INTO chanfitness_channels (node, txid, idx,
+		peer, scid, opened_s, opened_ns, node_opened_s,
+		node_opened_ns, opened_source, funding_height, closed_s,
+		closed_ns, frozen)
+		SELECT $1, * FROM unnest($2::bytea[], $3::bigint[],
+			$4::bytea[], $5::text[], $6::bigint[], $7::integer[],
+			$8::bigint[], $9::integer[], $10::smallint[],
+			$11::bigint[], $12::bigint[], $13::integer[],
+			$14::text[])
+		ON CONFLICT (node, txid, idx) DO UPDATE SET
+		peer = excluded.peer, scid = excluded.scid,
+		opened_s = excluded.opened_s, opened_ns = excluded.opened_ns,
+		node_opened_s = excluded.node_opened_s,
+		node_opened_ns = excluded.node_opened_ns,
+		opened_source = excluded.opened_source,
+		funding_height = excluded.funding_height,
+		closed_s = excluded.closed_s, closed_ns = excluded.closed_ns,
+		frozen = excluded.frozen`
+
+	sqlDelete = `DELETE FROM chanfitness_channels WHERE node = $1 AND
+		(txid, idx) IN (SELECT * FROM unnest($2::bytea[],
+			$3::bigint[]))`
+)
+
+// Write applies b in one transaction. A log run that does not start
+// where its peer's log ends rejects the whole batch. When the server
+// cannot be reached it fails at once (within the store's timeout) and the
+// next call connects again.
+func (s *Store) Write(ctx context.Context, b *core.Batch) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("write: %w", base.ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.limit)
+	defer cancel()
+	conn, err := s.ready(ctx, "write")
+	if err != nil {
+		return err
+	}
+	if u := s.unsure; u != nil {
+		s.unsure = nil
+		if u.committed && u.sum == fingerprint(b) {
+			// The batch whose commit was in doubt is this one,
+			// and it was committed.
+			s.log.Infof("a write in doubt had reached %s", s.where)
+			s.dirty = true
+			return nil
+		}
+	}
+	if err := base.CheckLogs(b, s.count); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	if b.Empty() {
+		return nil
+	}
+
+	s.token++
+	q := s.queue(b)
+	err = conn.SendBatch(ctx, q).Close()
+	if err != nil {
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || conn.IsClosed() {
+			// The connection broke: the commit may have happened.
+			s.unsure = &attempt{token: s.token, sum: fingerprint(b)}
+		}
+		s.broken(err)
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return s.fail("write", ctx.Err())
+		}
+		return s.fail("write", err)
+	}
+	for i := range b.Logs {
+		s.logLen[b.Logs[i].Peer] += uint64(len(b.Logs[i].Events))
+	}
+	s.gaps += int64(len(b.Gaps))
+	s.dirty = true
+	return nil
+}
+
+func (s *Store) count(p core.PeerID) uint64 {
+	return s.logLen[p]
+}
+
+// queue builds the statements of b's transaction.
+func (s *Store) queue(b *core.Batch) *pgx.Batch {
+	q := &pgx.Batch{}
+	var m core.Meta
+	if b.Meta != nil {
+		m = *b.Meta
+	}
+	since, hb := split(m.MonitoringSince), split(m.Heartbeat)
+	q.Queue(sqlMeta, s.node, s.token, b.Meta != nil, since.s, since.ns,
+		hb.s, hb.ns)
+
+	if len(b.Gaps) > 0 {
+		n := len(b.Gaps)
+		ns, ss, sns := make([]int64, n), make([]int64, n),
+			make([]int32, n)
+		es, ens := make([]int64, n), make([]int32, n)
+		for i, g := range b.Gaps {
+			st, en := split(g.Start), split(g.End)
+			ns[i] = s.gaps + int64(i)
+			ss[i], sns[i], es[i], ens[i] = st.s, st.ns, en.s, en.ns
+		}
+		q.Queue(sqlGaps, s.node, ns, ss, sns, es, ens)
+	}
+	if len(b.Peers) > 0 {
+		queuePeers(q, s.node, lastPeers(b.Peers))
+	}
+	if len(b.Logs) > 0 {
+		queueEvents(q, s.node, b.Logs)
+	}
+	if len(b.Channels) > 0 {
+		queueChannels(q, s.node, lastChannels(b.Channels))
+	}
+	if len(b.DeleteChannels) > 0 {
+		n := len(b.DeleteChannels)
+		txids, idx := make([][]byte, n), make([]int64, n)
+		for i := range b.DeleteChannels {
+			txids[i] = b.DeleteChannels[i].Txid[:]
+			idx[i] = int64(b.DeleteChannels[i].Index)
+		}
+		q.Queue(sqlDelete, s.node, txids, idx)
+	}
+	return q
+}
+
+// lastPeers returns the records of recs, the last one of each peer only
+// (an upsert cannot change one row twice).
+func lastPeers(recs []core.PeerRecord) []*core.PeerRecord {
+	out := make([]*core.PeerRecord, 0, len(recs))
+	if len(recs) == 1 {
+		return append(out, &recs[0])
+	}
+	seen := make(map[core.PeerID]int, len(recs))
+	for i := range recs {
+		if j, ok := seen[recs[i].Peer]; ok {
+			out[j] = &recs[i]
+			continue
+		}
+		seen[recs[i].Peer] = len(out)
+		out = append(out, &recs[i])
+	}
+	return out
+}
+
+// lastChannels is lastPeers for channel records.
+func lastChannels(recs []core.ChannelRecord) []*core.ChannelRecord {
+	out := make([]*core.ChannelRecord, 0, len(recs))
+	seen := make(map[core.ChannelPoint]int, len(recs))
+	for i := range recs {
+		if j, ok := seen[recs[i].Point]; ok {
+			out[j] = &recs[i]
+			continue
+		}
+		seen[recs[i].Point] = len(out)
+		out = append(out, &recs[i])
+	}
+	return out
+}
+
+func queuePeers(q *pgx.Batch, node []byte, recs []*core.PeerRecord) {
+	n := len(recs)
+	ids := make([][]byte, n)
+	trS, stS, flS, evS := make([]int64, n), make([]int64, n),
+		make([]int64, n), make([]int64, n)
+	trN, stN, flN, evN := make([]int32, n), make([]int32, n),
+		make([]int32, n), make([]int32, n)
+	online, flaps := make([]bool, n), make([]int64, n)
+	sgS, sgN, sgState := make([]*int64, n), make([]*int32, n),
+		make([]*int16, n)
+	for i, r := range recs {
+		ids[i] = r.Peer[:]
+		tr, st, fl, ev := split(r.TrackedSince), split(r.StateSince),
+			split(r.LastFlap), split(r.LastEvent)
+		trS[i], trN[i], stS[i], stN[i] = tr.s, tr.ns, st.s, st.ns
+		flS[i], flN[i], evS[i], evN[i] = fl.s, fl.ns, ev.s, ev.ns
+		online[i], flaps[i] = r.Online, int64(r.FlapCount)
+		if r.Staged != nil {
+			sg := split(r.Staged.Time)
+			state := int16(r.Staged.State)
+			sgS[i], sgN[i], sgState[i] = &sg.s, &sg.ns, &state
+		}
+	}
+	q.Queue(sqlPeers, node, ids, trS, trN, online, stS, stN, flaps, flS,
+		flN, sgS, sgN, sgState, evS, evN)
+}
+
+func queueEvents(q *pgx.Batch, node []byte, logs []core.PeerLog) {
+	n := 0
+	for i := range logs {
+		n += len(logs[i].Events)
+	}
+	if n == 0 {
+		return
+	}
+	peers, seqs := make([][]byte, 0, n), make([]int64, 0, n)
+	ts, tns := make([]int64, 0, n), make([]int32, 0, n)
+	states := make([]int16, 0, n)
+	for i := range logs {
+		l := &logs[i]
+		for j, ev := range l.Events {
+			t := split(ev.Time)
+			peers = append(peers, l.Peer[:])
+			seqs = append(seqs, int64(l.Seq)+int64(j))
+			ts, tns = append(ts, t.s), append(tns, t.ns)
+			states = append(states, int16(ev.State))
+		}
+	}
+	q.Queue(sqlEvents, node, peers, seqs, ts, tns, states)
+}
+
+func queueChannels(q *pgx.Batch, node []byte,
+	recs []*core.ChannelRecord) {
+
+	n := len(recs)
+	txids, peers := make([][]byte, n), make([][]byte, n)
+	idx, heights := make([]int64, n), make([]int64, n)
+	scids, frozen := make([]string, n), make([]*string, n)
+	opS, noS, clS := make([]int64, n), make([]int64, n), make([]int64, n)
+	opN, noN, clN := make([]int32, n), make([]int32, n), make([]int32, n)
+	sources := make([]int16, n)
+	for i, c := range recs {
+		txids[i], idx[i] = c.Point.Txid[:], int64(c.Point.Index)
+		peers[i], scids[i] = c.Peer[:], c.ShortChannelID
+		op, no, cl := split(c.OpenedAt), split(c.NodeOpenedAt),
+			split(c.ClosedAt)
+		opS[i], opN[i], noS[i], noN[i] = op.s, op.ns, no.s, no.ns
+		clS[i], clN[i] = cl.s, cl.ns
+		sources[i] = int16(c.OpenedAtSource)
+		heights[i] = int64(c.FundingHeight)
+		frozen[i] = encodeFrozen(c.Frozen)
+	}
+	q.Queue(sqlChannels, node, txids, idx, peers, scids, opS, opN, noS,
+		noN, sources, heights, clS, clN, frozen)
+}
+
+// fingerprint is a digest of everything b writes, to recognize a batch
+// written again after its first write's outcome was in doubt.
+func fingerprint(b *core.Batch) [32]byte {
+	h := sha256.New()
+	var buf []byte
+	tm := func(t time.Time) {
+		x := split(t)
+		buf = binary.BigEndian.AppendUint64(buf, uint64(x.s))
+		buf = binary.BigEndian.AppendUint32(buf, uint32(x.ns))
+	}
+	num := func(v uint64) {
+		buf = binary.BigEndian.AppendUint64(buf, v)
+	}
+	if b.Meta != nil {
+		buf = append(buf, 'm')
+		tm(b.Meta.MonitoringSince)
+		tm(b.Meta.Heartbeat)
+	}
+	for _, g := range b.Gaps {
+		buf = append(buf, 'g')
+		tm(g.Start)
+		tm(g.End)
+	}
+	for _, p := range b.Peers {
+		buf = append(buf, 'p')
+		buf = append(buf, p.Peer[:]...)
+		tm(p.TrackedSince)
+		tm(p.StateSince)
+		tm(p.LastFlap)
+		tm(p.LastEvent)
+		num(uint64(p.FlapCount))
+		if p.Online {
+			buf = append(buf, 1)
+		}
+		if p.Staged != nil {
+			buf = append(buf, 's', byte(p.Staged.State))
+			tm(p.Staged.Time)
+		}
+	}
+	for _, l := range b.Logs {
+		buf = append(buf, 'l')
+		buf = append(buf, l.Peer[:]...)
+		num(l.Seq)
+		num(uint64(len(l.Events)))
+		for _, ev := range l.Events {
+			tm(ev.Time)
+			buf = append(buf, byte(ev.State))
+		}
+	}
+	for _, c := range b.Channels {
+		buf = append(buf, 'c')
+		buf = append(buf, c.Point.Txid[:]...)
+		num(uint64(c.Point.Index))
+		buf = append(buf, c.ShortChannelID...)
+		tm(c.ClosedAt)
+		tm(c.OpenedAt)
+	}
+	for _, cp := range b.DeleteChannels {
+		buf = append(buf, 'd')
+		buf = append(buf, cp.Txid[:]...)
+		num(uint64(cp.Index))
+	}
+	h.Write(buf)
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum
+}
