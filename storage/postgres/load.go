@@ -88,6 +88,9 @@ func loadNode(ctx context.Context, conn *pgx.Conn,
 	if st.Channels, err = loadChannels(ctx, tx, node); err != nil {
 		return nil, err
 	}
+	if st.Alerts, err = loadAlerts(ctx, tx, node); err != nil {
+		return nil, err
+	}
 	return st, tx.Commit(ctx)
 }
 
@@ -241,6 +244,44 @@ func loadChannels(ctx context.Context, tx pgx.Tx,
 		}
 		c.Frozen = f
 		out = append(out, c)
+		return nil
+	})
+	return out, err
+}
+
+func loadAlerts(ctx context.Context, tx pgx.Tx,
+	node []byte) ([]core.AlertRecord, error) {
+
+	rows, err := tx.Query(ctx, `SELECT key, body, created_s, created_ns,
+		pending, attempts, next_s, next_ns FROM chanfitness_alerts
+		WHERE node = $1 ORDER BY key`, node)
+	if err != nil {
+		return nil, err
+	}
+	var out []core.AlertRecord
+	var (
+		key, body []byte
+		cr, nx    stamp
+		pending   []string
+		attempts  int64
+	)
+	_, err = pgx.ForEachRow(rows, []any{&key, &body, &cr.s, &cr.ns,
+		&pending, &attempts, &nx.s, &nx.ns}, func() error {
+
+		a := core.AlertRecord{
+			Key:         string(key),
+			Body:        append([]byte(nil), body...),
+			CreatedAt:   cr.time(),
+			Attempts:    int(attempts),
+			NextAttempt: nx.time(),
+		}
+		if len(a.Body) == 0 {
+			a.Body = nil
+		}
+		if len(pending) > 0 {
+			a.Pending = append([]string(nil), pending...)
+		}
+		out = append(out, a)
 		return nil
 	})
 	return out, err

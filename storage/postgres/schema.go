@@ -84,6 +84,18 @@ var migrations = []string{
 		closed_ns integer NOT NULL,
 		frozen text,
 		PRIMARY KEY (node, txid, idx)
+	);
+	CREATE TABLE chanfitness_alerts (
+		node bytea NOT NULL REFERENCES chanfitness_nodes,
+		key bytea NOT NULL,
+		body bytea NOT NULL,
+		created_s bigint NOT NULL,
+		created_ns integer NOT NULL,
+		pending text[] NOT NULL,
+		attempts bigint NOT NULL,
+		next_s bigint NOT NULL,
+		next_ns integer NOT NULL,
+		PRIMARY KEY (node, key)
 	);`,
 }
 

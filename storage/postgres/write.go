@@ -72,6 +72,18 @@ const (
 		closed_s = excluded.closed_s, closed_ns = excluded.closed_ns,
 		frozen = excluded.frozen`
 
+	sqlAlerts = `INSERT INTO chanfitness_alerts (node, key, body,
+		created_s, created_ns, pending, attempts, next_s, next_ns)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
+		ON CONFLICT (node, key) DO UPDATE SET body = excluded.body,
+		created_s = excluded.created_s,
+		created_ns = excluded.created_ns, pending = excluded.pending,
+		attempts = excluded.attempts, next_s = excluded.next_s,
+		next_ns = excluded.next_ns`
+
+	sqlDeleteAlerts = `DELETE FROM chanfitness_alerts WHERE node = $1
+		AND key = ANY($2::bytea[])`
+
 	sqlDelete = `DELETE FROM chanfitness_channels WHERE node = $1 AND
 		(txid, idx) IN (SELECT * FROM unnest($2::bytea[],
 			$3::bigint[]))`
@@ -180,6 +192,29 @@ func (s *Store) queue(b *core.Batch) *pgx.Batch {
 			idx[i] = int64(b.DeleteChannels[i].Index)
 		}
 		q.Queue(sqlDelete, s.node, txids, idx)
+	}
+	// Alerts are few (one per peer and event, until delivered): one
+	// statement each, in order, so a key written twice keeps the last.
+	for i := range b.Alerts {
+		a := &b.Alerts[i]
+		cr, nx := split(a.CreatedAt), split(a.NextAttempt)
+		body := a.Body
+		if body == nil {
+			body = []byte{}
+		}
+		pending := a.Pending
+		if pending == nil {
+			pending = []string{}
+		}
+		q.Queue(sqlAlerts, s.node, []byte(a.Key), body, cr.s, cr.ns,
+			pending, int64(a.Attempts), nx.s, nx.ns)
+	}
+	if len(b.DeleteAlerts) > 0 {
+		keys := make([][]byte, len(b.DeleteAlerts))
+		for i, k := range b.DeleteAlerts {
+			keys[i] = []byte(k)
+		}
+		q.Queue(sqlDeleteAlerts, s.node, keys)
 	}
 	return q
 }
@@ -355,6 +390,19 @@ func fingerprint(b *core.Batch) [32]byte {
 		buf = append(buf, 'd')
 		buf = append(buf, cp.Txid[:]...)
 		num(uint64(cp.Index))
+	}
+	for _, a := range b.Alerts {
+		buf = append(buf, 'a')
+		num(uint64(len(a.Key)))
+		buf = append(buf, a.Key...)
+		num(uint64(a.Attempts))
+		tm(a.NextAttempt)
+		num(uint64(len(a.Pending)))
+	}
+	for _, k := range b.DeleteAlerts {
+		buf = append(buf, 'x')
+		num(uint64(len(k)))
+		buf = append(buf, k...)
 	}
 	h.Write(buf)
 	var sum [32]byte
