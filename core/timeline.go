@@ -18,6 +18,12 @@ type timeline struct {
 	cumOn    []int64 // online ns from times[0] to times[i]
 	cumKnown []int64 // online or offline ns from times[0] to times[i]
 
+	// cumFlips counts the flips among events 0..i: an online or offline
+	// event whose state differs from the last such state before it.
+	// lastKnown is the state of the newest online or offline event.
+	cumFlips  []uint32
+	lastKnown State
+
 	// Completed outages (maximal offline runs), as event indices: the
 	// run's first offline event and the event that ended it.
 	outStart []uint32
@@ -35,7 +41,7 @@ type timeline struct {
 const outBlock = 16
 
 func newTimeline() *timeline {
-	return &timeline{runStart: -1}
+	return &timeline{runStart: -1, lastKnown: StateUnknown}
 }
 
 // reserve makes room for n more events.
@@ -44,6 +50,7 @@ func (tl *timeline) reserve(n int) {
 	tl.states = slices.Grow(tl.states, n)
 	tl.cumOn = slices.Grow(tl.cumOn, n)
 	tl.cumKnown = slices.Grow(tl.cumKnown, n)
+	tl.cumFlips = slices.Grow(tl.cumFlips, n)
 }
 
 // len returns the number of committed events.
@@ -78,6 +85,17 @@ func (tl *timeline) append(t int64, s State) {
 	tl.states = append(tl.states, s)
 	tl.cumOn = append(tl.cumOn, on)
 	tl.cumKnown = append(tl.cumKnown, known)
+	var flips uint32
+	if n > 0 {
+		flips = tl.cumFlips[n-1]
+	}
+	if s != StateUnknown {
+		if tl.lastKnown != StateUnknown && s != tl.lastKnown {
+			flips++
+		}
+		tl.lastKnown = s
+	}
+	tl.cumFlips = append(tl.cumFlips, flips)
 
 	switch {
 	case s == StateOffline && tl.runStart < 0:
