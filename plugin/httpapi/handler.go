@@ -1,6 +1,6 @@
 // Package httpapi is the HTTP side of chanfitness, shared by the front
-// ends: the JSON report, a health check and Prometheus metrics
-// (NewHandler), the query rules of the report (ParseReportQuery), and a
+// ends: the JSON report, the timeline's segments, a health check,
+// Prometheus metrics and the timeline page (NewHandler), the query rules of the report (ParseReportQuery), and a
 // server that holds its connections to bounds and serves over TLS with a
 // bearer token (Listen).
 package httpapi
@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,9 +22,15 @@ import (
 
 // HTTP paths.
 const (
-	PathReport  = "/v1/report"
-	PathHealth  = "/v1/health"
-	PathMetrics = "/metrics"
+	PathReport   = "/v1/report"
+	PathHealth   = "/v1/health"
+	PathMetrics  = "/metrics"
+	PathTimeline = "/v1/timeline"
+
+	// PathPage is the timeline page of every peer, and PathPeerPage
+	// followed by a peer id that of one peer.
+	PathPage     = "/"
+	PathPeerPage = "/peer/"
 )
 
 // Query parameters of PathReport.
@@ -39,6 +46,8 @@ const reportTimeout = 30 * time.Second
 // implements it.
 type Monitor interface {
 	Report(ctx context.Context, q core.ReportQuery) (core.Report, error)
+	Timeline(ctx context.Context, q core.TimelineQuery) (core.Timeline,
+		error)
 	Connected() (bool, time.Time)
 }
 
@@ -55,9 +64,11 @@ type ErrorBody struct {
 	Error string `json:"error"`
 }
 
-// NewHandler returns the HTTP handler of the report, the health check and
-// the Prometheus metrics of m. With a token, every path but PathHealth
-// answers 401 to a request without "Authorization: Bearer <token>".
+// NewHandler returns the HTTP handler of the report, the timeline, the
+// health check, the Prometheus metrics and the pages of m. With a token,
+// every path but PathHealth answers 401 to a request without
+// "Authorization: Bearer <token>" (or, so that a browser can ask for it,
+// HTTP basic authentication with the token as the password).
 func NewHandler(m Monitor, token string) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+PathReport, func(w http.ResponseWriter,
@@ -71,6 +82,21 @@ func NewHandler(m Monitor, token string) http.Handler {
 		serveHealth(w, m)
 	})
 	mux.Handle("GET "+PathMetrics, MetricsHandler(m))
+	mux.HandleFunc("GET "+PathTimeline, func(w http.ResponseWriter,
+		r *http.Request) {
+
+		serveTimeline(w, r, m)
+	})
+	mux.HandleFunc("GET "+PathPage+"{$}", func(w http.ResponseWriter,
+		r *http.Request) {
+
+		servePage(w, r, m)
+	})
+	mux.HandleFunc("GET "+PathPeerPage+"{id}", func(w http.ResponseWriter,
+		r *http.Request) {
+
+		servePeerPage(w, r, m)
+	})
 	if token == "" {
 		return mux
 	}
@@ -84,9 +110,18 @@ func requireToken(token string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != PathHealth {
 			got := []byte(r.Header.Get("Authorization"))
-			if subtle.ConstantTimeCompare(got, want) != 1 {
-				w.Header().Set("WWW-Authenticate",
-					`Bearer realm="chanfitness"`)
+			_, pass, basic := r.BasicAuth()
+			if subtle.ConstantTimeCompare(got, want) != 1 &&
+				(!basic || subtle.ConstantTimeCompare(
+					[]byte(pass), []byte(token)) != 1) {
+
+				challenge := `Bearer realm="chanfitness"`
+				if isPage(r.URL.Path) {
+					// A browser asks for a password.
+					challenge = `Basic realm="chanfitness ` +
+						`(the password is the token)"`
+				}
+				w.Header().Set("WWW-Authenticate", challenge)
 				writeJSON(w, http.StatusUnauthorized, ErrorBody{
 					"missing or wrong bearer token (see " +
 						"--auth.tokenpath)"})
@@ -103,7 +138,40 @@ func requireToken(token string, next http.Handler) http.Handler {
 // parameter; a bad value is quoted by a short prefix only.
 func ParseReportQuery(rawQuery string) (core.ReportQuery, error) {
 	var q core.ReportQuery
-	seen := make(map[string]bool, 2)
+	err := parseQuery(rawQuery, []string{ParamPeer, ParamWindow},
+		func(key, value string) error {
+			return setReportParam(&q, key, value)
+		})
+	return q, err
+}
+
+// setReportParam sets a peer or window parameter of q.
+func setReportParam(q *core.ReportQuery, key, value string) error {
+	switch key {
+	case ParamPeer:
+		p, err := core.ParsePeerID(value)
+		if err != nil {
+			return fmt.Errorf("query parameter %s: %w", key, err)
+		}
+		q.Peer = &p
+	case ParamWindow:
+		w, err := core.ParseWindow(value)
+		if err != nil {
+			return fmt.Errorf("query parameter %s: %w", key, err)
+		}
+		q.Window = w.Name
+	}
+	return nil
+}
+
+// parseQuery reads a query of the parameters keys, each at most once
+// and not empty, handing each to set. An undecodable escape, a repeated,
+// unknown or empty parameter is an error naming the parameter; a bad
+// value is quoted by a short prefix only.
+func parseQuery(rawQuery string, keys []string,
+	set func(key, value string) error) error {
+
+	seen := make(map[string]bool, len(keys))
 	for part := range strings.SplitSeq(rawQuery, "&") {
 		if part == "" {
 			continue
@@ -111,49 +179,45 @@ func ParseReportQuery(rawQuery string) (core.ReportQuery, error) {
 		rawKey, rawValue, _ := strings.Cut(part, "=")
 		key, err := url.QueryUnescape(rawKey)
 		if err != nil {
-			return q, fmt.Errorf("%w: query parameter %s: bad "+
+			return fmt.Errorf("%w: query parameter %s: bad "+
 				"escape in its name", core.ErrBadInput,
 				core.Quote(rawKey))
 		}
-		if key != ParamPeer && key != ParamWindow {
-			return q, fmt.Errorf("%w: unknown query parameter %s "+
-				"(want %s or %s)", core.ErrBadInput,
-				core.Quote(key), ParamPeer, ParamWindow)
+		if !slices.Contains(keys, key) {
+			return fmt.Errorf("%w: unknown query parameter %s "+
+				"(want %s)", core.ErrBadInput, core.Quote(key),
+				orList(keys))
 		}
 		if seen[key] {
-			return q, fmt.Errorf("%w: query parameter %s given "+
+			return fmt.Errorf("%w: query parameter %s given "+
 				"more than once", core.ErrBadInput, key)
 		}
 		seen[key] = true
 		value, err := url.QueryUnescape(rawValue)
 		if err != nil {
-			return q, fmt.Errorf("%w: query parameter %s: bad "+
+			return fmt.Errorf("%w: query parameter %s: bad "+
 				"escape in %s", core.ErrBadInput, key,
 				core.Quote(rawValue))
 		}
 		if value == "" {
-			return q, fmt.Errorf("%w: query parameter %s is empty "+
+			return fmt.Errorf("%w: query parameter %s is empty "+
 				"(leave it out for the default)", core.ErrBadInput,
 				key)
 		}
-		switch key {
-		case ParamPeer:
-			p, err := core.ParsePeerID(value)
-			if err != nil {
-				return q, fmt.Errorf("query parameter %s: %w",
-					key, err)
-			}
-			q.Peer = &p
-		case ParamWindow:
-			w, err := core.ParseWindow(value)
-			if err != nil {
-				return q, fmt.Errorf("query parameter %s: %w",
-					key, err)
-			}
-			q.Window = w.Name
+		if err := set(key, value); err != nil {
+			return err
 		}
 	}
-	return q, nil
+	return nil
+}
+
+// orList writes "a", "a or b", "a, b or c".
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " +
+		words[len(words)-1]
 }
 
 // serveReport answers GET /v1/report?peer=&window=.

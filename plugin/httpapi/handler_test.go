@@ -34,6 +34,12 @@ func (s *stubMonitor) Report(_ context.Context,
 	return s.report, s.err
 }
 
+func (s *stubMonitor) Timeline(_ context.Context,
+	q core.TimelineQuery) (core.Timeline, error) {
+
+	return core.Timeline{Window: q.Window}, s.err
+}
+
 func (s *stubMonitor) Connected() (bool, time.Time) {
 	return s.connected, s.since
 }

@@ -1,0 +1,251 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/core/coretest"
+	"github.com/chanfitness/chanfitness/plugin/lnd/lndtest"
+	"github.com/chanfitness/chanfitness/storage/memory"
+	"github.com/lightningnetwork/lnd/clock"
+	"github.com/stretchr/testify/require"
+)
+
+// knownSegment is one interval of knownNode's history, in hours from t0.
+type knownSegment struct {
+	from, to float64
+	state    string
+}
+
+// knownPeers are knownNode's peers (in id order) and their history over
+// its 24 hours: A away 6h-9h, the monitor down 12h-15h, B away from 18h
+// on, C's channel opened at 4h. By lifetime uptime the order is B, A, C.
+var knownPeers = []struct {
+	id   string
+	segs []knownSegment
+}{
+	{lndtest.PeerKey(1), []knownSegment{{0, 6, core.SegmentOnline},
+		{6, 9, core.SegmentOffline}, {9, 12, core.SegmentOnline},
+		{12, 15, core.SegmentUnmonitored}, {15, 24, core.SegmentOnline}}},
+	{lndtest.PeerKey(2), []knownSegment{{0, 12, core.SegmentOnline},
+		{12, 15, core.SegmentUnmonitored}, {15, 18, core.SegmentOnline},
+		{18, 24, core.SegmentOffline}}},
+	{lndtest.PeerKey(3), []knownSegment{{4, 12, core.SegmentOnline},
+		{12, 15, core.SegmentUnmonitored}, {15, 24, core.SegmentOnline}}},
+}
+
+// knownNode returns a monitor holding knownPeers' history, 24 hours
+// after t0.
+func knownNode(tb testing.TB) *core.Monitor {
+	tb.Helper()
+	ctx := context.Background()
+	clk := clock.NewTestClock(t0)
+	store := memory.New()
+	m := coretest.StartMonitor(tb, core.Config{Store: store, Clock: clk})
+	at := func(h float64, typ core.EventType, peer int) {
+		tb.Helper()
+		clk.SetTime(t0.Add(time.Duration(h * float64(time.Hour))))
+		id, err := core.ParsePeerID(lndtest.PeerKey(peer))
+		require.NoError(tb, err)
+		ev := core.Event{Type: typ, Peer: id, Time: clk.Now()}
+		if typ == core.ChannelOpened {
+			ev.Channel, err = core.ParseChannelPoint(
+				lndtest.ChanPoint(peer))
+			require.NoError(tb, err)
+		}
+		require.NoError(tb, m.Apply(ctx, ev))
+	}
+	at(0, core.ChannelOpened, 1)
+	at(0, core.ChannelOpened, 2)
+	at(4, core.ChannelOpened, 3)
+	at(6, core.PeerOffline, 1)
+	at(9, core.PeerOnline, 1)
+	clk.SetTime(t0.Add(12 * time.Hour))
+	require.NoError(tb, m.Stop())
+	clk.SetTime(t0.Add(15 * time.Hour))
+	m = coretest.StartMonitor(tb, core.Config{Store: store, Clock: clk})
+	at(18, core.PeerOffline, 2)
+	clk.SetTime(t0.Add(24 * time.Hour))
+	return m
+}
+
+// getRec answers GET target from h.
+func getRec(h http.Handler, target string) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+	return rec
+}
+
+var rowRE = regexp.MustCompile(`<tr data-peer="([0-9a-f]{66})">`)
+
+// rowOrder returns the peer ids of a page's rows in order.
+func rowOrder(body string) []string {
+	var out []string
+	for _, m := range rowRE.FindAllStringSubmatch(body, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+// TestPage serves the page of knownNode: one row per peer with its
+// segments in the three colours, sorted by the server as asked, only
+// peers with open channels when asked, and nothing loaded from
+// elsewhere.
+func TestPage(t *testing.T) {
+	h := NewHandler(knownNode(t), "")
+	rec := getRec(h, "/?window=lifetime")
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	require.Equal(t, "text/html; charset=utf-8",
+		rec.Header().Get("Content-Type"))
+	require.Contains(t, rec.Header().Get("Content-Security-Policy"),
+		"default-src 'none'")
+	body := rec.Body.String()
+	ids := []string{knownPeers[0].id, knownPeers[1].id, knownPeers[2].id}
+	require.Equal(t, ids, rowOrder(body))
+	require.NotRegexp(t, `(src|href)="(https?:)?//`, body)
+	for _, class := range []string{"on", "off", "um"} {
+		require.Contains(t, body, `class="`+class+`"><title>`)
+	}
+	require.Contains(t, body, "<title>offline 2026-11-21 16:00 – "+
+		"19:00 UTC, 3h</title>")
+	require.Contains(t, body, `href="peer/`+ids[0]+`?window=lifetime"`)
+
+	up := rowOrder(getRec(h, "/?window=lifetime&sort=uptime").Body.String())
+	require.Equal(t, []string{ids[1], ids[0], ids[2]}, up)
+	down := rowOrder(getRec(h, "/?window=lifetime&sort=uptime&order=desc").
+		Body.String())
+	require.Equal(t, []string{ids[2], ids[0], ids[1]}, down)
+
+	// The default window is 30 days.
+	require.Contains(t, getRec(h, "/").Body.String(), "Window <b>30d</b>")
+	require.Equal(t, ids, rowOrder(getRec(h, "/?open=1").Body.String()))
+	require.Equal(t, http.StatusNotFound, getRec(h, "/nothing").Code)
+}
+
+// TestPeerPage serves one peer's page: its channel, its outage, its
+// events; a bad id is a 400 and an unknown one a 404.
+func TestPeerPage(t *testing.T) {
+	h := NewHandler(knownNode(t), "")
+	id := knownPeers[0].id
+	rec := getRec(h, "/peer/"+id+"?window=lifetime")
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	body := rec.Body.String()
+	require.Contains(t, body, lndtest.ChanPoint(1))
+	require.Contains(t, body, "<tr><td>2026-11-21 16:00</td><td>"+
+		"2026-11-21 19:00</td><td class=n>3h</td></tr>")
+	require.Contains(t, body, "<span class=up>online</span>")
+
+	rec = getRec(h, "/peer/02zz")
+	require.Equal(t, http.StatusBadRequest, rec.Code)
+	require.Contains(t, rec.Body.String(), "peer id &#34;02zz&#34;")
+	rec = getRec(h, "/peer/"+lndtest.PeerKey(9))
+	require.Equal(t, http.StatusNotFound, rec.Code)
+	require.Contains(t, rec.Body.String(), "peer not found")
+	rec = getRec(h, "/peer/"+id+"?window=2y")
+	require.Equal(t, http.StatusBadRequest, rec.Code)
+}
+
+// TestPageBadQuery: the page answers a bad value with the JSON API's
+// status and message, and its own parameters' bad values with a 400
+// naming them.
+func TestPageBadQuery(t *testing.T) {
+	h := NewHandler(knownNode(t), "")
+	for _, q := range []string{"window=2y", "window=", "window=%zz",
+		"window=1d&window=7d", "window=0m"} {
+		api := getRec(h, PathReport+"?"+q)
+		require.Equal(t, http.StatusBadRequest, api.Code, q)
+		var e ErrorBody
+		require.NoError(t, json.Unmarshal(api.Body.Bytes(), &e))
+		page := getRec(h, "/?"+q)
+		require.Equal(t, http.StatusBadRequest, page.Code, q)
+		require.Contains(t, page.Body.String(),
+			strings.ReplaceAll(e.Error, `"`, "&#34;"), q)
+		tl := getRec(h, PathTimeline+"?"+q)
+		require.Equal(t, http.StatusBadRequest, tl.Code, q)
+		require.JSONEq(t, api.Body.String(), tl.Body.String(), q)
+	}
+	for q, want := range map[string]string{
+		"sort=speed": `query parameter sort: bad input: &#34;speed&#34; ` +
+			`(want peer, state, uptime, flaps, outage, channels or ` +
+			`verdict)`,
+		"order=up": "query parameter order",
+		"open=yes": "query parameter open",
+		"peer=" + knownPeers[0].id: `unknown query parameter ` +
+			`&#34;peer&#34; (want window, sort, order or open)`,
+	} {
+		rec := getRec(h, "/?"+q)
+		require.Equal(t, http.StatusBadRequest, rec.Code, q)
+		require.Contains(t, rec.Body.String(), want, q)
+	}
+}
+
+// TestTimelineEndpoint answers /v1/timeline with knownNode's segments.
+func TestTimelineEndpoint(t *testing.T) {
+	h := NewHandler(knownNode(t), "")
+	rec := getRec(h, PathTimeline+"?peer="+knownPeers[0].id)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var tl struct {
+		Window string `json:"window"`
+		Peers  []struct {
+			PeerID   string `json:"peer_id"`
+			Segments []struct {
+				Start, End time.Time
+				State      string
+			}
+		}
+	}
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &tl))
+	require.Equal(t, core.WindowLifetime, tl.Window)
+	require.Len(t, tl.Peers, 1)
+	var got []knownSegment
+	for _, s := range tl.Peers[0].Segments {
+		got = append(got, knownSegment{s.Start.Sub(t0).Hours(),
+			s.End.Sub(t0).Hours(), s.State})
+	}
+	require.Equal(t, knownPeers[0].segs, got)
+
+	rec = getRec(h, PathTimeline+"?window=1d")
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &tl))
+	require.Len(t, tl.Peers, 3)
+	rec = getRec(h, PathTimeline+"?peer="+lndtest.PeerKey(9))
+	require.Equal(t, http.StatusNotFound, rec.Code)
+}
+
+// TestPageToken: with a token the pages answer 401 with a basic
+// challenge, so that a browser asks for it, and take it as the password.
+func TestPageToken(t *testing.T) {
+	h := NewHandler(knownNode(t), "s3cret")
+	rec := getRec(h, "/")
+	require.Equal(t, http.StatusUnauthorized, rec.Code)
+	require.Contains(t, rec.Header().Get("WWW-Authenticate"), "Basic")
+	require.Contains(t, getRec(h, PathReport).Header().Get(
+		"WWW-Authenticate"), "Bearer")
+
+	for _, c := range []struct {
+		user, pass string
+		code       int
+	}{
+		{"", "s3cret", http.StatusOK},
+		{"anyone", "s3cret", http.StatusOK},
+		{"s3cret", "", http.StatusUnauthorized},
+		{"", "s3cre", http.StatusUnauthorized},
+	} {
+		for _, path := range []string{"/", PathTimeline,
+			PathPeerPage + knownPeers[0].id} {
+
+			req := httptest.NewRequest(http.MethodGet, path, nil)
+			req.SetBasicAuth(c.user, c.pass)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			require.Equal(t, c.code, rec.Code, "%s %+v", path, c)
+		}
+	}
+}
