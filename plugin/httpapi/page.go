@@ -211,6 +211,7 @@ vertical-align:-.1em}
 .key .on{background:#2e9d4a}.key .off{background:#d23c3c}
 .key .um{background:#8a8fa3}.key .un{background:#f0a020}
 .key .o{background:#1a4f9c;width:3px}.key .c{background:#111;width:3px}
+.v.watch{color:#9a6a00}.v.consider_closing{color:#b02a2a;font-weight:600}
 .up{color:#1d7a37}.down{color:#b02a2a}.muted{color:#666}
 @media (max-width:600px){body{margin:.4em;font-size:13px}
 td.tl{min-width:160px}th,td{padding:2px 3px}}
@@ -415,7 +416,7 @@ func sortRows(rows []pageRow, col string, desc bool) {
 		case SortChannels:
 			c = cmp.Compare(a.p.OpenChannels, b.p.OpenChannels)
 		case SortVerdict:
-			c = cmp.Compare(a.verdict, b.verdict)
+			c = cmp.Compare(verdictKey(a.p), verdictKey(b.p))
 		}
 		if desc {
 			c = -c
@@ -489,8 +490,7 @@ func writeRow(b *pageBuf, r pageRow, rep core.Report, tl core.Timeline,
 	b.s(`</td><td class=n data-v="` + strconv.Itoa(p.OpenChannels) +
 		`">` + strconv.Itoa(p.OpenChannels) + "</td>")
 	if hasVerdict {
-		v := html.EscapeString(r.verdict)
-		b.s(`<td data-v="` + v + `">` + v + "</td>")
+		verdictCell(b, p)
 	}
 	b.s("</tr>\n")
 }
@@ -561,6 +561,11 @@ func segClass(state string) string {
 		return "un"
 	}
 	return "um"
+}
+
+// escape escapes s for HTML text and attribute values.
+func escape(s string) string {
+	return html.EscapeString(s)
 }
 
 // pageBuf builds a page.

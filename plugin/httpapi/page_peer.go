@@ -103,9 +103,18 @@ func writePeerPage(w *bytes.Buffer, rep core.Report, tl core.Timeline) {
 	}
 	b.s(".")
 	if v := peerVerdict(p); v != "" {
-		b.s(" Verdict: <b id=verdict>" + html.EscapeString(v) + "</b>.")
+		b.s(" Verdict: <b id=verdict class=\"v " + escape(p.Verdict) +
+			"\">" +
+			escape(v) + "</b>.")
 	}
 	b.s("</p>")
+	if len(p.Reasons) > 0 {
+		b.s("<ul id=reasons>")
+		for _, r := range p.Reasons {
+			b.s("<li>" + escape(r.Text) + "</li>")
+		}
+		b.s("</ul>")
+	}
 	writeKey(&b)
 	writeSVG(&b, pt, tl, "tl big")
 	b.s("<p class=muted>" + fmtTime(tl.Start.Time) + " – " +

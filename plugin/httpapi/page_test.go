@@ -116,6 +116,7 @@ func TestPage(t *testing.T) {
 	require.Contains(t, body, "<title>offline 2026-11-21 16:00 – "+
 		"19:00 UTC, 3h</title>")
 	require.Contains(t, body, `href="peer/`+ids[0]+`?window=lifetime"`)
+	require.Contains(t, body, `<td data-v="2" class="v too_new" title="`)
 
 	up := rowOrder(getRec(h, "/?window=lifetime&sort=uptime").Body.String())
 	require.Equal(t, []string{ids[1], ids[0], ids[2]}, up)
