@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -117,6 +118,53 @@ type Meta struct {
 	Heartbeat time.Time
 }
 
+// SampleKind is what a PeerSample records.
+type SampleKind uint8
+
+const (
+	// SamplePing is a ping to the peer and its reply: RTT is the round
+	// trip.
+	SamplePing SampleKind = iota + 1
+
+	// SampleConnectFail is an attempt to connect to the peer that
+	// failed.
+	SampleConnectFail
+)
+
+// String returns "ping" or "connect_fail".
+func (k SampleKind) String() string {
+	switch k {
+	case SamplePing:
+		return "ping"
+	case SampleConnectFail:
+		return "connect_fail"
+	}
+	return fmt.Sprintf("SampleKind(%d)", uint8(k))
+}
+
+// PeerSample is one measurement of a connection to a peer, kept for the
+// report's ping latency and failed connection attempts.
+type PeerSample struct {
+	Peer PeerID
+	Time time.Time
+	Kind SampleKind
+
+	// RTT is a ping's round trip (zero for other kinds).
+	RTT time.Duration
+}
+
+// FilledSpan is time the monitor did not watch whose history it took
+// from the node's own records instead: time before it first started (a
+// backfill), or a gap of its own while the node ran throughout. A filled
+// span counts as monitored.
+type FilledSpan struct {
+	Start, End time.Time
+
+	// Backfill is set for history from before the monitor first
+	// started; else the span was a gap of the monitor's.
+	Backfill bool
+}
+
 // PeerLog is a run of committed log events of one peer. Seq is the index
 // of Events[0] in the peer's whole log (0 for the first event ever).
 type PeerLog struct {
@@ -138,6 +186,14 @@ type StoredState struct {
 
 	// Alerts holds the alert records, ordered by Key.
 	Alerts []AlertRecord
+
+	// Samples are ordered by Time; samples of equal Time in the order
+	// they were written. None is older than the latest
+	// Batch.DeleteSamplesBefore written.
+	Samples []PeerSample
+
+	// Filled are the filled spans in the order they were written.
+	Filled []FilledSpan
 }
 
 // AlertRecord is an alert kept in the store: while a delivery has not
@@ -193,6 +249,16 @@ type Batch struct {
 	// DeleteAlerts are removed by key, after Alerts are written.
 	// Deleting an unknown alert is not an error.
 	DeleteAlerts []string
+	// DeleteSamplesBefore, when not zero, removes the samples older
+	// than it, those of this batch included; Load never returns a
+	// sample older than the latest one written.
+	DeleteSamplesBefore time.Time
+
+	// Samples are added to the stored samples.
+	Samples []PeerSample
+
+	// Filled are appended to the filled spans.
+	Filled []FilledSpan
 }
 
 // Empty reports whether the batch writes nothing.
@@ -200,7 +266,9 @@ func (b *Batch) Empty() bool {
 	return b.Meta == nil && len(b.Gaps) == 0 && len(b.Peers) == 0 &&
 		len(b.Logs) == 0 && len(b.Channels) == 0 &&
 		len(b.DeleteChannels) == 0 && len(b.Alerts) == 0 &&
-		len(b.DeleteAlerts) == 0
+		len(b.DeleteAlerts) == 0 &&
+		b.DeleteSamplesBefore.IsZero() &&
+		len(b.Samples) == 0 && len(b.Filled) == 0
 }
 
 // Reset empties the batch, keeping its slices' memory for reuse.
@@ -214,6 +282,9 @@ func (b *Batch) Reset() {
 	clear(b.Alerts)
 	b.Alerts = b.Alerts[:0]
 	b.DeleteAlerts = b.DeleteAlerts[:0]
+	b.DeleteSamplesBefore = time.Time{}
+	b.Samples = b.Samples[:0]
+	b.Filled = b.Filled[:0]
 }
 
 // Store persists the monitor's state. The monitor serializes its calls,

@@ -1,10 +1,12 @@
 package badgerstore
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/storage/internal/base"
@@ -101,6 +103,9 @@ func (s *Store) apply(b *core.Batch, lsn uint64) error {
 	if err := w.alerts(&g); err != nil {
 		return err
 	}
+	if err := w.samples(b, lsn); err != nil {
+		return err
+	}
 	states, err := w.logs(&g, s.logs)
 	if err != nil {
 		return err
@@ -119,6 +124,9 @@ func (s *Store) apply(b *core.Batch, lsn uint64) error {
 
 	s.gaps += uint64(len(g.gaps))
 	maps.Copy(s.logs, states)
+	if !b.DeleteSamplesBefore.IsZero() {
+		s.dropSamples(b.DeleteSamplesBefore)
+	}
 	return nil
 }
 
@@ -186,6 +194,76 @@ func (w *txnWriter) records(g *group, gaps uint64) error {
 	}
 	return nil
 }
+
+// samples sets b's samples, filled spans and sample cut; lsn numbers
+// them.
+func (w *txnWriter) samples(b *core.Batch, lsn uint64) error {
+	if cut := b.DeleteSamplesBefore; !cut.IsZero() {
+		if err := w.set(sampleCutKey, func(e *encoder) {
+			e.byte(recordVersion)
+			e.time(cut)
+		}); err != nil {
+			return err
+		}
+	}
+	for i := range b.Samples {
+		p := &b.Samples[i]
+		if err := w.set(sampleKey(p.Time, lsn, uint32(i)),
+			func(e *encoder) { e.sample(p) }); err != nil {
+			return err
+		}
+	}
+	for i := range b.Filled {
+		if err := w.set(filledKey(lsn, uint32(i)), func(e *encoder) {
+			e.filled(&b.Filled[i])
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// maxDropSamples bounds the samples one write deletes; Load skips older
+// ones left behind, and the next cut deletes more.
+const maxDropSamples = 10000
+
+// dropSamples deletes samples older than cut once the cut is committed.
+// It is tidying only: a failure is logged.
+func (s *Store) dropSamples(cut time.Time) {
+	end := sampleKey(cut, 0, 0)
+	var keys [][]byte
+	err := s.db.View(func(txn *bdb.Txn) error {
+		return iterate(txn, samplePrefix, func(item *bdb.Item) error {
+			k := item.Key()
+			if bytes.Compare(k, end) >= 0 ||
+				len(keys) == maxDropSamples {
+
+				return errStopIter
+			}
+			keys = append(keys, item.KeyCopy(nil))
+			return nil
+		})
+	})
+	if err != nil && !errors.Is(err, errStopIter) {
+		s.log.Warnf("store %q: delete old samples: %v", s.dir, err)
+		return
+	}
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, k := range keys {
+		if err := wb.Delete(k); err != nil {
+			s.log.Warnf("store %q: delete old samples: %v", s.dir,
+				err)
+			return
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		s.log.Warnf("store %q: delete old samples: %v", s.dir, err)
+	}
+}
+
+// errStopIter ends an iteration early.
+var errStopIter = errors.New("stop")
 
 // alerts sets and deletes g's alert records.
 func (w *txnWriter) alerts(g *group) error {

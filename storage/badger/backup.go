@@ -119,6 +119,8 @@ func encodeBackup(st *core.StoredState, lsn uint64, at time.Time) []byte {
 		Peers:    st.Peers,
 		Logs:     st.Logs,
 		Channels: st.Channels,
+		Samples:  st.Samples,
+		Filled:   st.Filled,
 	}
 	e.batch(&b)
 	body := e.b[backupHdrLen:]
@@ -195,6 +197,8 @@ func decodeBackup(data []byte) (*Backup, error) {
 		Peers:    b.Peers,
 		Logs:     b.Logs,
 		Channels: b.Channels,
+		Samples:  b.Samples,
+		Filled:   b.Filled,
 	}
 	if b.Meta != nil {
 		bk.State.Meta = *b.Meta
@@ -364,6 +368,17 @@ func writeState(db *bdb.DB, bk *Backup) error {
 	for i := 0; err == nil && i < len(st.Channels); i++ {
 		err = set(channelKey(st.Channels[i].Point), func(e *encoder) {
 			e.channel(&st.Channels[i])
+		})
+	}
+	for i := 0; err == nil && i < len(st.Samples); i++ {
+		p := &st.Samples[i]
+		err = set(sampleKey(p.Time, 0, uint32(i)), func(e *encoder) {
+			e.sample(p)
+		})
+	}
+	for i := 0; err == nil && i < len(st.Filled); i++ {
+		err = set(filledKey(0, uint32(i)), func(e *encoder) {
+			e.filled(&st.Filled[i])
 		})
 	}
 	for i := 0; err == nil && i < len(st.Logs); i++ {

@@ -85,3 +85,45 @@ func TestBackupRestore(t *testing.T) {
 	crashBatch(&b, 500)
 	require.NoError(t, s.Write(ctx, &b))
 }
+
+// TestBackupSamples: a backup holds the samples and filled spans, and a
+// store restored from it has them back, the sample cut applied.
+func TestBackupSamples(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	s, err := badgerstore.Open(dir, badgerstore.Options{})
+	require.NoError(t, err)
+	ctx := context.Background()
+	var p core.PeerID
+	p[0] = 2
+	ping := func(sec int) core.PeerSample {
+		return core.PeerSample{Peer: p, Time: t0.Add(time.Duration(sec) *
+			time.Second), Kind: core.SamplePing, RTT: time.Millisecond}
+	}
+	require.NoError(t, s.Write(ctx, &core.Batch{
+		Samples: []core.PeerSample{ping(1), ping(2), ping(3)},
+		Filled: []core.FilledSpan{{Start: t0.Add(-time.Hour), End: t0,
+			Backfill: true}},
+	}))
+	require.NoError(t, s.Write(ctx, &core.Batch{
+		DeleteSamplesBefore: t0.Add(2 * time.Second)}))
+	want, err := s.Load(ctx)
+	require.NoError(t, err)
+	require.Len(t, want.Samples, 2)
+	require.NoError(t, s.Close())
+
+	bk, err := badgerstore.NewestBackup(dir)
+	require.NoError(t, err)
+	require.Equal(t, storagetest.Normalize(want),
+		storagetest.Normalize(bk.State))
+	_, err = storage.Restore(dir, "")
+	require.NoError(t, err)
+	s = openStore(t, dir, badgerstore.Options{BackupInterval: -1})
+	got, err := s.Load(ctx)
+	require.NoError(t, err)
+	require.Equal(t, storagetest.Normalize(want), storagetest.Normalize(got))
+	require.NoError(t, s.Write(ctx, &core.Batch{
+		Samples: []core.PeerSample{ping(2)}}))
+	got, err = s.Load(ctx)
+	require.NoError(t, err)
+	require.Len(t, got.Samples, 3)
+}

@@ -377,9 +377,13 @@ func (s *Store) Write(ctx context.Context, b *core.Batch) error {
 
 // batchEntries is the most badger entries b can turn into.
 func batchEntries(b *core.Batch) int {
-	return 2 + len(b.Gaps) + len(b.Peers) + len(b.Logs) +
-		len(b.Channels) + len(b.DeleteChannels) + len(b.Alerts) +
-		len(b.DeleteAlerts)
+	n := 2 + len(b.Gaps) + len(b.Peers) + len(b.Logs) +
+		len(b.Channels) + len(b.DeleteChannels) + len(b.Samples) +
+		len(b.Filled) + len(b.Alerts) + len(b.DeleteAlerts)
+	if !b.DeleteSamplesBefore.IsZero() {
+		n++
+	}
+	return n
 }
 
 // Sync packs the logs that need it and writes badger's files to stable

@@ -26,10 +26,16 @@ const recordVersion = 1
 //	'l' <peer:33> <seq:8>         a segment of a peer's log starting at seq
 //	'c' <txid:32> <index:4>       core.ChannelRecord
 //	'a' <key>                     core.AlertRecord (key: its Key)
+//	"\x00samplecut"               samples before this time are deleted
+//	's' <sec:8> <nsec:4> <lsn:8> <i:4>
+//	                              a core.PeerSample at sec.nsec, the
+//	                              i-th of batch lsn (sec biased by 2^63)
+//	'f' <lsn:8> <i:4>             a core.FilledSpan, the i-th of batch lsn
 var (
-	schemaKey  = []byte("\x00schema")
-	appliedKey = []byte("\x00applied")
-	metaKey    = []byte("\x00meta")
+	schemaKey    = []byte("\x00schema")
+	appliedKey   = []byte("\x00applied")
+	metaKey      = []byte("\x00meta")
+	sampleCutKey = []byte("\x00samplecut")
 )
 
 const (
@@ -38,11 +44,15 @@ const (
 	logPrefix     = 'l'
 	channelPrefix = 'c'
 	alertPrefix   = 'a'
+	samplePrefix  = 's'
+	filledPrefix  = 'f'
 
 	gapKeyLen     = 1 + 8
 	peerKeyLen    = 1 + 33
 	logKeyLen     = 1 + 33 + 8
 	channelKeyLen = 1 + 32 + 4
+	sampleKeyLen  = 1 + 8 + 4 + 8 + 4
+	filledKeyLen  = 1 + 8 + 4
 )
 
 // errDecode is wrapped by every decoding failure; the store turns it into
@@ -86,6 +96,32 @@ func alertKey(key string) []byte {
 	return k
 }
 
+// sampleKey keys the i-th sample of batch lsn by its time first, so that
+// samples load in time order and old ones are a range of keys.
+func sampleKey(t time.Time, lsn uint64, i uint32) []byte {
+	k := make([]byte, sampleKeyLen)
+	k[0] = samplePrefix
+	binary.BigEndian.PutUint64(k[1:], uint64(t.Unix())^1<<63)
+	binary.BigEndian.PutUint32(k[9:], uint32(t.Nanosecond()))
+	binary.BigEndian.PutUint64(k[13:], lsn)
+	binary.BigEndian.PutUint32(k[21:], i)
+	return k
+}
+
+// sampleKeyTime returns the time in a sample key.
+func sampleKeyTime(k []byte) time.Time {
+	sec := int64(binary.BigEndian.Uint64(k[1:]) ^ 1<<63)
+	return time.Unix(sec, int64(binary.BigEndian.Uint32(k[9:]))).UTC()
+}
+
+func filledKey(lsn uint64, i uint32) []byte {
+	k := make([]byte, filledKeyLen)
+	k[0] = filledPrefix
+	binary.BigEndian.PutUint64(k[1:], lsn)
+	binary.BigEndian.PutUint32(k[9:], i)
+	return k
+}
+
 // keyString names a key in an error message.
 func keyString(k []byte) string {
 	if len(k) == 0 {
@@ -106,6 +142,14 @@ func keyString(k []byte) string {
 		return "channel/" + cp.String()
 	case k[0] == alertPrefix:
 		return fmt.Sprintf("alert/%q", k[1:])
+	case k[0] == samplePrefix && len(k) == sampleKeyLen:
+		return fmt.Sprintf("sample/%s/%d/%d",
+			sampleKeyTime(k).Format(time.RFC3339Nano),
+			binary.BigEndian.Uint64(k[13:]),
+			binary.BigEndian.Uint32(k[21:]))
+	case k[0] == filledPrefix && len(k) == filledKeyLen:
+		return fmt.Sprintf("filled/%d/%d", binary.BigEndian.Uint64(k[1:]),
+			binary.BigEndian.Uint32(k[9:]))
 	case k[0] == 0:
 		return string(k[1:])
 	}
@@ -156,6 +200,31 @@ func (e *encoder) gap(g *core.Gap) {
 	e.byte(recordVersion)
 	e.time(g.Start)
 	e.time(g.End)
+}
+
+// sample writes a sample's value: what its key (its time) does not hold.
+func (e *encoder) sample(p *core.PeerSample) {
+	e.byte(recordVersion)
+	e.bytes(p.Peer[:])
+	e.byte(byte(p.Kind))
+	e.varint(int64(p.RTT))
+}
+
+// fullSample writes a sample with its time (in a batch).
+func (e *encoder) fullSample(p *core.PeerSample) {
+	e.time(p.Time)
+	e.sample(p)
+}
+
+func (e *encoder) filled(f *core.FilledSpan) {
+	e.byte(recordVersion)
+	e.time(f.Start)
+	e.time(f.End)
+	var flags byte
+	if f.Backfill {
+		flags |= 1
+	}
+	e.byte(flags)
 }
 
 const (
@@ -266,13 +335,23 @@ func (e *encoder) alert(a *core.AlertRecord) {
 	e.time(a.NextAttempt)
 }
 
-const batchMeta = 1
+const (
+	batchMeta = 1 << iota
+	// batchSamples: the sample cut, the samples and the filled spans
+	// follow the deleted channels.
+	batchSamples
+)
 
 // batch writes a whole batch (a write-ahead log entry's body).
 func (e *encoder) batch(b *core.Batch) {
 	var flags byte
 	if b.Meta != nil {
 		flags |= batchMeta
+	}
+	extra := !b.DeleteSamplesBefore.IsZero() || len(b.Samples) > 0 ||
+		len(b.Filled) > 0
+	if extra {
+		flags |= batchSamples
 	}
 	e.byte(flags)
 	if b.Meta != nil {
@@ -302,6 +381,18 @@ func (e *encoder) batch(b *core.Batch) {
 	e.uvarint(uint64(len(b.DeleteChannels)))
 	for _, cp := range b.DeleteChannels {
 		e.point(cp)
+	}
+	if !extra {
+		return
+	}
+	e.time(b.DeleteSamplesBefore)
+	e.uvarint(uint64(len(b.Samples)))
+	for i := range b.Samples {
+		e.fullSample(&b.Samples[i])
+	}
+	e.uvarint(uint64(len(b.Filled)))
+	for i := range b.Filled {
+		e.filled(&b.Filled[i])
 	}
 }
 
@@ -443,6 +534,31 @@ func (d *decoder) gap() core.Gap {
 	return core.Gap{Start: d.time(), End: d.time()}
 }
 
+// sample reads a sample's value; its time is in the key.
+func (d *decoder) sample(t time.Time) core.PeerSample {
+	d.version()
+	p := core.PeerSample{Peer: d.peerID(), Time: t}
+	p.Kind = core.SampleKind(d.byte())
+	if d.err == nil && (p.Kind < core.SamplePing ||
+		p.Kind > core.SampleConnectFail) {
+
+		d.fail(fmt.Sprintf("unknown sample kind %d", p.Kind))
+	}
+	p.RTT = time.Duration(d.varint())
+	return p
+}
+
+func (d *decoder) filled() core.FilledSpan {
+	d.version()
+	f := core.FilledSpan{Start: d.time(), End: d.time()}
+	flags := d.byte()
+	if flags&^1 != 0 {
+		d.fail(fmt.Sprintf("unknown filled span flags %#x", flags))
+	}
+	f.Backfill = flags&1 != 0
+	return f
+}
+
 func (d *decoder) peer(p core.PeerID) core.PeerRecord {
 	d.version()
 	flags := d.byte()
@@ -557,7 +673,7 @@ func (d *decoder) point() core.ChannelPoint {
 func (d *decoder) batch(b *core.Batch) {
 	*b = core.Batch{}
 	flags := d.byte()
-	if flags&^batchMeta != 0 {
+	if flags&^(batchMeta|batchSamples) != 0 {
 		d.fail(fmt.Sprintf("unknown batch flags %#x", flags))
 	}
 	if flags&batchMeta != 0 {
@@ -595,6 +711,22 @@ func (d *decoder) batch(b *core.Batch) {
 		b.DeleteChannels = make([]core.ChannelPoint, n)
 		for i := 0; i < n && d.err == nil; i++ {
 			b.DeleteChannels[i] = d.point()
+		}
+	}
+	if flags&batchSamples == 0 {
+		return
+	}
+	b.DeleteSamplesBefore = d.time()
+	if n := d.count(); n > 0 {
+		b.Samples = make([]core.PeerSample, n)
+		for i := 0; i < n && d.err == nil; i++ {
+			b.Samples[i] = d.sample(d.time())
+		}
+	}
+	if n := d.count(); n > 0 {
+		b.Filled = make([]core.FilledSpan, n)
+		for i := 0; i < n && d.err == nil; i++ {
+			b.Filled[i] = d.filled()
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/storage/internal/base"
@@ -319,6 +320,9 @@ func (s *Store) loadLogs(txn *bdb.Txn, st *core.StoredState) error {
 	if err != nil {
 		return err
 	}
+	if err := loadSamples(txn, st); err != nil {
+		return err
+	}
 	for i := range st.Logs {
 		// A log whose last segments are gone is as corrupt as one with
 		// a hole.
@@ -332,6 +336,50 @@ func (s *Store) loadLogs(txn *bdb.Txn, st *core.StoredState) error {
 		}
 	}
 	return nil
+}
+
+// loadSamples reads the samples at or after the sample cut, and the filled
+// spans.
+func loadSamples(txn *bdb.Txn, st *core.StoredState) error {
+	var cut time.Time
+	item, err := txn.Get(sampleCutKey)
+	switch {
+	case err == nil:
+		if err := decodeValue(item, func(d *decoder) {
+			d.version()
+			cut = d.time()
+		}); err != nil {
+			return err
+		}
+	case !errors.Is(err, bdb.ErrKeyNotFound):
+		return err
+	}
+	err = iterate(txn, samplePrefix, func(item *bdb.Item) error {
+		k := item.Key()
+		if len(k) != sampleKeyLen {
+			return fmt.Errorf("%w: %s: bad key length", base.ErrCorrupt,
+				keyString(k))
+		}
+		t := sampleKeyTime(k)
+		if t.Before(cut) {
+			return nil
+		}
+		return decodeValue(item, func(d *decoder) {
+			st.Samples = append(st.Samples, d.sample(t))
+		})
+	})
+	if err != nil {
+		return err
+	}
+	return iterate(txn, filledPrefix, func(item *bdb.Item) error {
+		if len(item.Key()) != filledKeyLen {
+			return fmt.Errorf("%w: %s: bad key length", base.ErrCorrupt,
+				keyString(item.Key()))
+		}
+		return decodeValue(item, func(d *decoder) {
+			st.Filled = append(st.Filled, d.filled())
+		})
+	})
 }
 
 // iterate calls fn for every key with the prefix, in key order.

@@ -34,6 +34,8 @@ type Store struct {
 	peers    map[core.PeerID]*peerEntry
 	channels map[core.ChannelPoint]*core.ChannelRecord
 	alerts   map[string]core.AlertRecord
+	samples  []core.PeerSample
+	filled   []core.FilledSpan
 }
 
 var _ core.Store = (*Store)(nil)
@@ -60,9 +62,14 @@ func (s *Store) Load(ctx context.Context) (*core.StoredState, error) {
 	}
 
 	st := &core.StoredState{
-		Meta: s.meta,
-		Gaps: slices.Clone(s.gaps),
+		Meta:    s.meta,
+		Gaps:    slices.Clone(s.gaps),
+		Samples: slices.Clone(s.samples),
+		Filled:  slices.Clone(s.filled),
 	}
+	slices.SortStableFunc(st.Samples, func(a, b core.PeerSample) int {
+		return a.Time.Compare(b.Time)
+	})
 
 	ids := slices.SortedFunc(maps.Keys(s.peers), func(a,
 		b core.PeerID) int {
@@ -158,6 +165,14 @@ func (s *Store) Write(ctx context.Context, b *core.Batch) error {
 	for _, k := range b.DeleteAlerts {
 		delete(s.alerts, k)
 	}
+	s.samples = append(s.samples, b.Samples...)
+	if cut := b.DeleteSamplesBefore; !cut.IsZero() {
+		s.samples = slices.DeleteFunc(s.samples,
+			func(p core.PeerSample) bool {
+				return p.Time.Before(cut)
+			})
+	}
+	s.filled = append(s.filled, b.Filled...)
 	return nil
 }
 
@@ -180,6 +195,8 @@ func (s *Store) Close() error {
 	s.peers = nil
 	s.channels = nil
 	s.alerts = nil
+	s.samples = nil
+	s.filled = nil
 	return nil
 }
 

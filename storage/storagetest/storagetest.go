@@ -66,6 +66,8 @@ func Run(t *testing.T, open Opener, reopen Reopener) {
 		{"AlertUpsert", testAlertUpsert},
 		{"AlertDelete", testAlertDelete},
 		{"AlertNotShared", testAlertNotShared},
+		{"SamplesOrderAndCut", testSamplesOrderAndCut},
+		{"FilledAppend", testFilledAppend},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -162,6 +164,15 @@ func Normalize(st *core.StoredState) *core.StoredState {
 			a.Pending = nil
 		}
 		out.Alerts = append(out.Alerts, a)
+	}
+	for _, p := range st.Samples {
+		p.Time = utc(p.Time)
+		out.Samples = append(out.Samples, p)
+	}
+	for _, f := range st.Filled {
+		f.Start = utc(f.Start)
+		f.End = utc(f.End)
+		out.Filled = append(out.Filled, f)
 	}
 	return out
 }
@@ -942,8 +953,11 @@ func testEveryField(t *testing.T, h *harness) {
 			Monitored: time.Hour, Uptime: time.Minute}},
 	}
 	alert := fullAlert("offline/5")
+	sample := core.PeerSample{Peer: peer.Peer, Time: at(9),
+		Kind: core.SamplePing, RTT: 1234567 * time.Nanosecond}
+	filled := core.FilledSpan{Start: at(-9), End: at(1), Backfill: true}
 	for _, v := range []any{meta, gap, peer, *peer.Staged, ev, log, ch,
-		ch.Frozen["1d"], alert} {
+		ch.Frozen["1d"], sample, filled, alert} {
 
 		requireNoZeroField(t, v)
 	}
@@ -957,6 +971,8 @@ func testEveryField(t *testing.T, h *harness) {
 			Events: []core.LogEvent{first}}, log},
 		Channels: []core.ChannelRecord{ch},
 		Alerts:   []core.AlertRecord{alert},
+		Samples:  []core.PeerSample{sample},
+		Filled:   []core.FilledSpan{filled},
 	})
 	h.check(&core.StoredState{
 		Meta:     meta,
@@ -965,5 +981,68 @@ func testEveryField(t *testing.T, h *harness) {
 		Logs:     []core.PeerLog{{Peer: peer.Peer, Events: []core.LogEvent{first, ev}}},
 		Channels: []core.ChannelRecord{ch},
 		Alerts:   []core.AlertRecord{alert},
+		Samples:  []core.PeerSample{sample},
+		Filled:   []core.FilledSpan{filled},
 	})
+}
+
+// testSamplesOrderAndCut writes samples out of time order, with ties, and
+// cuts old ones: Load returns them by time, ties in write order, none
+// older than the latest cut, and a cut applies before the samples of its
+// own batch.
+func testSamplesOrderAndCut(t *testing.T, h *harness) {
+	ping := func(peer byte, sec int, rtt time.Duration) core.PeerSample {
+		return core.PeerSample{Peer: peerID(peer), Time: at(sec),
+			Kind: core.SamplePing, RTT: rtt}
+	}
+	fail := core.PeerSample{Peer: peerID(2), Time: at(5),
+		Kind: core.SampleConnectFail}
+	h.write(&core.Batch{Samples: []core.PeerSample{
+		ping(1, 10, 3*time.Millisecond), ping(1, -20, time.Second),
+		ping(2, 5, time.Millisecond)}})
+	h.write(&core.Batch{Samples: []core.PeerSample{fail,
+		ping(1, 5, 2*time.Millisecond)}})
+	h.check(&core.StoredState{Samples: []core.PeerSample{
+		ping(1, -20, time.Second), ping(2, 5, time.Millisecond), fail,
+		ping(1, 5, 2*time.Millisecond), ping(1, 10, 3*time.Millisecond),
+	}})
+
+	// The cut removes what is older, not what is at it, and an older
+	// sample of its own batch too.
+	h.write(&core.Batch{DeleteSamplesBefore: at(5),
+		Samples: []core.PeerSample{ping(3, 1, time.Minute),
+			ping(3, 7, time.Minute)}})
+	h.check(&core.StoredState{Samples: []core.PeerSample{
+		ping(2, 5, time.Millisecond), fail,
+		ping(1, 5, 2*time.Millisecond), ping(3, 7, time.Minute),
+		ping(1, 10, 3*time.Millisecond),
+	}})
+
+	// A batch without a cut leaves the samples alone.
+	h.write(&core.Batch{Gaps: []core.Gap{{Start: at(1), End: at(2)}}})
+	h.write(&core.Batch{DeleteSamplesBefore: at(6)})
+	h.check(&core.StoredState{
+		Gaps: []core.Gap{{Start: at(1), End: at(2)}},
+		Samples: []core.PeerSample{ping(3, 7, time.Minute),
+			ping(1, 10, 3*time.Millisecond)},
+	})
+	require.False(t, (&core.Batch{DeleteSamplesBefore: at(1)}).Empty(),
+		"a batch with only a cut is not empty")
+}
+
+// testFilledAppend appends filled spans over several batches: they come
+// back in the order written.
+func testFilledAppend(t *testing.T, h *harness) {
+	var want []core.FilledSpan
+	for i := 0; i < 5; i++ {
+		var b core.Batch
+		for j := 0; j <= i%2; j++ {
+			f := core.FilledSpan{Start: at(100 - 10*i - j),
+				End: at(105 - 10*i - j), Backfill: i == 0}
+			b.Filled = append(b.Filled, f)
+			want = append(want, f)
+		}
+		h.write(&b)
+	}
+	h.check(&core.StoredState{Filled: want})
 }
