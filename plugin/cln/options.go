@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/plugin/internal/advice"
 	"github.com/chanfitness/chanfitness/plugin/internal/duration"
 	"github.com/elementsproject/glightning/glightning"
 )
@@ -68,6 +69,17 @@ type settings struct {
 
 	// Sync is how often the store is synced and the heartbeat written.
 	Sync time.Duration
+
+	// Advice holds the verdicts', export's and alerts' options.
+	Advice advice.Settings
+}
+
+// optPrefix starts the name of every option of the plugin.
+const optPrefix = "chanfitness-"
+
+// adviceName is an advice option's name on Core Lightning.
+func adviceName(o advice.Option) string {
+	return "option " + optPrefix + o.Name
 }
 
 // registerOptions declares the options to glightning, which puts them in
@@ -100,6 +112,10 @@ func registerOptions(p *glightning.Plugin) error {
 			"heartbeat written), such as 1m; a machine crash "+
 			"loses at most this much", defaultSync),
 	}
+	for _, o := range advice.Options() {
+		opts = append(opts, glightning.NewStringOption(
+			optPrefix+o.Name, o.Usage, o.Default))
+	}
 	for _, o := range opts {
 		if err := p.RegisterOption(o); err != nil {
 			return fmt.Errorf("register option %s: %w",
@@ -118,6 +134,9 @@ type optionValues struct {
 	RetentionDays string
 	Grace         string
 	Sync          string
+
+	// Advice holds the advice options' values by advice name.
+	Advice map[string]string
 }
 
 // readOptions takes the option values out of glightning.
@@ -139,6 +158,14 @@ func readOptions(p *glightning.Plugin) (optionValues, error) {
 		if *o.val, err = p.GetOption(o.name); err != nil {
 			return v, err
 		}
+	}
+	v.Advice = make(map[string]string)
+	for _, o := range advice.Options() {
+		val, err := p.GetOption(optPrefix + o.Name)
+		if err != nil {
+			return v, err
+		}
+		v.Advice[o.Name] = val
 	}
 	return v, nil
 }
@@ -243,6 +270,11 @@ func (v optionValues) check() (settings, error) {
 	}
 	if err := inRange(optSync, s.Sync, time.Second, maxReconcile,
 		"never"); err != nil {
+
+		return settings{}, err
+	}
+	if s.Advice, err = advice.Parse(v.Advice, "",
+		adviceName); err != nil {
 
 		return settings{}, err
 	}

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chanfitness/chanfitness/plugin/internal/advice"
 	"github.com/stretchr/testify/require"
 )
 
@@ -15,9 +16,11 @@ func TestOptionValuesCheck(t *testing.T) {
 	day := 24 * time.Hour
 	good := optionValues{Datadir: "chanfitness", Store: "badger",
 		Reconcile: "1m", Retention: "90d", Grace: "1m", Sync: "1m"}
+	adv, err := advice.Parse(nil, "", adviceName)
+	require.NoError(t, err)
 	defaults := settings{Datadir: "chanfitness", Store: "badger",
 		Reconcile: time.Minute, Retention: 90 * day,
-		Grace: time.Minute, Sync: time.Minute}
+		Grace: time.Minute, Sync: time.Minute, Advice: adv}
 	with := func(f func(s *settings)) settings {
 		s := defaults
 		f(&s)
@@ -37,10 +40,25 @@ func TestOptionValuesCheck(t *testing.T) {
 				v.Reconcile = "0"
 				v.Grace = "0"
 			}, settings{Datadir: "chanfitness", Store: "memory",
-				Retention: -1, Sync: time.Minute}, nil},
+				Retention: -1, Sync: time.Minute, Advice: adv},
+			nil},
 		{"sync every 5 minutes", func(v *optionValues) {
 			v.Sync = "5m"
 		}, with(func(s *settings) { s.Sync = 5 * time.Minute }), nil},
+		{"verdict window and export directory",
+			func(v *optionValues) {
+				v.Advice = map[string]string{
+					advice.Window:    "14d",
+					advice.ExportDir: "export",
+				}
+			}, with(func(s *settings) {
+				s.Advice.Verdict.Window = 14 * day
+				s.Advice.ExportDir = "export"
+			}), nil},
+		{"uptime ratio out of range", func(v *optionValues) {
+			v.Advice = map[string]string{advice.WatchUptime: "2"}
+		}, settings{}, []string{"chanfitness-verdict-watch-uptime",
+			`"2"`, "want a ratio"}},
 		{"zero sync", func(v *optionValues) { v.Sync = "0" },
 			settings{}, []string{"chanfitness-sync-interval",
 				`"0"`}},

@@ -424,6 +424,7 @@ func (r *runner) bootstrap(p *glightning.Plugin,
 		Logger:          r.log,
 		ClosedRetention: set.Retention,
 		SyncInterval:    set.Sync,
+		Verdict:         set.Advice.Verdict,
 	})
 	if err != nil {
 		_ = s.close("")

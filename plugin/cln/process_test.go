@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/plugin/cln/lightningdtest"
+	"github.com/chanfitness/chanfitness/plugin/internal/advice"
 	"github.com/stretchr/testify/require"
 )
 
@@ -73,6 +74,10 @@ func TestProcessManifest(t *testing.T) {
 		{"chanfitness-closed-retention-days", "string", `""`},
 		{"chanfitness-startup-grace", "string", `"1m"`},
 		{"chanfitness-sync-interval", "string", `"1m"`},
+	}
+	for _, o := range advice.Options() {
+		tests = append(tests, struct{ name, typ, def string }{
+			"chanfitness-" + o.Name, "string", `"` + o.Default + `"`})
 	}
 	require.Len(t, m.Options, len(tests))
 	for _, tc := range tests {

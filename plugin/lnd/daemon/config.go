@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/plugin/internal/advice"
 	"github.com/chanfitness/chanfitness/plugin/internal/duration"
 )
 
@@ -78,6 +79,33 @@ type Config struct {
 
 	SyncInterval duration.Flag `long:"syncinterval" description:"How often the history is synced to disk and the heartbeat written, such as 1m; an idle companion syncs no more often, and a crash of the machine loses at most this much"`
 
+	VerdictMinMonitored string `long:"verdictminmonitored" description:"Monitored time with an open channel before a peer is judged (too_new until then), such as 14d"`
+
+	VerdictWindow string `long:"verdictwindow" description:"Window of the verdicts' uptime, outage and outlier rules, such as 30d"`
+
+	VerdictWatchUptime string `long:"verdictwatchuptime" description:"Uptime ratio below which a peer is watch"`
+
+	VerdictCloseUptime string `long:"verdictcloseuptime" description:"Uptime ratio below which a peer is consider_closing"`
+
+	VerdictWatchFlaps string `long:"verdictwatchflaps" description:"Flap count (lnd's, cooled) above which a peer is watch"`
+
+	VerdictCloseFlaps string `long:"verdictcloseflaps" description:"Flap count (lnd's, cooled) above which a peer is consider_closing"`
+
+	VerdictWatchOutage string `long:"verdictwatchoutage" description:"Longest outage in the window from which a peer is watch, such as 6h"`
+
+	VerdictCloseOutage string `long:"verdictcloseoutage" description:"Longest outage in the window from which a peer is consider_closing, such as 48h"`
+
+	ExportDir string `long:"exportdir" description:"Directory where report.json, unreliable-peers.txt and watch-peers.txt are kept current; relative to --datadir; empty: none"`
+
+	AlertOfflineAfter string `long:"alertofflineafter" description:"How long a peer with a channel is offline before an alert, such as 30m"`
+
+	AlertWebhook string `long:"alertwebhook" description:"URL that alerts are POSTed to as JSON; empty: none"`
+
+	AlertCommand string `long:"alertcommand" description:"Command run (by /bin/sh) for each alert, with its JSON on stdin; empty: none"`
+
+	// advice holds the options above, read and checked by resolve.
+	advice advice.Settings
+
 	Restore RestoreCommand `command:"restore" description:"Rebuild the history from its backup" long-description:"With the companion stopped, rebuild the history in --datadir from its newest intact backup (or --from). The time since the backup was taken counts as unmonitored."`
 
 	Report ReportCommand `command:"report" description:"Print the report of a running daemon" long-description:"Ask the running daemon at --listen for its report and print it as tables, or as JSON with --json."`
@@ -97,7 +125,7 @@ type RestoreCommand struct {
 
 // defaultConfig returns the configuration before the command line.
 func defaultConfig() *Config {
-	return &Config{
+	c := &Config{
 		Lnd: &LndConfig{
 			Host:        DefaultLndHost,
 			TLSCertPath: DefaultTLSCert,
@@ -115,6 +143,41 @@ func defaultConfig() *Config {
 		SyncInterval: duration.Flag(core.DefaultSyncInterval),
 		Report:       ReportCommand{Window: "lifetime"},
 	}
+	for _, o := range advice.Options() {
+		*c.adviceField(o.Name) = o.Default
+	}
+	return c
+}
+
+// adviceField returns the field of an advice option.
+func (c *Config) adviceField(name string) *string {
+	return map[string]*string{
+		advice.MinMonitored: &c.VerdictMinMonitored,
+		advice.Window:       &c.VerdictWindow,
+		advice.WatchUptime:  &c.VerdictWatchUptime,
+		advice.CloseUptime:  &c.VerdictCloseUptime,
+		advice.WatchFlaps:   &c.VerdictWatchFlaps,
+		advice.CloseFlaps:   &c.VerdictCloseFlaps,
+		advice.WatchOutage:  &c.VerdictWatchOutage,
+		advice.CloseOutage:  &c.VerdictCloseOutage,
+		advice.ExportDir:    &c.ExportDir,
+		advice.OfflineAfter: &c.AlertOfflineAfter,
+		advice.Webhook:      &c.AlertWebhook,
+		advice.Command:      &c.AlertCommand,
+	}[name]
+}
+
+// resolveAdvice reads the advice options into c.advice.
+func (c *Config) resolveAdvice() error {
+	vals := make(map[string]string)
+	for _, o := range advice.Options() {
+		vals[o.Name] = *c.adviceField(o.Name)
+	}
+	var err error
+	c.advice, err = advice.Parse(vals, c.DataDir, func(o advice.Option) string {
+		return o.Flag()
+	})
+	return err
 }
 
 // networks are the values of --network.
@@ -178,7 +241,7 @@ func (c *Config) resolve() error {
 		}
 		*p = v
 	}
-	return nil
+	return c.resolveAdvice()
 }
 
 // expandPath replaces a leading "~" with the home directory and cleans

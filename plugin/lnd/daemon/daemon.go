@@ -176,6 +176,7 @@ func newMonitor(cfg *Config, env Env, store core.Store,
 		Logger:          log,
 		ClosedRetention: cfg.coreRetention(),
 		SyncInterval:    time.Duration(cfg.SyncInterval),
+		Verdict:         cfg.advice.Verdict,
 	})
 }
 

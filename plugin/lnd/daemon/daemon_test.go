@@ -589,6 +589,33 @@ func TestConfig(t *testing.T) {
 				".chanfitness-lnd/mainnet")
 		},
 	}, {
+		name: "advice options",
+		args: []string{"--verdictwindow=14d",
+			"--verdictwatchuptime=0.9", "--exportdir=export",
+			"--alertwebhook=http://127.0.0.1:9/hook"},
+		want: func(c *Config) {
+			c.VerdictWindow = "14d"
+			c.VerdictWatchUptime = "0.9"
+			c.ExportDir = "export"
+			c.AlertWebhook = "http://127.0.0.1:9/hook"
+			c.Lnd.MacaroonPath = filepath.Join(home, ".lnd/data/"+
+				"chain/bitcoin/mainnet/readonly.macaroon")
+			c.DataDir = filepath.Join(home,
+				".chanfitness-lnd/mainnet")
+		},
+	}, {
+		name:    "uptime ratio above 1",
+		args:    []string{"--verdictwatchuptime=1.5"},
+		wantErr: `verdictwatchuptime "1.5": want a ratio`,
+	}, {
+		name:    "close uptime above watch uptime",
+		args:    []string{"--verdictcloseuptime=0.99"},
+		wantErr: "close uptime 0.99 is above the watch uptime 0.95",
+	}, {
+		name:    "webhook not http",
+		args:    []string{"--alertwebhook=ftp://example.com/x"},
+		wantErr: `alertwebhook "ftp://example.com/x": want an http`,
+	}, {
 		name:    "certificate without key",
 		args:    []string{"--tls.certpath=/c.pem"},
 		wantErr: "tls.certpath and tls.keypath go together",
@@ -654,6 +681,7 @@ func TestConfig(t *testing.T) {
 			want.Lnd.TLSCertPath = filepath.Join(home,
 				".lnd/tls.cert")
 			tc.want(want)
+			require.NoError(t, want.resolveAdvice())
 			require.Equal(t, want, cfg)
 		})
 	}
