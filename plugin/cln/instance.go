@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/plugin/httpapi"
 	"github.com/lightningnetwork/lnd/ticker"
 )
 
@@ -22,6 +23,9 @@ type instance struct {
 	started bool
 	tracker *tracker
 	ticker  ticker.Ticker
+
+	// srv is the HTTP listener (nil unless chanfitness-listen).
+	srv *httpapi.Server
 
 	// grace holds, while lightningd has just started, the channel
 	// peers that have not reconnected yet (see startGrace); nil
@@ -147,6 +151,7 @@ func (s *instance) close(reason string) error {
 	if s.ticker != nil {
 		s.ticker.Stop()
 	}
+	s.stopListener()
 	var err error
 	if s.mon != nil && s.started {
 		if serr := s.mon.Stop(); serr != nil {

@@ -72,6 +72,9 @@ type settings struct {
 
 	// Advice holds the verdicts', export's and alerts' options.
 	Advice advice.Settings
+
+	// Listen says whether and how to serve HTTP.
+	Listen listenSettings
 }
 
 // optPrefix starts the name of every option of the plugin.
@@ -112,6 +115,7 @@ func registerOptions(p *glightning.Plugin) error {
 			"heartbeat written), such as 1m; a machine crash "+
 			"loses at most this much", defaultSync),
 	}
+	opts = append(opts, listenOptions()...)
 	for _, o := range advice.Options() {
 		opts = append(opts, glightning.NewStringOption(
 			optPrefix+o.Name, o.Usage, o.Default))
@@ -137,6 +141,9 @@ type optionValues struct {
 
 	// Advice holds the advice options' values by advice name.
 	Advice map[string]string
+
+	// Listen holds the HTTP listener's.
+	Listen listenValues
 }
 
 // readOptions takes the option values out of glightning.
@@ -158,6 +165,10 @@ func readOptions(p *glightning.Plugin) (optionValues, error) {
 		if *o.val, err = p.GetOption(o.name); err != nil {
 			return v, err
 		}
+	}
+	var err error
+	if v.Listen, err = readListenOptions(p); err != nil {
+		return v, err
 	}
 	v.Advice = make(map[string]string)
 	for _, o := range advice.Options() {
@@ -276,6 +287,9 @@ func (v optionValues) check() (settings, error) {
 	if s.Advice, err = advice.Parse(v.Advice, "",
 		adviceName); err != nil {
 
+		return settings{}, err
+	}
+	if s.Listen, err = v.Listen.check(); err != nil {
 		return settings{}, err
 	}
 	return s, nil

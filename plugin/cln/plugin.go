@@ -78,6 +78,10 @@ type Config struct {
 
 	// NewMonitor builds the monitor (core.NewMonitor by default).
 	NewMonitor func(cfg core.Config) (Monitor, error)
+
+	// OnListen, when set, is given the address of the HTTP listener
+	// once it listens (see chanfitness-listen).
+	OnListen func(addr string)
 }
 
 func (c *Config) setDefaults() {
@@ -458,6 +462,10 @@ func (r *runner) bootstrap(p *glightning.Plugin,
 			_ = s.close("")
 			return nil, fmt.Errorf("bootstrap: %w", err)
 		}
+	}
+	if err := r.startListener(s, set.Listen, set.Datadir); err != nil {
+		_ = s.close("")
+		return nil, err
 	}
 	if set.Reconcile > 0 {
 		s.ticker = r.cfg.NewTicker(set.Reconcile)

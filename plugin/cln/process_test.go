@@ -74,6 +74,13 @@ func TestProcessManifest(t *testing.T) {
 		{"chanfitness-closed-retention-days", "string", `""`},
 		{"chanfitness-startup-grace", "string", `"1m"`},
 		{"chanfitness-sync-interval", "string", `"1m"`},
+		{"chanfitness-listen", "string", `""`},
+		{"chanfitness-listen-insecure", "string", `"false"`},
+		{"chanfitness-tls-certpath", "string", `""`},
+		{"chanfitness-tls-keypath", "string", `""`},
+		{"chanfitness-tls-extradomain", "string", `""`},
+		{"chanfitness-tls-extraip", "string", `""`},
+		{"chanfitness-auth-tokenpath", "string", `""`},
 	}
 	for _, o := range advice.Options() {
 		tests = append(tests, struct{ name, typ, def string }{
