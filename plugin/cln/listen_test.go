@@ -1,0 +1,145 @@
+package cln_test
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chanfitness/chanfitness/plugin/cln"
+	"github.com/chanfitness/chanfitness/plugin/cln/lightningdtest"
+	"github.com/stretchr/testify/require"
+)
+
+// startListening starts the plugin with values and one channel peer, and
+// returns it with the address its HTTP listener took.
+func startListening(t *testing.T, values map[string]any) (*inProcess,
+	string) {
+
+	t.Helper()
+	a := lightningdtest.PeerID(1)
+	addr := make(chan string, 1)
+	p := startInProcess(t, inProcessOpts{values: values,
+		config: func(c *cln.Config) {
+			c.OnListen = func(s string) { addr <- s }
+		},
+		setup: func(n *lightningdtest.Node) {
+			n.SetPeer(a, true)
+			n.AddChannel(lightningdtest.NewChannel(a, 1,
+				lightningdtest.StateNormal))
+		}})
+	select {
+	case s := <-addr:
+		return p, s
+	default:
+		t.Fatal("the plugin did not report its listener")
+		return nil, ""
+	}
+}
+
+// fetch GETs url with client and returns the status and body.
+func fetch(t *testing.T, c *http.Client, url string,
+	auth func(*http.Request)) (int, string) {
+
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	require.NoError(t, err)
+	if auth != nil {
+		auth(req)
+	}
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}
+
+// TestInProcessListenInsecure: with chanfitness-listen the plugin serves
+// the page, the report, the timeline, the health check and the metrics,
+// as the lnd companion does; the report is the chanfitness command's.
+func TestInProcessListenInsecure(t *testing.T) {
+	p, addr := startListening(t, map[string]any{
+		"chanfitness-listen":          "127.0.0.1:0",
+		"chanfitness-listen-insecure": "true",
+	})
+	p.advance(time.Hour)
+	base := "http://" + addr
+	c := &http.Client{Timeout: time.Minute}
+	peer := lightningdtest.PeerID(1)
+	for path, want := range map[string]string{
+		"/":                   `<tr data-peer="` + peer + `">`,
+		"/peer/" + peer:       "Channels",
+		"/v1/report":          `"peer_id":"` + peer + `"`,
+		"/v1/timeline":        `"state":"online"`,
+		"/v1/health":          `"node_connected":true`,
+		"/metrics":            "chanfitness_peer_online",
+		"/v1/report?window=x": `"error":"query parameter window`,
+	} {
+		code, body := fetch(t, c, base+path, nil)
+		wantCode := http.StatusOK
+		if strings.Contains(path, "window=x") {
+			wantCode = http.StatusBadRequest
+		}
+		require.Equal(t, wantCode, code, "%s: %s", path, body)
+		require.Contains(t, body, want, path)
+	}
+	p.WaitLog("serving the timeline page", time.Minute)
+	require.Zero(t, p.Shutdown())
+	_, err := http.Get(base + "/v1/health")
+	require.Error(t, err, "still listening after shutdown")
+}
+
+// TestInProcessListenTLS: by default the listener serves TLS with a
+// certificate and a token made in the datadir; every path but the health
+// check needs the token (as a bearer token, or a browser's password).
+func TestInProcessListenTLS(t *testing.T) {
+	dir := t.TempDir()
+	p, addr := startListening(t, map[string]any{
+		"chanfitness-listen":  "127.0.0.1:0",
+		"chanfitness-datadir": dir,
+	})
+	defer p.Shutdown()
+	pem, err := os.ReadFile(filepath.Join(dir, "tls.cert"))
+	require.NoError(t, err)
+	pool := x509.NewCertPool()
+	require.True(t, pool.AppendCertsFromPEM(pem))
+	token, err := os.ReadFile(filepath.Join(dir, "api.token"))
+	require.NoError(t, err)
+	tok := strings.TrimSpace(string(token))
+	c := &http.Client{Timeout: time.Minute, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	base := "https://" + addr
+
+	code, _ := fetch(t, c, base+"/v1/health", nil)
+	require.Equal(t, http.StatusOK, code)
+	for _, path := range []string{"/", "/v1/report", "/v1/timeline",
+		"/metrics"} {
+
+		code, _ := fetch(t, c, base+path, nil)
+		require.Equal(t, http.StatusUnauthorized, code, path)
+		code, _ = fetch(t, c, base+path, func(r *http.Request) {
+			r.Header.Set("Authorization", "Bearer "+tok)
+		})
+		require.Equal(t, http.StatusOK, code, path)
+	}
+	code, body := fetch(t, c, base+"/", func(r *http.Request) {
+		r.SetBasicAuth("", tok)
+	})
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, "<h1>Peers</h1>")
+}
+
+// TestInProcessListenRefused: an address that cannot be listened on
+// disables the plugin with a reason naming the option.
+func TestInProcessListenRefused(t *testing.T) {
+	startInProcess(t, inProcessOpts{values: map[string]any{
+		"chanfitness-listen":          "192.0.2.1:1",
+		"chanfitness-listen-insecure": "true",
+	}, disabled: "option chanfitness-listen"})
+}
