@@ -1,10 +1,12 @@
 // Command demo simulates a Lightning node with 50 channel peers of
 // distinct behaviours over 30 days and runs them through the real
 // monitor on a badger store, restarting it midway with a gap. It prints
-// the peers' fitness as a table and writes the JSON report to a file.
+// the peers' fitness as a table and writes the JSON report and a static
+// copy of the timeline page to files.
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/internal/table"
+	"github.com/chanfitness/chanfitness/plugin/httpapi"
 	badgerstore "github.com/chanfitness/chanfitness/storage/badger"
 	"github.com/lightningnetwork/lnd/clock"
 )
@@ -72,12 +75,27 @@ func run(args []string, out io.Writer) error {
 		nil); err != nil {
 		return err
 	}
-	var rep core.Report
+	var rep, pageRep core.Report
+	var tl core.Timeline
 	if err := runPhase(ctx, storeDir, clk, node, mid.Add(*gap), end,
 		func(m *core.Monitor) error {
 			var err error
 			rep, err = m.Report(ctx, core.ReportQuery{
 				Window: *window,
+			})
+			if err != nil {
+				return err
+			}
+			// The page covers the whole simulation.
+			pageRep, err = m.Report(ctx, core.ReportQuery{
+				Window: core.WindowLifetime,
+			})
+			if err != nil {
+				return err
+			}
+			tl, err = m.Timeline(ctx, core.TimelineQuery{
+				Window:      core.WindowLifetime,
+				MaxSegments: httpapi.PageSegments,
 			})
 			return err
 		}); err != nil {
@@ -93,6 +111,13 @@ func run(args []string, out io.Writer) error {
 	if err := os.WriteFile(reportPath, raw, 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", reportPath, err)
 	}
+	var page bytes.Buffer
+	httpapi.WritePage(&page, pageRep, tl, httpapi.PageOptions{
+		Static: true})
+	pagePath := filepath.Join(*dir, "report.html")
+	if err := os.WriteFile(pagePath, page.Bytes(), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", pagePath, err)
+	}
 
 	fmt.Fprintf(out, "Simulated %d days of a node with %d channel "+
 		"peers (%d events), monitor down for %v on day %d.\n\n", *days,
@@ -102,8 +127,9 @@ func run(args []string, out io.Writer) error {
 	}
 	fmt.Fprintln(out)
 	writeLegend(out, node, rep)
-	fmt.Fprintf(out, "\nJSON report: %s\nStore: %s (badger)\n"+
-		"Ran in %v.\n", reportPath, storeDir, elapsed.Round(time.Millisecond))
+	fmt.Fprintf(out, "\nJSON report: %s\nTimeline page: %s (open it "+
+		"in a browser)\nStore: %s (badger)\nRan in %v.\n", reportPath,
+		pagePath, storeDir, elapsed.Round(time.Millisecond))
 	return nil
 }
 

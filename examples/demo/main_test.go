@@ -28,6 +28,15 @@ func TestDemo(t *testing.T) {
 	require.EqualValues(t, 2*3600, rep.UnmonitoredSeconds)
 	require.Len(t, rep.Peers, 50)
 
+	// The static page: a row per peer, the restart's gap drawn as
+	// unmonitored, no link to a server's pages.
+	require.Contains(t, out.String(), filepath.Join(dir, "report.html"))
+	html, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	require.NoError(t, err)
+	require.Equal(t, 50, strings.Count(string(html), "<tr data-peer="))
+	require.Contains(t, string(html), `class="um"><title>unmonitored `)
+	require.NotContains(t, string(html), `href="peer/`)
+
 	var closed int
 	for _, c := range rep.Channels {
 		if c.Status == "closed" {
