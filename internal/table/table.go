@@ -45,7 +45,8 @@ func Write(w io.Writer, r core.Report) error {
 	for _, c := range cols {
 		fmt.Fprintf(tw, "\tUP %s", c)
 	}
-	fmt.Fprintf(tw, "\tFLAPS\tDECAYED\tOUTAGE %s\tCHANNELS\n", head)
+	fmt.Fprintf(tw, "\tFLAPS\tDECAYED\tOUTAGE %s\tCHANNELS\tVERDICT\n",
+		head)
 	for _, p := range r.Peers {
 		state := "offline"
 		if p.Online {
@@ -56,10 +57,10 @@ func Write(w io.Writer, r core.Report) error {
 		for _, c := range cols {
 			fmt.Fprintf(tw, "\t%s", FormatRatio(p.Windows[c].UptimeRatio))
 		}
-		fmt.Fprintf(tw, "\t%d\t%d\t%s\t%d\n", p.FlapCount,
+		fmt.Fprintf(tw, "\t%d\t%d\t%s\t%d\t%s\n", p.FlapCount,
 			p.FlapCountDecayed,
 			FormatSeconds(p.Windows[head].LongestOutageSeconds),
-			p.OpenChannels)
+			p.OpenChannels, p.Verdict)
 	}
 
 	fmt.Fprintf(tw, "\nCHANNEL\tPEER\tSTATUS\tAGE\tLIFETIME\tUPTIME\t"+
@@ -151,4 +152,31 @@ func FormatSeconds(s int64) string {
 		return fmt.Sprintf("%dh%02dm", s/3600, s%3600/60)
 	}
 	return fmt.Sprintf("%dd%02dh", s/86400, s%86400/3600)
+}
+
+// WriteAdvice writes one line per peer, worst first, with its verdict,
+// state, open channels and why.
+func WriteAdvice(w io.Writer, advice []core.Advice) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprint(tw, "VERDICT\tPEER\tSTATE\tCHANNELS\tWHY\n")
+	for _, a := range advice {
+		state := "offline"
+		if a.Online {
+			state = "online"
+		}
+		why := a.Why
+		if why == "" {
+			why = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", a.Verdict, a.PeerID,
+			state, a.OpenChannels, why)
+	}
+	return tw.Flush()
+}
+
+// AdviceLines returns WriteAdvice's lines without their line ends.
+func AdviceLines(advice []core.Advice) []string {
+	var b strings.Builder
+	_ = WriteAdvice(&b, advice)
+	return strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
 }

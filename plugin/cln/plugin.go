@@ -165,6 +165,10 @@ func run(ctx context.Context, cfg Config, out *protoWriter) error {
 	if err := p.RegisterMethod(newReportMethod(r)); err != nil {
 		return fmt.Errorf("register method %s: %w", methodName, err)
 	}
+	if err := p.RegisterMethod(newAdviceMethod(r)); err != nil {
+		return fmt.Errorf("register method %s: %w", adviceMethodName,
+			err)
+	}
 	p.SetDynamic(true)
 	br, err := startBridge(p, out, r.log, r.disableReason)
 	if err != nil {
@@ -317,6 +321,13 @@ func (r *runner) request(br *bridge, env envelope) {
 			peer = args.Peer.String()
 		}
 		params, _ = json.Marshal([]string{peer, args.Window})
+	}
+	if env.Method == adviceMethodName {
+		var err error
+		if params, err = parseAdviceParams(env.Params); err != nil {
+			_ = r.out.fail(env.ID, codeInvalidParams, err.Error())
+			return
+		}
 	}
 	if err := br.forward(env.ID, env.Method, params); err != nil {
 		r.log.Errorf("%v", err)

@@ -108,6 +108,8 @@ type Config struct {
 
 	Restore RestoreCommand `command:"restore" description:"Rebuild the history from its backup" long-description:"With the companion stopped, rebuild the history in --datadir from its newest intact backup (or --from). The time since the backup was taken counts as unmonitored."`
 
+	Advice AdviceCommand `command:"advice" description:"Print the verdict of each peer of a running daemon, worst first" long-description:"Ask the running daemon at --listen for its report and print one line per peer, worst first: its verdict (consider_closing, watch, too_new, ok) and why; --json prints the same as JSON."`
+
 	Report ReportCommand `command:"report" description:"Print the report of a running daemon" long-description:"Ask the running daemon at --listen for its report and print it as tables, or as JSON with --json."`
 }
 
@@ -116,6 +118,11 @@ type ReportCommand struct {
 	Peer   string `long:"peer" description:"Only this peer (66 hex characters) and its channels"`
 	Window string `long:"window" description:"Headline window: 1d, 7d, 30d, lifetime or a duration such as 12h" default:"lifetime"`
 	JSON   bool   `long:"json" description:"Print the JSON report instead of tables"`
+}
+
+// AdviceCommand holds the options of the advice command.
+type AdviceCommand struct {
+	JSON bool `long:"json" description:"Print the advice as JSON"`
 }
 
 // RestoreCommand holds the options of the restore command.

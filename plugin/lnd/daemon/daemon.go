@@ -65,6 +65,8 @@ func Run(ctx context.Context, args []string, env Env) error {
 		return err
 	case cmd == "report":
 		return runReport(ctx, cfg, env.Stdout)
+	case cmd == "advice":
+		return runAdvice(ctx, cfg, env.Stdout)
 	case cmd == "restore":
 		msg, err := storage.Restore(storeDir(cfg), cfg.Restore.From)
 		if err != nil {

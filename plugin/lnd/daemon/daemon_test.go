@@ -302,6 +302,22 @@ func TestDaemonFollowsLnd(t *testing.T) {
 	require.Equal(t, d.report("?peer="+p2+"&window=12h"), fromCmd)
 	require.Contains(t, out, "\n  \"channels\": [")
 
+	// The advice command: one line per peer, each too new to judge.
+	out, err = runCommand(t, "advice", "--listen="+d.addr,
+		"--datadir="+d.dataDir)
+	require.NoError(t, err)
+	require.Contains(t, out, "VERDICT")
+	require.Contains(t, out, "too_new  "+p1)
+	require.Contains(t, out, "too_new  "+p2)
+	require.Contains(t, out, "judged from 14d")
+	out, err = runCommand(t, "advice", "--json", "--listen="+d.addr,
+		"--datadir="+d.dataDir)
+	require.NoError(t, err)
+	var adv struct{ Advice []core.Advice }
+	require.NoError(t, json.Unmarshal([]byte(out), &adv))
+	require.Len(t, adv.Advice, 2)
+	require.Equal(t, core.VerdictTooNew, adv.Advice[0].Verdict)
+
 	_, err = runCommand(t, "report", "--listen="+d.addr, "--peer=zz",
 		"--datadir="+d.dataDir)
 	require.ErrorContains(t, err, `peer id "zz"`)
@@ -694,7 +710,8 @@ func TestHelp(t *testing.T) {
 		"--lnd.macaroonpath", "--network", "--datadir", "--store",
 		"--listen", "--reconcileinterval", "--listen.insecure",
 		"--tls.certpath", "--tls.keypath", "--tls.extradomain",
-		"--tls.extraip", "--auth.tokenpath", "report"} {
+		"--tls.extraip", "--auth.tokenpath", "report", "advice",
+		"--verdictwindow", "--exportdir", "--alertwebhook"} {
 
 		require.Contains(t, out, flag)
 	}

@@ -36,9 +36,63 @@ func runReport(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	if cfg.Report.Window != "" {
 		q.Set(httpapi.ParamWindow, cfg.Report.Window)
 	}
-	client, base, token, err := reportClient(cfg)
+	body, err := fetchReport(ctx, cfg, q)
 	if err != nil {
 		return err
+	}
+	if cfg.Report.JSON {
+		return writeIndented(stdout, body, cfg.Listen)
+	}
+	var r core.Report
+	if err := json.Unmarshal(body, &r); err != nil {
+		return fmt.Errorf("report from %s: %w", cfg.Listen, err)
+	}
+	return table.Write(stdout, r)
+}
+
+// runAdvice asks the daemon at cfg.Listen for its report and prints its
+// advice, worst first.
+func runAdvice(ctx context.Context, cfg *Config, stdout io.Writer) error {
+	body, err := fetchReport(ctx, cfg, url.Values{})
+	if err != nil {
+		return err
+	}
+	var r core.Report
+	if err := json.Unmarshal(body, &r); err != nil {
+		return fmt.Errorf("report from %s: %w", cfg.Listen, err)
+	}
+	adv := core.AdviceOf(r)
+	if cfg.Advice.JSON {
+		raw, err := json.MarshalIndent(struct {
+			Advice []core.Advice `json:"advice"`
+		}{adv}, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = stdout.Write(append(raw, '\n'))
+		return err
+	}
+	return table.WriteAdvice(stdout, adv)
+}
+
+// writeIndented writes the JSON body indented.
+func writeIndented(stdout io.Writer, body []byte, from string) error {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, body, "", "  "); err != nil {
+		return fmt.Errorf("report from %s: %w", from, err)
+	}
+	_, err := buf.WriteTo(stdout)
+	return err
+}
+
+// fetchReport asks the daemon at cfg.Listen for its report with the
+// query q and returns the body.
+func fetchReport(ctx context.Context, cfg *Config,
+	q url.Values) ([]byte, error) {
+
+	client, base, token, err := reportClient(cfg)
+	if err != nil {
+		return nil, err
 	}
 	u := base + httpapi.PathReport + "?" + q.Encode()
 
@@ -46,44 +100,33 @@ func runReport(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("ask chanfitness-lnd at %s (is it running, "+
-			"with this --listen and --listen.insecure?): %w",
+		return nil, fmt.Errorf("ask chanfitness-lnd at %s (is it "+
+			"running, with this --listen and --listen.insecure?): %w",
 			cfg.Listen, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxReportSize))
 	if err != nil {
-		return fmt.Errorf("read report from %s: %w", cfg.Listen, err)
+		return nil, fmt.Errorf("read report from %s: %w", cfg.Listen,
+			err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e httpapi.ErrorBody
 		if json.Unmarshal(body, &e) == nil && e.Error != "" {
-			return fmt.Errorf("chanfitness-lnd at %s: %s", cfg.Listen,
-				e.Error)
+			return nil, fmt.Errorf("chanfitness-lnd at %s: %s",
+				cfg.Listen, e.Error)
 		}
-		return fmt.Errorf("chanfitness-lnd at %s: %s", cfg.Listen,
+		return nil, fmt.Errorf("chanfitness-lnd at %s: %s", cfg.Listen,
 			resp.Status)
 	}
-	if cfg.Report.JSON {
-		var buf bytes.Buffer
-		if err := json.Indent(&buf, body, "", "  "); err != nil {
-			return fmt.Errorf("report from %s: %w", cfg.Listen, err)
-		}
-		_, err := buf.WriteTo(stdout)
-		return err
-	}
-	var r core.Report
-	if err := json.Unmarshal(body, &r); err != nil {
-		return fmt.Errorf("report from %s: %w", cfg.Listen, err)
-	}
-	return table.Write(stdout, r)
+	return body, nil
 }
 
 // reportClient returns the client, base URL and token with which the
