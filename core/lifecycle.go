@@ -7,7 +7,7 @@ import (
 )
 
 // Start loads the stored history, records the time since the last
-// heartbeat as unmonitored, and starts the source (if any) and timers.
+// heartbeat as unmonitored, and starts the source and timers.
 func (m *Monitor) Start(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -26,19 +26,13 @@ func (m *Monitor) Start(ctx context.Context) error {
 	}
 	m.watch.raise(m.newestStored())
 	now := m.observeClock()
+	// Unmonitored until the source's first Sync.
 	if m.monitoringSince == 0 {
 		m.monitoringSince = now
 		m.setHeartbeat(now)
-		if m.cfg.Source != nil {
-			m.gapOpen, m.openGapStart = true, now
-		} else {
-			m.connectedSince = now
-		}
+		m.gapOpen, m.openGapStart = true, now
 	} else {
 		m.openGap(min(max(m.heartbeat, m.lastTime), now))
-		if m.cfg.Source == nil {
-			m.closeGap(now, nil)
-		}
 	}
 	m.pruneClosed(now)
 	m.commit()
@@ -53,16 +47,14 @@ func (m *Monitor) Start(ctx context.Context) error {
 	m.maintTicker.Resume()
 	m.wg.Add(1)
 	go m.timers()
-	if m.cfg.Source != nil {
-		m.wg.Add(1)
-		go func() {
-			defer m.wg.Done()
-			err := m.cfg.Source.Run(runCtx, m)
-			if err != nil && !errors.Is(err, context.Canceled) {
-				m.log.Errorf("event source stopped: %v", err)
-			}
-		}()
-	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		err := m.cfg.Source.Run(runCtx, m)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			m.log.Errorf("event source stopped: %v", err)
+		}
+	}()
 	m.log.Infof("monitor started: %d peers, %d channels, monitoring "+
 		"since %v", len(m.peers), len(m.channels),
 		nsTime(m.monitoringSince))

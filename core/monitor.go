@@ -37,9 +37,9 @@ type Config struct {
 	// Clock gives the time; nil means the system clock.
 	Clock clock.Clock
 
-	// Source, when set, is run by Start and feeds the monitor. Without a
-	// source the caller feeds Apply, Sync and NodeLost itself and the
-	// node counts as connected from Start.
+	// Source connects the monitor to its node (required): Start runs
+	// it, and it feeds the monitor through the Sink it is given. Until
+	// its first Sync the time since the last heartbeat is unmonitored.
 	Source EventSource
 
 	// SyncInterval is how often the heartbeat is written, batches a
@@ -155,6 +155,9 @@ func NewMonitor(cfg Config) (*Monitor, error) {
 	}
 	if err := cfg.Verdict.Validate(); err != nil {
 		return nil, fmt.Errorf("monitor config: %w", err)
+	}
+	if cfg.Source == nil {
+		return nil, errors.New("monitor config: Source is required")
 	}
 	if cfg.SyncInterval == 0 {
 		cfg.SyncInterval = DefaultSyncInterval

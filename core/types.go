@@ -5,8 +5,9 @@
 //
 // docs/semantics.md says what it computes and where that differs from lnd.
 //
-// core knows no node and no database: adapters feed it through Apply, Sync
-// and NodeLost (or an EventSource), and storage backends implement Store.
+// core knows no node and no database: each adapter is an EventSource the
+// monitor runs, which feeds it through the Sink (Sync, Apply, NodeLost),
+// and storage backends implement Store.
 package core
 
 import (

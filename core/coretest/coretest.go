@@ -13,7 +13,9 @@ import (
 
 // StartMonitor builds and starts a monitor from cfg. Ticker fields left
 // nil become forced tickers that only tick when a test sends on them, so
-// no timer runs behind the test's clock. The monitor is stopped when the
+// no timer runs behind the test's clock. Without a Source the monitor
+// gets an Attached one, and StartMonitor returns once it has synced: the
+// test then feeds the monitor itself. The monitor is stopped when the
 // test ends (Stop may also be called before).
 func StartMonitor(tb testing.TB, cfg core.Config) *core.Monitor {
 	tb.Helper()
@@ -23,12 +25,20 @@ func StartMonitor(tb testing.TB, cfg core.Config) *core.Monitor {
 	if cfg.MaintenanceTicker == nil {
 		cfg.MaintenanceTicker = ticker.NewForce(time.Hour)
 	}
+	var attached *Attached
+	if cfg.Source == nil {
+		attached = NewAttached()
+		cfg.Source = attached
+	}
 	m, err := core.NewMonitor(cfg)
 	if err != nil {
 		tb.Fatalf("new monitor: %v", err)
 	}
 	if err := m.Start(context.Background()); err != nil {
 		tb.Fatalf("start monitor: %v", err)
+	}
+	if attached != nil {
+		attached.Wait(tb)
 	}
 	tb.Cleanup(func() {
 		if err := m.Stop(); err != nil {

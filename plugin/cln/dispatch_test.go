@@ -9,15 +9,14 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/lightningnetwork/lnd/clock"
 	"github.com/stretchr/testify/require"
 )
 
-// callLog is a Monitor that reports the calls the dispatcher makes on
-// calls. When armed, the next Apply signals entered and waits for
-// release, so that a test can queue messages and a tick behind it.
+// callLog is a Sink that reports the calls the source makes on calls.
+// When armed, the next Apply signals entered and waits for release, so
+// that a test can queue messages and a tick behind it.
 type callLog struct {
-	Monitor
-
 	armed   atomic.Bool
 	entered chan struct{}
 	release chan struct{}
@@ -38,6 +37,17 @@ func (c *callLog) Sync(context.Context, core.Snapshot) error {
 	return nil
 }
 
+func (c *callLog) NodeLost(context.Context, time.Time) error {
+	c.calls <- "NodeLost"
+	return nil
+}
+
+func (c *callLog) OpenChannels(context.Context,
+	*core.PeerID) ([]core.ChannelPoint, error) {
+
+	return nil, nil
+}
+
 // heldTicker is a ticker whose ticks wait in a buffer until taken.
 type heldTicker struct {
 	c chan time.Time
@@ -48,49 +58,59 @@ func (h *heldTicker) Resume()                 {}
 func (h *heldTicker) Pause()                  {}
 func (h *heldTicker) Stop()                   {}
 
-// TestDispatchTickAfterQueued holds the dispatcher in an Apply while
-// more notifications, a reconcile tick and one more notification come
-// in. The reconcile takes its place by arrival: after the notifications
-// stamped before the tick (a snapshot taken ahead of them would record
-// the peer's state without their flaps), before the one stamped after.
-func TestDispatchTickAfterQueued(t *testing.T) {
+// TestSourceTickAfterQueued holds the source in an Apply while more
+// notifications, a reconcile tick and one more notification come in. The
+// reconcile takes its place by arrival: after the notifications stamped
+// before the tick (a snapshot taken ahead of them would record the peer's
+// state without their flaps), before the one stamped after.
+func TestSourceTickAfterQueued(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	log := pluginLogger{out: newProtoWriter(io.Discard)}
-	r := &runner{log: log, rpcCtx: ctx, readyc: make(chan *instance)}
 	mon := &callLog{
 		entered: make(chan struct{}),
 		release: make(chan struct{}),
 		calls:   make(chan string, 16),
 	}
-	rpc := &fakeRPC{}
 	tk := &heldTicker{c: make(chan time.Time, 1)}
-	inst := &instance{log: log, rpc: rpc, mon: mon, ticker: tk,
-		tracker: newTracker(rpc, nopLog{}, time.Now, nil)}
+	var backlog atomic.Int64
+	src := newSource(sourceConfig{log: log, rpc: &fakeRPC{},
+		clock: clock.NewDefaultClock(), rpcCtx: ctx, ticker: tk,
+		backlog: &backlog})
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx, mon) }()
+	_, err := src.waitReady()
+	require.NoError(t, err)
+	require.Equal(t, "Sync", <-mon.calls)
 
+	// The runner's queue: a message counts in the backlog from when it
+	// is read until the source takes it.
 	queue := make(chan inbound, 8)
-	done := make(chan string)
-	go func() { done <- r.dispatch(ctx, queue, nil) }()
-	r.readyc <- inst
-
+	go func() {
+		for m := range queue {
+			src.hand(m)
+		}
+	}()
+	defer close(queue)
 	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	msg := func(topic string) inbound {
+	send := func(topic string) {
 		params, err := json.Marshal(map[string]any{
 			topic: map[string]string{"id": peerA}})
 		require.NoError(t, err)
 		at = at.Add(time.Second)
-		return inbound{at: at, env: envelope{JSONRPC: "2.0",
+		backlog.Add(1)
+		queue <- inbound{at: at, env: envelope{JSONRPC: "2.0",
 			Method: topic, Params: params}}
 	}
 	for round := 0; round < 10; round++ {
 		mon.armed.Store(true)
-		queue <- msg(topicDisconnect)
+		send(topicDisconnect)
 		<-mon.entered
-		queue <- msg(topicConnect)
-		queue <- msg(topicDisconnect)
+		send(topicConnect)
+		send(topicDisconnect)
 		at = at.Add(time.Second)
 		tk.c <- at
-		queue <- msg(topicConnect)
+		send(topicConnect)
 		mon.release <- struct{}{}
 		for _, want := range []string{"PeerOffline", "PeerOnline",
 			"PeerOffline", "Sync", "PeerOnline"} {
@@ -104,5 +124,5 @@ func TestDispatchTickAfterQueued(t *testing.T) {
 		}
 	}
 	cancel()
-	require.Equal(t, "interrupted", <-done)
+	require.ErrorIs(t, <-done, context.Canceled)
 }

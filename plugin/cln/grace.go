@@ -12,7 +12,7 @@ import (
 // time since its last heartbeat stays unmonitored, and the peers' connect
 // notifications count no flap. The sync at the end records each peer's
 // state as it is then.
-func (s *instance) startGrace(snap core.Snapshot) {
+func (s *source) startGrace(snap core.Snapshot) {
 	online := make(map[core.PeerID]bool, len(snap.OnlinePeers))
 	for _, p := range snap.OnlinePeers {
 		online[p] = true
@@ -33,7 +33,7 @@ func (s *instance) startGrace(snap core.Snapshot) {
 
 // graceEvent takes a peer's connect or disconnect during the startup
 // grace, and ends the grace when the last awaited peer is back.
-func (s *instance) graceEvent(ctx, rpcCtx context.Context, peer core.PeerID,
+func (s *source) graceEvent(ctx context.Context, peer core.PeerID,
 	online bool) {
 
 	if !online {
@@ -41,13 +41,13 @@ func (s *instance) graceEvent(ctx, rpcCtx context.Context, peer core.PeerID,
 	}
 	delete(s.grace, peer)
 	if len(s.grace) == 0 {
-		s.endGrace(ctx, rpcCtx, "every channel peer reconnected")
+		s.endGrace(ctx, "every channel peer reconnected")
 	}
 }
 
 // endGrace ends the startup grace with a sync; a failed sync is repaired
 // by the next reconcile.
-func (s *instance) endGrace(ctx, rpcCtx context.Context, why string) {
+func (s *source) endGrace(ctx context.Context, why string) {
 	if s.grace == nil {
 		return
 	}
@@ -55,5 +55,5 @@ func (s *instance) endGrace(ctx, rpcCtx context.Context, why string) {
 	s.grace = nil
 	s.log.Infof("monitoring resumes (%s; %d channel peers still "+
 		"away)", why, missing)
-	s.reconcile(ctx, rpcCtx)
+	s.reconcile(ctx)
 }

@@ -14,9 +14,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// recorder is a monitor that records every event applied, in order.
+// recorder is a sink that records every event applied, in order, and
+// passes it on to the monitor.
 type recorder struct {
-	cln.Monitor
+	core.Sink
 
 	mu     sync.Mutex
 	events []core.Event
@@ -26,7 +27,19 @@ func (r *recorder) Apply(ctx context.Context, ev core.Event) error {
 	r.mu.Lock()
 	r.events = append(r.events, ev)
 	r.mu.Unlock()
-	return r.Monitor.Apply(ctx, ev)
+	return r.Sink.Apply(ctx, ev)
+}
+
+// recordingSource runs the plugin's source with a recorder between it
+// and the monitor.
+type recordingSource struct {
+	src core.EventSource
+	rec *recorder
+}
+
+func (s recordingSource) Run(ctx context.Context, sink core.Sink) error {
+	s.rec.Sink = sink
+	return s.src.Run(ctx, s.rec)
 }
 
 func (r *recorder) applied() []core.Event {
@@ -58,9 +71,9 @@ func TestInProcessOrder(t *testing.T) {
 			// of arrival order would show as inversions.
 			c.Clock = &steppingClock{Clock: c.Clock}
 			c.NewMonitor = func(mc core.Config) (cln.Monitor, error) {
-				m, err := core.NewMonitor(mc)
-				rec.Monitor = m
-				return rec, err
+				mc.Source = recordingSource{src: mc.Source,
+					rec: rec}
+				return core.NewMonitor(mc)
 			}
 		},
 	})

@@ -8,6 +8,7 @@ import (
 	"io"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
@@ -44,16 +45,12 @@ const (
 	rpcFileDefault = "lightning-rpc"
 )
 
-// Monitor is the part of *core.Monitor the plugin drives.
+// Monitor is the part of *core.Monitor the plugin uses; the monitor runs
+// the plugin's event source, which feeds it.
 type Monitor interface {
 	Start(ctx context.Context) error
 	Stop() error
-	Apply(ctx context.Context, ev core.Event) error
-	Sync(ctx context.Context, snap core.Snapshot) error
-	NodeLost(ctx context.Context, at time.Time) error
 	Report(ctx context.Context, q core.ReportQuery) (core.Report, error)
-	OpenChannels(ctx context.Context,
-		peer *core.PeerID) ([]core.ChannelPoint, error)
 }
 
 // Config carries what Run needs. Zero fields take the production
@@ -133,6 +130,10 @@ type runner struct {
 	readyc  chan *instance
 	stopped chan struct{}
 
+	// backlog counts the messages read and not yet handed on by the
+	// dispatcher.
+	backlog atomic.Int64
+
 	mu       sync.Mutex
 	inst     *instance
 	disable  string
@@ -184,9 +185,11 @@ func run(ctx context.Context, cfg Config, out *protoWriter) error {
 			if !m.env.isRequest() && m.env.Method == topicShutdown {
 				r.cancelRPC()
 			}
+			r.backlog.Add(1)
 			select {
 			case queue <- m:
 			case <-readDone:
+				r.backlog.Add(-1)
 			}
 		}, r.badMessage)
 		if readErr != nil {
@@ -225,84 +228,61 @@ func (r *runner) badMessage(m badMessage) {
 	_ = r.out.fail(m.ID, codeInvalidRequest, m.Err.Error())
 }
 
-// dispatch handles lightningd's messages in arrival order, and the
-// reconcile ticks, until the run ends. It returns why it ended.
+// dispatch handles lightningd's messages in arrival order until the run
+// ends, and returns why it ended. Once init is done, notifications go to
+// the event source, and a request or the shutdown waits until the source
+// has applied everything before it.
 func (r *runner) dispatch(ctx context.Context, queue <-chan inbound,
 	br *bridge) string {
 
-	var ticks, graceEnd <-chan time.Time
-	var inst *instance
-
-	// A reconcile tick waits for the messages stamped before it: a
-	// snapshot taken ahead of them would record the peer states they
-	// bring without their flaps. Later messages wait for the reconcile.
-	var tickAt time.Time
-	tick := false
+	var src *source
 	for {
-		if tick && len(queue) == 0 {
-			tick = false
-			inst.reconcile(ctx, r.rpcCtx)
-		}
-		if inst != nil && inst.grace == nil {
-			graceEnd = nil
-		}
 		select {
 		case m, ok := <-queue:
 			if !ok {
 				return reasonEOF
 			}
-			if !tick {
-				select {
-				case tickAt = <-ticks:
-					tick = true
-				default:
-				}
-			}
-			if tick && !m.at.Before(tickAt) {
-				tick = false
-				inst.reconcile(ctx, r.rpcCtx)
-			}
-			if m.env.isRequest() {
-				r.request(br, m.env)
-				continue
-			}
-			if m.env.Method == topicShutdown {
-				return "lightningd shuts down"
-			}
-			if !isTopic(m.env.Method) {
-				r.log.Debugf("%s notification: not subscribed, "+
-					"ignored", m.env.Method)
-				continue
-			}
-			if inst == nil {
-				r.log.Debugf("%s notification before init: "+
-					"ignored", m.env.Method)
-				continue
-			}
-			inst.notification(ctx, r.rpcCtx, m)
-
-		case s := <-r.readyc:
-			inst = s
-			if inst.ticker != nil {
-				inst.ticker.Resume()
-				ticks = inst.ticker.Ticks()
-			}
-			if inst.grace != nil {
-				graceEnd = r.cfg.Clock.TickAfter(inst.graceLen)
+			reason, end := r.take(src, br, m)
+			if end {
+				return reason
 			}
 
-		case <-graceEnd:
-			graceEnd = nil
-			inst.endGrace(ctx, r.rpcCtx, fmt.Sprintf("%v passed",
-				inst.graceLen))
-
-		case tickAt = <-ticks:
-			tick = true
+		case inst := <-r.readyc:
+			src = inst.src
 
 		case <-ctx.Done():
 			return "interrupted"
 		}
 	}
+}
+
+// take handles one message; end is set, with the reason, when the run
+// ends with it. Whoever takes the message counts it off the backlog: the
+// source, or take when the source does not.
+func (r *runner) take(src *source, br *bridge, m inbound) (reason string,
+	end bool) {
+
+	req := m.env.isRequest()
+	taken := false
+	switch {
+	case src != nil && (req || m.env.Method == topicShutdown):
+		taken = src.barrier(m)
+	case src != nil:
+		taken = src.hand(m)
+	case !req && m.env.Method != topicShutdown:
+		r.log.Debugf("%s notification before init: ignored",
+			m.env.Method)
+	}
+	if !taken {
+		r.backlog.Add(-1)
+	}
+	switch {
+	case req:
+		r.request(br, m.env)
+	case m.env.Method == topicShutdown:
+		return "lightningd shuts down", true
+	}
+	return "", false
 }
 
 // request passes a request on to glightning; chanfitness calls are
@@ -406,7 +386,6 @@ func (r *runner) bootstrap(p *glightning.Plugin,
 
 	ctx, cancel := context.WithTimeout(r.rpcCtx, bootstrapTimeout)
 	defer cancel()
-
 	s := &instance{log: r.log}
 	s.rpc = newRPCClient(rpcPath)
 	info, err := s.rpc.GetInfo(ctx)
@@ -414,83 +393,91 @@ func (r *runner) bootstrap(p *glightning.Plugin,
 		_ = s.close("")
 		return nil, fmt.Errorf("lightningd RPC at %s: %w", rpcPath, err)
 	}
-
-	dir := set.Datadir
-	if set.Store == storeBadger {
-		if dir, err = filepath.Abs(dir); err != nil {
-			_ = s.close("")
-			return nil, fmt.Errorf("option %s: %q: %w", optDatadir,
-				set.Datadir, err)
-		}
-	}
-	s.store, err = r.cfg.OpenStore(set.Store, dir, storeLogger{r.log})
-	if err != nil {
-		_ = s.close("")
-		if set.Store == storeBadger {
-			return nil, fmt.Errorf("option %s: %q: open %s "+
-				"store: %w", optDatadir, set.Datadir,
-				set.Store, err)
-		}
-		return nil, fmt.Errorf("open %s store: %w", set.Store, err)
-	}
-	s.mon, err = r.cfg.NewMonitor(core.Config{
-		Store:           s.store,
-		Clock:           r.cfg.Clock,
-		Logger:          r.log,
-		ClosedRetention: set.Retention,
-		SyncInterval:    set.Sync,
-		Verdict:         set.Advice.Verdict,
-	})
+	where, err := r.openStore(s, set)
 	if err != nil {
 		_ = s.close("")
 		return nil, err
 	}
-	if err := s.mon.Start(r.runCtx); err != nil {
-		_ = s.close("")
-		return nil, fmt.Errorf("start monitor: %w", err)
-	}
-	s.started = true
-	s.tracker = newTracker(s.rpc, r.log, r.cfg.Clock.Now, s.openPoints)
-	snap, err := s.tracker.snapshot(ctx)
+	snap, err := r.startMonitor(s, set, c.Startup)
 	if err != nil {
 		_ = s.close("")
-		return nil, fmt.Errorf("bootstrap: %w", err)
-	}
-	if c.Startup && set.Grace > 0 {
-		s.graceLen = set.Grace
-		s.startGrace(snap)
-	}
-	if s.grace != nil {
-		// Unmonitored from now until the grace ends with a sync.
-		if err := s.mon.NodeLost(r.runCtx, snap.Time); err != nil {
-			_ = s.close("")
-			return nil, fmt.Errorf("bootstrap: %w", err)
-		}
-	}
-	if s.grace == nil {
-		err := s.mon.Sync(r.runCtx, snap)
-		if err != nil && !s.noteUnwritten(err) {
-			_ = s.close("")
-			return nil, fmt.Errorf("bootstrap: %w", err)
-		}
+		return nil, err
 	}
 	if err := r.startListener(s, set.Listen, set.Datadir); err != nil {
 		_ = s.close("")
 		return nil, err
-	}
-	if set.Reconcile > 0 {
-		s.ticker = r.cfg.NewTicker(set.Reconcile)
-	}
-
-	where := "in memory"
-	if set.Store == storeBadger {
-		where = "in " + dir
 	}
 	r.log.Infof("monitoring node %s (%s): %d open channels, %d peers "+
 		"online, history %s, reconcile every %s", info.ID,
 		info.Version, len(snap.Channels), len(snap.OnlinePeers),
 		where, duration.Format(set.Reconcile))
 	return s, nil
+}
+
+// openStore opens the store the options name into s and says where the
+// history is kept.
+func (r *runner) openStore(s *instance, set settings) (string, error) {
+	dir := set.Datadir
+	var err error
+	if set.Store == storeBadger {
+		if dir, err = filepath.Abs(dir); err != nil {
+			return "", fmt.Errorf("option %s: %q: %w", optDatadir,
+				set.Datadir, err)
+		}
+	}
+	s.store, err = r.cfg.OpenStore(set.Store, dir, storeLogger{r.log})
+	if err != nil {
+		if set.Store == storeBadger {
+			return "", fmt.Errorf("option %s: %q: open %s "+
+				"store: %w", optDatadir, set.Datadir,
+				set.Store, err)
+		}
+		return "", fmt.Errorf("open %s store: %w", set.Store, err)
+	}
+	if set.Store == storeBadger {
+		return "in " + dir, nil
+	}
+	return "in memory", nil
+}
+
+// startMonitor builds the event source and the monitor into s, starts
+// the monitor, which runs the source, and waits for the source's first
+// sync. It returns the node's snapshot that sync used.
+func (r *runner) startMonitor(s *instance, set settings,
+	startup bool) (core.Snapshot, error) {
+
+	var tk ticker.Ticker
+	if set.Reconcile > 0 {
+		tk = r.cfg.NewTicker(set.Reconcile)
+	}
+	s.src = newSource(sourceConfig{
+		log:      r.log,
+		rpc:      s.rpc,
+		clock:    r.cfg.Clock,
+		rpcCtx:   r.rpcCtx,
+		startup:  startup,
+		graceLen: set.Grace,
+		ticker:   tk,
+		backlog:  &r.backlog,
+	})
+	var err error
+	s.mon, err = r.cfg.NewMonitor(core.Config{
+		Store:           s.store,
+		Clock:           r.cfg.Clock,
+		Source:          s.src,
+		Logger:          r.log,
+		ClosedRetention: set.Retention,
+		SyncInterval:    set.Sync,
+		Verdict:         set.Advice.Verdict,
+	})
+	if err != nil {
+		return core.Snapshot{}, err
+	}
+	if err := s.mon.Start(r.runCtx); err != nil {
+		return core.Snapshot{}, fmt.Errorf("start monitor: %w", err)
+	}
+	s.started = true
+	return s.src.waitReady()
 }
 
 // stop ends the instance, if any.

@@ -51,12 +51,17 @@ func runMonitorWriter(dir string) error {
 		return err
 	}
 	clk := clock.NewTestClock(monitorT0)
-	m, err := core.NewMonitor(core.Config{Store: st, Clock: clk})
+	src := coretest.NewAttached()
+	m, err := core.NewMonitor(core.Config{Store: st, Clock: clk,
+		Source: src})
 	if err != nil {
 		return err
 	}
 	ctx := context.Background()
 	if err := m.Start(ctx); err != nil {
+		return err
+	}
+	if err := src.Synced(); err != nil {
 		return err
 	}
 	p := monitorPeer(1)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/core/coretest"
 	badgerstore "github.com/chanfitness/chanfitness/storage/badger"
 	"github.com/chanfitness/chanfitness/storage/memory"
 	"github.com/lightningnetwork/lnd/clock"
@@ -79,9 +80,11 @@ var stores = []store{{
 func monitorFitness(t *testing.T, s store) NewFitness {
 	return func(clk clock.Clock) (Fitness, func() error, error) {
 		st, closeStore := s.open(t)
+		src := coretest.NewAttached()
 		m, err := core.NewMonitor(core.Config{
 			Store:             st,
 			Clock:             clk,
+			Source:            src,
 			SyncTicker:        ticker.NewForce(time.Second),
 			MaintenanceTicker: ticker.NewForce(time.Hour),
 		})
@@ -90,6 +93,11 @@ func monitorFitness(t *testing.T, s store) NewFitness {
 			return nil, nil, err
 		}
 		if err := m.Start(context.Background()); err != nil {
+			_ = closeStore()
+			return nil, nil, err
+		}
+		if err := src.Synced(); err != nil {
+			_ = m.Stop()
 			_ = closeStore()
 			return nil, nil, err
 		}
