@@ -314,7 +314,7 @@ func (tl *timeline) gauge(s State) func(int) int64 {
 // run of that state around it, the end clipped to now. Before the first
 // event the state is unknown from the start of time. Runs of zero length
 // are not seen.
-func (v view) runAt(t int64) (s State, start, end int64) {
+func (v *view) runAt(t int64) (s State, start, end int64) {
 	tl := v.tl
 	n := 0
 	if tl != nil {
@@ -327,7 +327,7 @@ func (v view) runAt(t int64) (s State, start, end int64) {
 		}
 		return s, start, v.now
 	}
-	i := sort.Search(n, func(j int) bool { return tl.times[j] > t }) - 1
+	i := v.lastAtOrBefore(t)
 	if i < 0 {
 		end = v.now
 		switch {
@@ -343,21 +343,19 @@ func (v view) runAt(t int64) (s State, start, end int64) {
 
 // committedRun returns the state of committed event i and the run of it
 // that i's time lies in.
-func (v view) committedRun(i int) (s State, start, end int64) {
+func (v *view) committedRun(i int) (s State, start, end int64) {
 	tl := v.tl
 	n := tl.len()
 	s = tl.states[i]
 	g := tl.gauge(s)
 	gi := g(i)
-	start = tl.times[sort.Search(i+1, func(j int) bool {
+	start = tl.times[searchDown(0, i+1, func(j int) bool {
 		return g(j) >= gi
 	})]
 	if i == 0 && s == StateUnknown {
 		start = math.MinInt64
 	}
-	j := i + 1 + sort.Search(n-i-1, func(x int) bool {
-		return g(i+1+x) > gi
-	})
+	j := searchUp(i+1, n, func(j int) bool { return g(j) > gi })
 	switch {
 	case j < n:
 		end = tl.times[j-1]
@@ -369,6 +367,58 @@ func (v view) committedRun(i int) (s State, start, end int64) {
 		end = v.now
 	}
 	return s, start, min(end, v.now)
+}
+
+// lastAtOrBefore returns the index of the last committed event at or
+// before t (-1: none), searching forward from v.cur when t is not before
+// it, as the probes of peerSegments are.
+func (v *view) lastAtOrBefore(t int64) int {
+	tl := v.tl
+	n := tl.len()
+	after := func(j int) bool { return tl.times[j] > t }
+	var i int
+	if v.cur < n && tl.times[v.cur] <= t {
+		i = searchUp(v.cur, n, after) - 1
+	} else {
+		i = sort.Search(n, after) - 1
+	}
+	v.cur = max(i, 0)
+	return i
+}
+
+// searchUp is sort.Search over [lo, hi) for an answer likely close to
+// lo: it looks at lo+1, lo+3, lo+7, ... before searching the last step,
+// so that its cost grows with the log of the distance, in memory near lo.
+func searchUp(lo, hi int, f func(int) bool) int {
+	for d := 1; ; d *= 2 {
+		j := lo + d
+		if j >= hi {
+			break
+		}
+		if f(j) {
+			hi = j + 1
+			break
+		}
+		lo = j + 1
+	}
+	return lo + sort.Search(hi-lo, func(k int) bool { return f(lo + k) })
+}
+
+// searchDown is sort.Search over [lo, hi) for an answer likely close to
+// hi, looking down from it as searchUp looks up.
+func searchDown(lo, hi int, f func(int) bool) int {
+	for d := 1; ; d *= 2 {
+		j := hi - 1 - d
+		if j < lo {
+			break
+		}
+		if !f(j) {
+			lo = j + 1
+			break
+		}
+		hi = j + 1
+	}
+	return lo + sort.Search(hi-lo, func(k int) bool { return f(lo + k) })
 }
 
 // flipsBefore counts the flips (changes between online and offline) of

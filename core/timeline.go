@@ -175,6 +175,10 @@ type view struct {
 	stagedS   State
 	now       int64
 	hasEvents bool
+
+	// cur is a hint for searches that move forward in time: an index
+	// at or before the last one found (see segments.go).
+	cur int
 }
 
 func (tl *timeline) view(hasStaged bool, staged ev64, now int64) view {
