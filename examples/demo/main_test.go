@@ -34,7 +34,7 @@ func TestDemo(t *testing.T) {
 	html, err := os.ReadFile(filepath.Join(dir, "report.html"))
 	require.NoError(t, err)
 	require.Equal(t, 50, strings.Count(string(html), "<tr data-peer="))
-	require.Contains(t, string(html), `class="um"><title>unmonitored `)
+	require.Contains(t, string(html), `class=um><title>unmonitored `)
 	require.NotContains(t, string(html), `href="peer/`)
 
 	var closed int

@@ -60,6 +60,7 @@ type rectInfo struct {
 	Class string  `json:"cls"`
 	X     float64 `json:"x"`
 	W     float64 `json:"w"`
+	H     float64 `json:"h"`
 	Fill  string  `json:"fill"`
 	Title string  `json:"title"`
 }
@@ -77,7 +78,7 @@ const rowsJS = `Array.from(document.querySelectorAll("#peers tbody tr")).map(fun
 var svg=tr.querySelector("svg").getBoundingClientRect();
 return {peer:tr.dataset.peer,svgX:svg.left,svgW:svg.width,uptime:tr.cells[3].textContent,
 rects:Array.from(tr.querySelectorAll("rect")).map(function(r){var b=r.getBoundingClientRect();
-return {cls:r.getAttribute("class"),x:b.left-svg.left,w:b.width,fill:getComputedStyle(r).fill,
+return {cls:r.getAttribute("class"),x:b.left-svg.left,w:b.width,h:b.height,fill:getComputedStyle(r).fill,
 title:r.querySelector("title").textContent}})}})`
 
 const orderJS = `Array.from(document.querySelectorAll("#peers tbody tr")).map(function(tr){return tr.dataset.peer})`
@@ -142,6 +143,7 @@ func TestBrowser(t *testing.T) {
 				"peer %d segment %d left edge", i, j)
 			require.InDelta(t, wantW, r.W, 1,
 				"peer %d segment %d width", i, j)
+			require.Greater(t, r.H, 10.0, "drawn full height")
 			require.Contains(t, r.Title, s.state+" ")
 			if c, ok := colours[s.state]; ok {
 				require.Equal(t, c, r.Fill, s.state)
@@ -157,10 +159,10 @@ func TestBrowser(t *testing.T) {
 		require.False(t, seen[c], "%s drawn in %s", state, c)
 		seen[c] = true
 	}
-	require.Equal(t, "offline 2026-11-21 16:00 – 19:00 UTC, 3h",
+	require.Equal(t, "offline 2026-11-21 16:00 – 19:00, 3h",
 		rows[0].Rects[1].Title)
 	require.Equal(t, "unmonitored 2026-11-21 22:00 – "+
-		"2026-11-22 01:00 UTC, 3h", rows[0].Rects[3].Title)
+		"2026-11-22 01:00, 3h", rows[0].Rects[3].Title)
 
 	// Sorting by uptime: lowest first, then highest first.
 	ids := func(is ...int) []string {

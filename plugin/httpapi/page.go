@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"cmp"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -158,7 +159,42 @@ func servePage(w http.ResponseWriter, r *http.Request, m Monitor) {
 	}
 	var buf bytes.Buffer
 	WritePage(&buf, rep, tl, q.opts)
-	writeHTML(w, http.StatusOK, buf.Bytes())
+	writePage(w, r, buf.Bytes())
+}
+
+// writePage writes a page, gzipped when the client takes gzip (a
+// browser does): a page of thousands of peers shrinks tenfold, which
+// counts over Tor.
+func writePage(w http.ResponseWriter, r *http.Request, body []byte) {
+	w.Header().Add("Vary", "Accept-Encoding")
+	if !acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		writeHTML(w, http.StatusOK, body)
+		return
+	}
+	var z bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
+	_, _ = zw.Write(body)
+	_ = zw.Close()
+	w.Header().Set("Content-Encoding", "gzip")
+	writeHTML(w, http.StatusOK, z.Bytes())
+}
+
+// acceptsGzip reports whether an Accept-Encoding header takes gzip (and
+// does not refuse it with q=0).
+func acceptsGzip(header string) bool {
+	for part := range strings.SplitSeq(header, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
+			continue
+		}
+		q, ok := strings.CutPrefix(strings.TrimSpace(params), "q=")
+		if !ok {
+			return true
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(q), 64)
+		return err == nil && v > 0
+	}
+	return false
 }
 
 // writeHTML writes an HTML answer that may load nothing from elsewhere.
@@ -202,9 +238,9 @@ th a{text-decoration:none;color:inherit}
 td.n,th.n{text-align:right}
 td.tl{width:50%;min-width:240px}
 svg.tl{display:block;width:100%;height:18px;background:#f4f4f4}
-svg.big{height:36px}
+svg.big{height:36px}svg.tl rect{height:100%}
 .on{fill:#2e9d4a}.off{fill:#d23c3c}.um{fill:#8a8fa3}.un{fill:#f0a020}
-.o,.c{stroke-width:2;vector-effect:non-scaling-stroke}
+.o,.c{stroke-width:2;vector-effect:non-scaling-stroke;fill:none}
 .o{stroke:#1a4f9c}.c{stroke:#111;stroke-dasharray:3 2}
 .key span{display:inline-block;width:.9em;height:.9em;margin:0 .2em 0 .8em;
 vertical-align:-.1em}
@@ -225,7 +261,8 @@ var i=+th.dataset.i,tb=document.querySelector("#peers tbody"),
 rs=Array.prototype.slice.call(tb.rows),d=th.dataset.o==="asc"?-1:1;
 document.querySelectorAll("#peers th[data-i]").forEach(function(h){h.dataset.o=""});
 th.dataset.o=d>0?"asc":"desc";
-rs.sort(function(a,b){var x=a.cells[i].dataset.v,y=b.cells[i].dataset.v,
+rs.sort(function(a,b){var x=a.cells[i].dataset.v||a.dataset.peer,
+y=b.cells[i].dataset.v||b.dataset.peer,
 p=parseFloat(x),q=parseFloat(y);
 return d*(isNaN(p)||isNaN(q)?(x<y?-1:x>y?1:0):p-q)});
 rs.forEach(function(r){tb.appendChild(r)})})})`
@@ -274,7 +311,7 @@ func WritePage(w io.Writer, rep core.Report, tl core.Timeline,
 	}
 	sortRows(rows, o.Sort, o.Desc)
 
-	var b pageBuf
+	b := pageBuf{b: make([]byte, 0, 4096+1500*len(rows))}
 	b.s(pageHead)
 	b.s("<title>chanfitness: peers</title>")
 	b.s(pageStyle)
@@ -370,7 +407,8 @@ func pageLink(window, sort string, desc, open bool) string {
 func writeSummary(b *pageBuf, rep core.Report, tl core.Timeline) {
 	b.s("<p class=muted>Window <b>" + rep.Window + "</b>, from ")
 	b.s(fmtTime(tl.Start.Time) + " to " + fmtTime(tl.End.Time) +
-		" UTC. Monitoring since " + fmtTime(rep.MonitoringSince.Time))
+		" UTC (every time on the page is UTC). Monitoring since " +
+		fmtTime(rep.MonitoringSince.Time))
 	b.s(", unmonitored " + fmtDur(time.Duration(rep.UnmonitoredSeconds)*
 		time.Second) + ". Node ")
 	if rep.NodeConnected {
@@ -453,8 +491,7 @@ func writeRow(b *pageBuf, r pageRow, rep core.Report, tl core.Timeline,
 	o PageOptions, hasVerdict bool) {
 
 	p := r.p
-	b.s(`<tr data-peer="` + p.PeerID + `"><td data-v="` + p.PeerID +
-		`">`)
+	b.s(`<tr data-peer="` + p.PeerID + `"><td>`)
 	short := p.PeerID
 	if len(short) > 20 {
 		short = short[:8] + "…" + short[len(short)-8:]
@@ -464,10 +501,10 @@ func writeRow(b *pageBuf, r pageRow, rep core.Report, tl core.Timeline,
 	} else {
 		b.s(`<a href="` + strings.TrimPrefix(PathPeerPage, "/") +
 			p.PeerID + "?" + ParamWindow + "=" + rep.Window +
-			`" title="` + p.PeerID + `">` + short + "</a>")
+			`">` + short + "</a>")
 	}
 	b.s(`</td><td class=tl>`)
-	writeSVG(b, r.tl, tl, "tl")
+	writeSVG(b, r.tl, tl, "tl", false)
 	b.s(`</td><td data-v="`)
 	b.f(stateKey(p), 0)
 	b.s(`">`)
@@ -496,12 +533,13 @@ func writeRow(b *pageBuf, r pageRow, rep core.Report, tl core.Timeline,
 }
 
 // writeSVG draws a peer's segments and channel marks over tl's window.
+// Marks at one place are drawn once, saying how many channels they
+// stand for; with points, each names its channel instead.
 func writeSVG(b *pageBuf, pt *core.PeerTimeline, tl core.Timeline,
-	class string) {
+	class string, points bool) {
 
-	const h = "18"
-	b.s(`<svg class="` + class + `" viewBox="0 0 1000 ` + h +
-		`" preserveAspectRatio="none" role="img">`)
+	b.s(`<svg class="` + class + `" viewBox="0 0 1000 18" ` +
+		`preserveAspectRatio=none>`)
 	if pt == nil {
 		b.s("</svg>")
 		return
@@ -517,35 +555,67 @@ func writeSVG(b *pageBuf, pt *core.PeerTimeline, tl core.Timeline,
 	}
 	for _, s := range pt.Segments {
 		x0, x1 := x(s.Start.Time), x(s.End.Time)
-		b.s(`<rect x="`)
-		b.f(x0, 2)
-		b.s(`" width="`)
+		b.s(`<rect x=`)
+		b.f(x0, 1)
+		b.s(` width=`)
 		// The narrowest segments are drawn a tenth of a percent wide
 		// so that they stay visible.
-		b.f(math.Max(x1-x0, 1), 2)
-		b.s(`" height="` + h + `" class="` + segClass(s.State) +
-			`"><title>`)
+		b.f(math.Max(x1-x0, 1), 1)
+		b.s(` class=` + segClass(s.State) + `><title>`)
 		b.s(s.State)
 		if s.State == core.SegmentUnstable {
 			b.s(" (" + strconv.Itoa(s.Flaps) + " flaps)")
 		}
-		b.s(" " + fmtSpan(s.Start.Time, s.End.Time) + "</title></rect>")
+		b.s(" ")
+		b.span(s.Start.Time, s.End.Time)
+		b.s("</title></rect>")
 	}
-	for _, c := range pt.Channels {
-		mark := func(t time.Time, class, what string) {
-			if t.Before(tl.Start.Time) || t.After(tl.End.Time) {
+	// Marks are few per peer: a slice beats maps.
+	type mark struct {
+		x     float64
+		class string
+		when  string
+		names []string
+	}
+	var marks []mark
+	add := func(t time.Time, class, verb, point string) {
+		if t.Before(tl.Start.Time) || t.After(tl.End.Time) {
+			return
+		}
+		xr := math.Round(x(t)*10) / 10
+		for i := range marks {
+			if marks[i].x == xr && marks[i].class == class {
+				marks[i].names = append(marks[i].names, point)
 				return
 			}
-			xs := strconv.FormatFloat(x(t), 'f', 2, 64)
-			b.s(`<line class=` + class + ` x1="` + xs + `" x2="` +
-				xs + `" y2="` + h + `"><title>channel ` +
-				c.ChannelPoint + " " + what + " " +
-				fmtTime(t) + " UTC</title></line>")
 		}
-		mark(c.OpenedAt.Time, "o", "opened")
+		marks = append(marks, mark{xr, class,
+			verb + " " + fmtTime(t), []string{point}})
+	}
+	for _, c := range pt.Channels {
+		add(c.OpenedAt.Time, "o", "opened", c.ChannelPoint)
 		if !c.ClosedAt.IsZero() {
-			mark(c.ClosedAt.Time, "c", "closed")
+			add(c.ClosedAt.Time, "c", "closed", c.ChannelPoint)
 		}
+	}
+	for _, m := range marks {
+		b.s(`<path class=` + m.class + ` d="M`)
+		b.f(m.x, 1)
+		b.s(` 0v18"><title>`)
+		n := len(m.names)
+		switch {
+		case points:
+			b.s("channel")
+			if n > 1 {
+				b.s("s")
+			}
+			b.s(" " + strings.Join(m.names, ", "))
+		case n > 1:
+			b.s(strconv.Itoa(n) + " channels")
+		default:
+			b.s("channel")
+		}
+		b.s(" " + m.when + "</title></path>")
 	}
 	b.s("</svg>")
 }
@@ -603,16 +673,41 @@ func fmtTime(t time.Time) string {
 	return t.UTC().Format(minuteFormat)
 }
 
-// fmtSpan writes "start – end UTC, length", the end's date left out when
-// it is the start's.
-func fmtSpan(s, e time.Time) string {
+// span writes "start – end, length" (UTC, to the minute), the end's
+// date left out when it is the start's.
+func (b *pageBuf) span(s, e time.Time) {
 	s, e = s.UTC(), e.UTC()
-	end := e.Format(minuteFormat)
-	if s.Format(dayFormat) == e.Format(dayFormat) {
-		end = e.Format("15:04")
+	b.minute(s, true)
+	b.s(" – ")
+	sy, sm, sd := s.Date()
+	ey, em, ed := e.Date()
+	b.minute(e, sy != ey || sm != em || sd != ed)
+	b.s(", " + fmtDur(e.Sub(s)))
+}
+
+// minute writes t (UTC) as "2006-01-02 15:04", or "15:04" without the
+// date, as time.Format would but faster.
+func (b *pageBuf) minute(t time.Time, date bool) {
+	two := func(n int) {
+		b.b = append(b.b, byte('0'+n/10), byte('0'+n%10))
 	}
-	return s.Format(minuteFormat) + " – " + end + " UTC, " +
-		fmtDur(e.Sub(s))
+	if date {
+		y, m, d := t.Date()
+		if y < 1000 || y > 9999 {
+			b.s(t.Format(dayFormat))
+		} else {
+			b.b = strconv.AppendInt(b.b, int64(y), 10)
+			b.b = append(b.b, '-')
+			two(int(m))
+			b.b = append(b.b, '-')
+			two(d)
+		}
+		b.b = append(b.b, ' ')
+	}
+	h, mi, _ := t.Clock()
+	two(h)
+	b.b = append(b.b, ':')
+	two(mi)
 }
 
 // fmtDur writes d in its two largest units: "3d4h", "5h12m", "40s".

@@ -57,7 +57,7 @@ func servePeerPage(w http.ResponseWriter, r *http.Request, m Monitor) {
 	}
 	var buf bytes.Buffer
 	writePeerPage(&buf, rep, tl)
-	writeHTML(w, http.StatusOK, buf.Bytes())
+	writePage(w, r, buf.Bytes())
 }
 
 // writePeerPage writes the page of rep's one peer.
@@ -116,7 +116,7 @@ func writePeerPage(w *bytes.Buffer, rep core.Report, tl core.Timeline) {
 		b.s("</ul>")
 	}
 	writeKey(&b)
-	writeSVG(&b, pt, tl, "tl big")
+	writeSVG(&b, pt, tl, "tl big", true)
 	b.s("<p class=muted>" + fmtTime(tl.Start.Time) + " – " +
 		fmtTime(tl.End.Time) + " UTC; runs shorter than " +
 		fmtDur(tl.Resolution) + " are merged.</p>")

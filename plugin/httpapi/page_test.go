@@ -111,10 +111,10 @@ func TestPage(t *testing.T) {
 	require.Equal(t, ids, rowOrder(body))
 	require.NotRegexp(t, `(src|href)="(https?:)?//`, body)
 	for _, class := range []string{"on", "off", "um"} {
-		require.Contains(t, body, `class="`+class+`"><title>`)
+		require.Contains(t, body, `class=`+class+`><title>`)
 	}
 	require.Contains(t, body, "<title>offline 2026-11-21 16:00 – "+
-		"19:00 UTC, 3h</title>")
+		"19:00, 3h</title>")
 	require.Contains(t, body, `href="peer/`+ids[0]+`?window=lifetime"`)
 	require.Contains(t, body, `<td data-v="2" class="v too_new" title="`)
 
@@ -248,5 +248,51 @@ func TestPageToken(t *testing.T) {
 			h.ServeHTTP(rec, req)
 			require.Equal(t, c.code, rec.Code, "%s %+v", path, c)
 		}
+	}
+}
+
+// TestAppendTimeline: the timeline's own JSON writer writes what
+// encoding/json writes, for the states, flaps, closed channels, ongoing
+// and listed outages, empty and nil lists, and strings to escape.
+func TestAppendTimeline(t *testing.T) {
+	m := knownNode(t)
+	for _, q := range []core.TimelineQuery{{}, {Window: "7h"},
+		{Outages: 3}, {MaxSegments: 2}} {
+
+		tl, err := m.Timeline(context.Background(), q)
+		require.NoError(t, err)
+		want, err := json.Marshal(tl)
+		require.NoError(t, err)
+		require.Equal(t, string(want)+"\n",
+			string(appendTimeline(nil, tl)))
+	}
+	at := core.Time{Time: t0.Add(1500 * time.Millisecond)}
+	odd := core.Timeline{Window: "x\"<y>\u00e9\n", ResolutionSeconds: 1e-9,
+		Peers: []core.PeerTimeline{{PeerID: "p", Segments: []core.Segment{
+			{Start: at, End: at, State: core.SegmentUnstable,
+				Flaps: 7}}, Outages: []core.Outage{{Start: at,
+			Ongoing: true}}}, {Channels: []core.ChannelMark{}}}}
+	want, err := json.Marshal(odd)
+	require.NoError(t, err)
+	require.Equal(t, string(want)+"\n", string(appendTimeline(nil, odd)))
+}
+
+// TestPageSpan writes a segment's span as time.Format would, the end's
+// date left out on the same day.
+func TestPageSpan(t *testing.T) {
+	for _, c := range []struct {
+		s, e time.Time
+		want string
+	}{
+		{t0, t0.Add(3 * time.Hour), "2026-11-21 10:00 – 13:00, 3h"},
+		{t0, t0.Add(14*time.Hour + 59*time.Second),
+			"2026-11-21 10:00 – 2026-11-22 00:00, 14h"},
+		{time.Date(999, 1, 2, 3, 4, 0, 0, time.UTC),
+			time.Date(999, 1, 2, 3, 5, 0, 0, time.UTC),
+			"0999-01-02 03:04 – 03:05, 1m"},
+	} {
+		var b pageBuf
+		b.span(c.s, c.e)
+		require.Equal(t, c.want, string(b.b))
 	}
 }
