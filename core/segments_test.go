@@ -189,3 +189,38 @@ func TestTimelineRandom(t *testing.T) {
 		}
 	}
 }
+
+// TestTimelineHostile: bad windows and unknown peers are errors of their
+// kind; a clock stepped back does not move the timeline's end back nor
+// make a segment end before it starts; segment bounds out of range are
+// brought into it.
+func TestTimelineHostile(t *testing.T) {
+	tc := newTestCtx(t)
+	p := peerN(1)
+	tc.open(p, chanN(1))
+	tc.advance(2 * time.Hour)
+	tc.offline(p)
+	tc.advance(time.Hour)
+
+	_, err := tc.m.Timeline(tc.ctx, core.TimelineQuery{Window: "1y"})
+	require.ErrorIs(t, err, core.ErrBadInput)
+	other := peerN(9)
+	_, err = tc.m.Timeline(tc.ctx, core.TimelineQuery{Peer: &other})
+	require.ErrorIs(t, err, core.ErrPeerNotFound)
+
+	before, err := tc.m.Timeline(tc.ctx, core.TimelineQuery{})
+	require.NoError(t, err)
+	tc.advance(-2 * time.Hour)
+	after, err := tc.m.Timeline(tc.ctx, core.TimelineQuery{
+		MaxSegments: 1 << 30})
+	require.NoError(t, err)
+	require.False(t, after.End.Before(before.End.Time))
+	require.Equal(t, segsOf(before.Peers[0]), segsOf(after.Peers[0]))
+	require.Equal(t, 3*time.Hour/500, after.Resolution)
+	for _, s := range after.Peers[0].Segments {
+		require.True(t, s.End.After(s.Start.Time))
+	}
+	tiny, err := tc.m.Timeline(tc.ctx, core.TimelineQuery{MaxSegments: 1})
+	require.NoError(t, err)
+	require.Equal(t, 3*time.Hour, tiny.Resolution)
+}
