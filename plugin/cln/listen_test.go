@@ -143,3 +143,31 @@ func TestInProcessListenRefused(t *testing.T) {
 		"chanfitness-listen-insecure": "true",
 	}, disabled: "option chanfitness-listen"})
 }
+
+// TestInProcessListenBadFiles: a token file too short to be a token, or
+// a certificate without its key, disables the plugin with a reason
+// naming the option and the file, and nothing listens.
+func TestInProcessListenBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	token := filepath.Join(dir, "short.token")
+	require.NoError(t, os.WriteFile(token, []byte("abc\n"), 0o600))
+	startInProcess(t, inProcessOpts{values: map[string]any{
+		"chanfitness-listen":         "127.0.0.1:0",
+		"chanfitness-datadir":        dir,
+		"chanfitness-auth-tokenpath": token,
+	}, disabled: "option chanfitness-listen: token " + token})
+
+	cert := filepath.Join(dir, "garbage.cert")
+	require.NoError(t, os.WriteFile(cert, []byte("not a cert"), 0o600))
+	startInProcess(t, inProcessOpts{values: map[string]any{
+		"chanfitness-listen":       "127.0.0.1:0",
+		"chanfitness-datadir":      dir,
+		"chanfitness-tls-certpath": cert,
+		"chanfitness-tls-keypath":  cert,
+	}, disabled: "option chanfitness-listen"})
+	startInProcess(t, inProcessOpts{values: map[string]any{
+		"chanfitness-listen":       "127.0.0.1:0",
+		"chanfitness-tls-certpath": cert,
+	}, disabled: "options chanfitness-tls-certpath and " +
+		"chanfitness-tls-keypath: give both or neither"})
+}
