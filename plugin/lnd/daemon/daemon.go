@@ -203,13 +203,14 @@ func listenHTTP(cfg *Config, env Env, mon *core.Monitor,
 // logServing says where the paths are served and what they need.
 func logServing(srv *httpapi.Server, log btclog.Logger) {
 	if srv.Insecure {
-		log.Infof("serving %s, %s and %s on %s", httpapi.PathReport,
+		log.Infof("serving the timeline page, %s, %s, %s and %s on "+
+			"%s", httpapi.PathReport, httpapi.PathTimeline,
 			httpapi.PathHealth, httpapi.PathMetrics, srv.URL())
 		return
 	}
-	log.Infof("serving %s, %s and %s on %s (certificate %s; "+
-		"every path but %s needs the token in %s)",
-		httpapi.PathReport, httpapi.PathHealth,
+	log.Infof("serving the timeline page, %s, %s, %s and %s on %s "+
+		"(certificate %s; every path but %s needs the token in %s)",
+		httpapi.PathReport, httpapi.PathTimeline, httpapi.PathHealth,
 		httpapi.PathMetrics, srv.URL(), srv.CertPath,
 		httpapi.PathHealth, srv.TokenPath)
 }
