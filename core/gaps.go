@@ -83,6 +83,7 @@ func (m *Monitor) closeGap(t int64, online map[PeerID]bool) {
 	}
 	m.setHeartbeat(t)
 	m.gapOpen = false
+	m.firstStart = false
 	m.connectedSince = t
 	m.lastTime = max(m.lastTime, newest)
 	if !m.stepping {

@@ -31,10 +31,12 @@ func (m *Monitor) Start(ctx context.Context) error {
 		m.monitoringSince = now
 		m.setHeartbeat(now)
 		m.gapOpen, m.openGapStart = true, now
+		m.firstStart = true
 	} else {
 		m.openGap(min(max(m.heartbeat, m.lastTime), now))
 	}
 	m.pruneClosed(now)
+	m.pruneSamples(now)
 	m.commit()
 	if err := m.flush(); err != nil {
 		return fmt.Errorf("record start of monitoring: %w", err)
@@ -71,6 +73,7 @@ func (m *Monitor) timers() {
 			m.mu.Lock()
 			now := m.observeClock()
 			m.pruneClosed(now)
+			m.pruneSamples(now)
 			m.forgetPeers(now)
 			seq := m.commit()
 			m.mu.Unlock()

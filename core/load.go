@@ -77,6 +77,7 @@ func (m *Monitor) load(st *StoredState) error {
 		}
 		m.channels[r.Point] = c
 	}
+	m.loadSamples(st)
 	for _, a := range st.Alerts {
 		m.alerts[a.Key] = cloneAlert(a)
 	}

@@ -126,6 +126,15 @@ type Monitor struct {
 	openGapStart   int64
 	connectedSince int64
 
+	// firstStart is set from the first start on a new store until the
+	// node is first reached: history may then be backfilled (see
+	// history.go). filled are the spans filled from the node's
+	// records; samples the pings and failed connection attempts kept
+	// (samples.go).
+	firstStart bool
+	filled     []FilledSpan
+	samples    map[PeerID]*peerSamples
+
 	change change
 	w      writer
 
@@ -178,6 +187,7 @@ func NewMonitor(cfg Config) (*Monitor, error) {
 		verdict:     cfg.Verdict.withDefaults(),
 		peers:       make(map[PeerID]*peerState),
 		channels:    make(map[ChannelPoint]*channelState),
+		samples:     make(map[PeerID]*peerSamples),
 		alerts:      make(map[string]AlertRecord),
 		gapCum:      []int64{0},
 		syncTicker:  cfg.SyncTicker,

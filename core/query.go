@@ -268,6 +268,7 @@ func (m *Monitor) Report(ctx context.Context, q ReportQuery) (Report, error) {
 		Peers:         []PeerReport{},
 	}
 	r.ClockSteps, r.LastClockStep = m.clockReport()
+	r.FilledFromNode = m.filledReport()
 	chans, peers := m.reportSubjects(q.Peer)
 	pop := m.verdictPopulation(now)
 	for i, c := range chans {
@@ -421,13 +422,15 @@ func (m *Monitor) peerReport(p *peerState, windows []Window,
 			start = max(start, now-int64(w.Length))
 		}
 		f := m.peerWindow(p, start, now, now)
-		pr.Windows[w.Name] = PeerWindow{
+		pw := PeerWindow{
 			MonitoredSeconds: seconds(time.Duration(f.monitored)),
 			UptimeSeconds:    seconds(time.Duration(f.uptime)),
 			UptimeRatio: ratio(time.Duration(f.uptime),
 				time.Duration(f.monitored)),
 			LongestOutageSeconds: seconds(time.Duration(f.outage)),
 		}
+		m.sampleFigures(&pw, p.id, start, now)
+		pr.Windows[w.Name] = pw
 	}
 	return pr
 }

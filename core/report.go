@@ -188,16 +188,21 @@ type ReportQuery struct {
 // Report is the JSON report both front ends return (README.md, "The
 // report").
 type Report struct {
-	GeneratedAt        Time            `json:"generated_at"`
-	MonitoringSince    Time            `json:"monitoring_since"`
-	UnmonitoredSeconds int64           `json:"unmonitored_seconds"`
-	Window             string          `json:"window"`
-	NodeConnected      bool            `json:"node_connected"`
-	Store              StoreReport     `json:"store"`
-	ClockSteps         int             `json:"clock_steps"`
-	LastClockStep      *ClockStep      `json:"last_clock_step"`
-	Channels           []ChannelReport `json:"channels"`
-	Peers              []PeerReport    `json:"peers"`
+	GeneratedAt        Time        `json:"generated_at"`
+	MonitoringSince    Time        `json:"monitoring_since"`
+	UnmonitoredSeconds int64       `json:"unmonitored_seconds"`
+	Window             string      `json:"window"`
+	NodeConnected      bool        `json:"node_connected"`
+	Store              StoreReport `json:"store"`
+	ClockSteps         int         `json:"clock_steps"`
+	LastClockStep      *ClockStep  `json:"last_clock_step"`
+
+	// FilledFromNode lists the spans whose history came from the
+	// node's own records, oldest first.
+	FilledFromNode []FilledReport `json:"filled_from_node"`
+
+	Channels []ChannelReport `json:"channels"`
+	Peers    []PeerReport    `json:"peers"`
 }
 
 // StoreReport says whether the monitor's writes reach its store.
@@ -261,6 +266,15 @@ type PeerWindow struct {
 	UptimeSeconds        int64    `json:"uptime_seconds"`
 	UptimeRatio          *float64 `json:"uptime_ratio"`
 	LongestOutageSeconds int64    `json:"longest_outage_seconds"`
+
+	// Pings counts the ping round trips kept in the window;
+	// PingMedianMs and PingP90Ms are their median and 90th percentile
+	// in milliseconds (null without one). ConnectFailures counts the
+	// failed attempts to connect to the peer.
+	Pings           int      `json:"pings"`
+	PingMedianMs    *float64 `json:"ping_median_ms"`
+	PingP90Ms       *float64 `json:"ping_p90_ms"`
+	ConnectFailures int      `json:"connect_failures"`
 }
 
 // RecentEvent is one committed transition of a peer.
