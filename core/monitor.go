@@ -137,6 +137,7 @@ type Monitor struct {
 
 	change change
 	w      writer
+	subs   subscribers
 
 	syncTicker  ticker.Ticker
 	maintTicker ticker.Ticker

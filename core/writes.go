@@ -168,6 +168,7 @@ func (m *Monitor) commit() uint64 {
 	w.next++
 	q.seq = w.next
 	w.queue = append(w.queue, q)
+	m.subs.notify()
 	return q.seq
 }
 
