@@ -1,17 +1,45 @@
 package cln
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
+	"github.com/chanfitness/chanfitness/alert"
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/internal/table"
+	"github.com/chanfitness/chanfitness/plugin/internal/advice"
 	"github.com/elementsproject/glightning/glightning"
 	"github.com/elementsproject/glightning/jrpc2"
 )
 
 // adviceMethodName is the method that lists the peers' verdicts.
 const adviceMethodName = "chanfitness-advice"
+
+// alertTopic is the custom notification every alert is sent as, with
+// the alert in an object named after the topic, as lightningd's own
+// notifications carry theirs.
+const alertTopic = "chanfitness_alert"
+
+// startAdvice starts the export and the alerts of s; the alerts always
+// go out as chanfitness_alert notifications too.
+func (r *runner) startAdvice(s *instance, set advice.Settings) error {
+	m, ok := s.mon.(advice.Source)
+	if !ok {
+		// A stand-in monitor of a test.
+		return nil
+	}
+	notify := &alert.Func{SinkName: "cln", Fn: func(_ context.Context,
+		body []byte) error {
+
+		return r.out.notify(alertTopic, map[string]json.RawMessage{
+			alertTopic: body})
+	}}
+	var err error
+	s.adv, err = advice.Start(r.runCtx, set, m, r.cfg.Clock, r.log,
+		notify)
+	return err
+}
 
 // adviceMethod is chanfitness-advice as glightning sees it; its usage
 // string is "[peer_id]". The runner has checked the params.

@@ -2,8 +2,11 @@ package cln_test
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/plugin/cln/lightningdtest"
@@ -52,4 +55,57 @@ func TestProcessAdvice(t *testing.T) {
 	}
 	resp = n.CLI("chanfitness-advice", "zz")
 	require.Contains(t, resp.Error.Message, `peer id "zz"`)
+}
+
+// TestInProcessAlertsAndExport: on Core Lightning every alert goes out
+// as a chanfitness_alert notification, wrapped in an object named after
+// the topic, declared in the manifest; the export directory is kept.
+func TestInProcessAlertsAndExport(t *testing.T) {
+	a, b := lightningdtest.PeerID(1), lightningdtest.PeerID(2)
+	dir := filepath.Join(t.TempDir(), "export")
+	p := startInProcess(t, inProcessOpts{
+		values: map[string]any{"chanfitness-export-dir": dir},
+		setup: func(n *lightningdtest.Node) {
+			n.SetPeer(a, true)
+			n.SetPeer(b, true)
+		},
+	})
+	require.Equal(t, []lightningdtest.ManifestNotification{{
+		Method: "chanfitness_alert"}}, p.Manifest.Notifications)
+	p.OpenChannel(a, 1)
+	p.OpenChannel(b, 2)
+	var r core.Report
+	require.Eventually(t, func() bool {
+		raw, err := os.ReadFile(filepath.Join(dir, "report.json"))
+		return err == nil && json.Unmarshal(raw, &r) == nil &&
+			len(r.Channels) == 2
+	}, time.Minute, time.Millisecond)
+
+	p.Disconnect(a)
+	p.advance(31 * time.Minute)
+	// Any change makes the alerts look again.
+	p.Disconnect(b)
+	var got []lightningdtest.CustomNotification
+	require.Eventually(t, func() bool {
+		got = p.CustomNotifications()
+		return len(got) > 0
+	}, time.Minute, time.Millisecond)
+	require.Equal(t, "chanfitness_alert", got[0].Method)
+	var params struct {
+		Alert struct {
+			Kind   string `json:"kind"`
+			PeerID string `json:"peer_id"`
+		} `json:"chanfitness_alert"`
+	}
+	require.NoError(t, json.Unmarshal(got[0].Params, &params))
+	require.Equal(t, "peer_offline", params.Alert.Kind)
+	require.Equal(t, a, params.Alert.PeerID)
+
+	p.Connect(a)
+	require.Eventually(t, func() bool {
+		return len(p.CustomNotifications()) == 2
+	}, time.Minute, time.Millisecond)
+	require.NoError(t, json.Unmarshal(p.CustomNotifications()[1].Params,
+		&params))
+	require.Equal(t, "peer_back", params.Alert.Kind)
 }

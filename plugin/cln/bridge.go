@@ -239,7 +239,8 @@ func internalError(err error) json.RawMessage {
 }
 
 // rewriteManifest adds what glightning cannot declare to its manifest:
-// the subscriptions the plugin handles itself and string ids.
+// the subscriptions the plugin handles itself, string ids and the
+// custom notification it sends.
 func rewriteManifest(res json.RawMessage) (json.RawMessage, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(res, &m); err != nil || m == nil {
@@ -252,6 +253,8 @@ func rewriteManifest(res json.RawMessage) (json.RawMessage, error) {
 	}
 	m["subscriptions"] = subs
 	m["nonnumericids"] = json.RawMessage("true")
+	m["notifications"] = json.RawMessage(`[{"method":"` +
+		alertTopic + `"}]`)
 	if fb, ok := m["featurebits"]; ok &&
 		bytes.Equal(bytes.TrimSpace(fb), []byte("{}")) {
 

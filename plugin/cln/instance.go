@@ -5,6 +5,7 @@ import (
 
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/plugin/httpapi"
+	"github.com/chanfitness/chanfitness/plugin/internal/advice"
 )
 
 // instance is a bootstrapped plugin: store, monitor, RPC client and the
@@ -19,6 +20,9 @@ type instance struct {
 
 	// srv is the HTTP listener (nil unless chanfitness-listen).
 	srv *httpapi.Server
+
+	// adv is the export and the alerts (nil until started).
+	adv *advice.Running
 }
 
 // close stops the monitor (and with it the source; a last heartbeat and a
@@ -26,6 +30,7 @@ type instance struct {
 // when not empty.
 func (s *instance) close(reason string) error {
 	s.stopListener()
+	s.adv.Stop()
 	var err error
 	if s.mon != nil && s.started {
 		if serr := s.mon.Stop(); serr != nil {

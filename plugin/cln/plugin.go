@@ -407,6 +407,10 @@ func (r *runner) bootstrap(p *glightning.Plugin,
 		_ = s.close("")
 		return nil, err
 	}
+	if err := r.startAdvice(s, set.Advice); err != nil {
+		_ = s.close("")
+		return nil, err
+	}
 	r.log.Infof("monitoring node %s (%s): %d open channels, %d peers "+
 		"online, history %s, reconcile every %s", info.ID,
 		info.Version, len(snap.Channels), len(snap.OnlinePeers),

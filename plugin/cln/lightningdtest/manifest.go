@@ -15,6 +15,14 @@ type Manifest struct {
 	Subscriptions []string         `json:"subscriptions"`
 	Dynamic       bool             `json:"dynamic"`
 	NonNumericIDs bool             `json:"nonnumericids"`
+
+	// Notifications are the custom notifications the plugin may send.
+	Notifications []ManifestNotification `json:"notifications"`
+}
+
+// ManifestNotification is one custom notification a plugin declares.
+type ManifestNotification struct {
+	Method string `json:"method"`
 }
 
 // ManifestOption is one option of a manifest.
@@ -184,6 +192,17 @@ func ValidateManifest(raw json.RawMessage, optionPrefix string) (*Manifest,
 			m.Dynamic = x
 		} else {
 			m.NonNumericIDs = x
+		}
+	}
+	if n, ok := top["notifications"]; ok {
+		if err := strictArray(n, &m.Notifications); err != nil {
+			return nil, fmt.Errorf("notifications: %w", err)
+		}
+		for _, d := range m.Notifications {
+			if d.Method == "" {
+				return nil, fmt.Errorf("notification without a " +
+					"method")
+			}
 		}
 	}
 	if h, ok := top["hooks"]; ok {

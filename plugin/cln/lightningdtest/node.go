@@ -136,11 +136,16 @@ type Node struct {
 	writeMu   sync.Mutex
 	closeOnce sync.Once
 
-	mu         sync.Mutex
-	seq        int
-	pending    map[string]chan Response
-	logs       []LogLine
-	logWake    chan struct{}
+	mu      sync.Mutex
+	seq     int
+	pending map[string]chan Response
+	logs    []LogLine
+	logWake chan struct{}
+
+	// declared are the custom notifications the manifest declared;
+	// custom holds those the plugin sent.
+	declared   map[string]bool
+	custom     []CustomNotification
 	violations []string
 	exited     chan struct{}
 	exitCode   int
@@ -313,6 +318,25 @@ func (n *Node) handshake() {
 		n.t.FailNow()
 	}
 	n.Manifest = m
+	n.mu.Lock()
+	n.declared = make(map[string]bool)
+	for _, d := range m.Notifications {
+		n.declared[d.Method] = true
+	}
+	n.mu.Unlock()
+}
+
+// CustomNotification is a declared custom notification the plugin sent.
+type CustomNotification struct {
+	Method string
+	Params json.RawMessage
+}
+
+// CustomNotifications returns the custom notifications the plugin sent.
+func (n *Node) CustomNotifications() []CustomNotification {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]CustomNotification(nil), n.custom...)
 }
 
 // Init sends init as lightningd does: every option with a default gets a
@@ -759,6 +783,13 @@ func (n *Node) handleNotification(m *pluginMessage) error {
 		n.mu.Unlock()
 		return nil
 	case "message", "progress":
+		return nil
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.declared[m.Method] {
+		n.custom = append(n.custom, CustomNotification{
+			Method: m.Method, Params: m.Params})
 		return nil
 	}
 	return fmt.Errorf("plugin sent notification %q it did not declare: "+

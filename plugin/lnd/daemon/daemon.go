@@ -17,6 +17,7 @@ import (
 	"github.com/btcsuite/btclog/v2"
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/plugin/httpapi"
+	"github.com/chanfitness/chanfitness/plugin/internal/advice"
 	lndsource "github.com/chanfitness/chanfitness/plugin/lnd"
 	"github.com/chanfitness/chanfitness/storage"
 	"github.com/jessevdk/go-flags"
@@ -140,6 +141,12 @@ func runDaemon(ctx context.Context, cfg *Config, env Env) error {
 		srv.Close()
 		return fmt.Errorf("start monitor: %w", err)
 	}
+	adv, err := advice.Start(ctx, cfg.advice, mon, env.Clock, log)
+	if err != nil {
+		srv.Close()
+		return errors.Join(err, mon.Stop())
+	}
+	defer adv.Stop()
 	serveErr := make(chan error, 1)
 	go func() {
 		serveErr <- srv.Serve()
@@ -150,6 +157,7 @@ func runDaemon(ctx context.Context, cfg *Config, env Env) error {
 	}
 
 	runErr := waitStop(ctx, src, serveErr, log)
+	adv.Stop()
 	return shutdown(srv, mon, runErr, log)
 }
 

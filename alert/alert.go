@@ -1,0 +1,344 @@
+// Package alert tells the operator when a peer with a channel has been
+// offline for a while, when it is back after such an alert, and when a
+// peer's verdict changes. Alerts are kept in the monitor's store until
+// every delivery (a webhook, a command, a Core Lightning notification)
+// has taken them, so that they survive a restart, and the store keeps a
+// mark of what was sent, so that a restart sends nothing twice.
+package alert
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chanfitness/chanfitness/core"
+	"github.com/lightningnetwork/lnd/clock"
+	"github.com/lightningnetwork/lnd/ticker"
+)
+
+// Kinds of alert.
+const (
+	KindOffline = "peer_offline"
+	KindBack    = "peer_back"
+	KindVerdict = "verdict_changed"
+)
+
+// Defaults of Config.
+const (
+	DefaultOfflineAfter = 30 * time.Minute
+	DefaultInterval     = 30 * time.Second
+
+	// firstRetry is the wait after a first failed delivery; it doubles
+	// with each failure up to maxRetry.
+	firstRetry = 30 * time.Second
+	maxRetry   = time.Hour
+)
+
+// Key prefixes of the records the alerter keeps in the store.
+const (
+	// offlinePrefix + peer + "/" + outage start: an offline alert,
+	// kept while its outage lasts (the mark that it was sent).
+	offlinePrefix = "offline/"
+
+	// backPrefix + peer + "/" + outage start: a back-online alert.
+	backPrefix = "back/"
+
+	// changedPrefix + peer + "/" + time: a verdict change alert.
+	changedPrefix = "changed/"
+
+	// verdictPrefix + peer: the peer's last verdict (never delivered).
+	verdictPrefix = "verdict/"
+)
+
+// Alert is the JSON body of an alert.
+type Alert struct {
+	// ID names the alert; a receiver that got it twice (a retry after
+	// a lost answer) can tell.
+	ID   string    `json:"id"`
+	Kind string    `json:"kind"`
+	Time core.Time `json:"time"`
+
+	PeerID       string `json:"peer_id"`
+	OpenChannels int    `json:"open_channels"`
+
+	// OfflineSince is when the outage began (offline and back).
+	OfflineSince core.Time `json:"offline_since"`
+
+	// OfflineSeconds is how long the peer has been offline (offline),
+	// or was away (back).
+	OfflineSeconds int64 `json:"offline_seconds"`
+
+	// Verdict is the peer's verdict now; PreviousVerdict the one before
+	// (verdict_changed only).
+	Verdict         string        `json:"verdict"`
+	PreviousVerdict string        `json:"previous_verdict,omitempty"`
+	Reasons         []core.Reason `json:"reasons"`
+
+	// Text says it in a line.
+	Text string `json:"text"`
+}
+
+// Source is what the alerter reads and where it keeps its records: the
+// monitor.
+type Source interface {
+	Report(ctx context.Context, q core.ReportQuery) (core.Report, error)
+	Connected() (bool, time.Time)
+	Subscribe() (<-chan struct{}, func())
+	Alerts() []core.AlertRecord
+	PutAlerts(ctx context.Context, put []core.AlertRecord,
+		del []string) error
+}
+
+// Sink delivers alerts one way.
+type Sink interface {
+	// Name names the sink in the store's records and the counters.
+	Name() string
+
+	// Deliver hands over one alert's JSON; an error means it is tried
+	// again later.
+	Deliver(ctx context.Context, body []byte) error
+}
+
+// Logger receives the alerter's log lines.
+type Logger interface {
+	Infof(format string, args ...any)
+	Warnf(format string, args ...any)
+}
+
+// Config carries what an Alerter needs.
+type Config struct {
+	Source Source
+	Sinks  []Sink
+
+	// OfflineAfter is how long a peer with an open channel is offline,
+	// counting only time the node was connected, before it alerts.
+	OfflineAfter time.Duration
+
+	// Clock gives the time; nil: the system's.
+	Clock clock.Clock
+
+	// Ticker drives the checks and the retries (default every
+	// DefaultInterval); changes of the monitor drive them too.
+	Ticker ticker.Ticker
+
+	Logger Logger
+}
+
+// Counts are the alerter's counters.
+type Counts struct {
+	// Raised counts alerts raised, by kind.
+	Raised map[string]uint64
+
+	// Delivered and Failed count deliveries and failed attempts, by
+	// sink.
+	Delivered map[string]uint64
+	Failed    map[string]uint64
+}
+
+// Alerter raises and delivers alerts.
+type Alerter struct {
+	cfg   Config
+	sinks map[string]Sink
+	names []string
+
+	started atomic.Bool
+	stopped atomic.Bool
+	quit    chan struct{}
+	wg      sync.WaitGroup
+
+	// recs mirrors the alerter's records in the store; only the loop
+	// touches it.
+	recs map[string]core.AlertRecord
+
+	mu     sync.Mutex
+	counts Counts
+}
+
+// New checks cfg and returns an alerter; it starts nothing.
+func New(cfg Config) (*Alerter, error) {
+	if cfg.Source == nil {
+		return nil, errors.New("alert: no source")
+	}
+	if cfg.OfflineAfter <= 0 {
+		cfg.OfflineAfter = DefaultOfflineAfter
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.NewDefaultClock()
+	}
+	if cfg.Ticker == nil {
+		cfg.Ticker = ticker.New(DefaultInterval)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = nopLogger{}
+	}
+	a := &Alerter{
+		cfg:   cfg,
+		sinks: make(map[string]Sink),
+		quit:  make(chan struct{}),
+		recs:  make(map[string]core.AlertRecord),
+		counts: Counts{Raised: map[string]uint64{},
+			Delivered: map[string]uint64{},
+			Failed:    map[string]uint64{}},
+	}
+	for _, s := range cfg.Sinks {
+		if _, dup := a.sinks[s.Name()]; dup {
+			return nil, fmt.Errorf("alert: two sinks named %q",
+				s.Name())
+		}
+		a.sinks[s.Name()] = s
+		a.names = append(a.names, s.Name())
+	}
+	return a, nil
+}
+
+type nopLogger struct{}
+
+func (nopLogger) Infof(string, ...any) {}
+func (nopLogger) Warnf(string, ...any) {}
+
+// Counts returns a copy of the counters.
+func (a *Alerter) Counts() Counts {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := Counts{Raised: map[string]uint64{},
+		Delivered: map[string]uint64{}, Failed: map[string]uint64{}}
+	for k, v := range a.counts.Raised {
+		c.Raised[k] = v
+	}
+	for k, v := range a.counts.Delivered {
+		c.Delivered[k] = v
+	}
+	for k, v := range a.counts.Failed {
+		c.Failed[k] = v
+	}
+	return c
+}
+
+func (a *Alerter) count(m map[string]uint64, k string) {
+	a.mu.Lock()
+	m[k]++
+	a.mu.Unlock()
+}
+
+// Start loads the records and starts the loop, which checks at once.
+func (a *Alerter) Start() error {
+	if !a.started.CompareAndSwap(false, true) {
+		return errors.New("alert: already started")
+	}
+	for _, r := range a.cfg.Source.Alerts() {
+		if isOurs(r.Key) {
+			a.recs[r.Key] = r
+		}
+	}
+	changed, cancel := a.cfg.Source.Subscribe()
+	a.cfg.Ticker.Resume()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		defer cancel()
+		a.loop(changed)
+	}()
+	return nil
+}
+
+// Stop ends the loop and waits for it; safe to call more than once.
+func (a *Alerter) Stop() {
+	if !a.started.Load() || !a.stopped.CompareAndSwap(false, true) {
+		return
+	}
+	close(a.quit)
+	a.wg.Wait()
+	a.cfg.Ticker.Stop()
+}
+
+func isOurs(key string) bool {
+	for _, p := range []string{offlinePrefix, backPrefix, changedPrefix,
+		verdictPrefix} {
+
+		if strings.HasPrefix(key, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *Alerter) loop(changed <-chan struct{}) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-a.quit
+		cancel()
+	}()
+	a.round(ctx)
+	for {
+		select {
+		case <-a.quit:
+			return
+		case <-changed:
+		case <-a.cfg.Ticker.Ticks():
+		}
+		a.round(ctx)
+	}
+}
+
+// round raises what is due and delivers what is pending.
+func (a *Alerter) round(ctx context.Context) {
+	if err := a.raise(ctx); err != nil && ctx.Err() == nil {
+		a.cfg.Logger.Warnf("alerts: %v", err)
+	}
+	if err := a.deliver(ctx); err != nil && ctx.Err() == nil {
+		a.cfg.Logger.Warnf("alerts: %v", err)
+	}
+}
+
+// put writes records to the store and the mirror.
+func (a *Alerter) put(ctx context.Context, put []core.AlertRecord,
+	del []string) error {
+
+	if len(put) == 0 && len(del) == 0 {
+		return nil
+	}
+	// The mirror follows even when the write fails: the monitor keeps
+	// the change and writes it once the store takes writes again.
+	for _, r := range put {
+		a.recs[r.Key] = r
+	}
+	for _, k := range del {
+		delete(a.recs, k)
+	}
+	return a.cfg.Source.PutAlerts(ctx, put, del)
+}
+
+func unixKey(t time.Time) string {
+	return strconv.FormatInt(t.UnixNano(), 10)
+}
+
+// newRecord builds the record of alert al, pending on every sink.
+func (a *Alerter) newRecord(al Alert, now time.Time) (core.AlertRecord,
+	error) {
+
+	body, err := json.Marshal(al)
+	if err != nil {
+		return core.AlertRecord{}, err
+	}
+	a.count(a.counts.Raised, al.Kind)
+	a.cfg.Logger.Infof("alert: %s", al.Text)
+	return core.AlertRecord{Key: al.ID, Body: body, CreatedAt: now,
+		Pending: slices.Clone(a.names), NextAttempt: now}, nil
+}
+
+// backoff returns the wait after the n-th failed attempt.
+func backoff(n int) time.Duration {
+	d := firstRetry
+	for i := 1; i < n && d < maxRetry; i++ {
+		d *= 2
+	}
+	return min(d, maxRetry)
+}

@@ -1,0 +1,364 @@
+package alert_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chanfitness/chanfitness/alert"
+	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/core/coretest"
+	"github.com/chanfitness/chanfitness/storage/memory"
+	"github.com/lightningnetwork/lnd/clock"
+	"github.com/lightningnetwork/lnd/ticker"
+	"github.com/stretchr/testify/require"
+)
+
+var t0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+
+func peer(n byte) core.PeerID {
+	var p core.PeerID
+	p[0] = 2
+	p[32] = n
+	return p
+}
+
+func point(n byte) core.ChannelPoint {
+	var cp core.ChannelPoint
+	cp.Txid[0] = n
+	return cp
+}
+
+// receiver is a loopback webhook receiver that can be made to fail.
+type receiver struct {
+	mu     sync.Mutex
+	got    []alert.Alert
+	failed int
+	down   bool
+	srv    *httptest.Server
+}
+
+func newReceiver(t *testing.T) *receiver {
+	r := &receiver{}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter,
+		req *http.Request) {
+
+		b, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.down {
+			r.failed++
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		var a alert.Alert
+		if err := json.Unmarshal(b, &a); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.got = append(r.got, a)
+	}))
+	require.True(t, strings.HasPrefix(r.srv.URL, "http://127.0.0.1:"))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *receiver) alerts() []alert.Alert {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]alert.Alert(nil), r.got...)
+}
+
+func (r *receiver) kinds() []string {
+	var out []string
+	for _, a := range r.alerts() {
+		out = append(out, a.Kind)
+	}
+	return out
+}
+
+func (r *receiver) setDown(down bool) {
+	r.mu.Lock()
+	r.down = down
+	r.mu.Unlock()
+}
+
+// env is a monitor on a test clock and store, and an alerter on it.
+type env struct {
+	t     *testing.T
+	ctx   context.Context
+	clk   *clock.TestClock
+	store core.Store
+	m     *core.Monitor
+	a     *alert.Alerter
+	tick  *ticker.Force
+	recv  *receiver
+	sinks []alert.Sink
+}
+
+func newEnv(t *testing.T) *env {
+	e := &env{t: t, ctx: context.Background(),
+		clk: clock.NewTestClock(t0), store: memory.New(),
+		recv: newReceiver(t)}
+	e.sinks = []alert.Sink{&alert.Webhook{URL: e.recv.srv.URL}}
+	e.start()
+	return e
+}
+
+func (e *env) start() {
+	e.m = coretest.StartMonitor(e.t, core.Config{Store: e.store,
+		Clock: e.clk})
+	e.startAlerter()
+}
+
+func (e *env) startAlerter() {
+	e.tick = ticker.NewForce(time.Hour)
+	a, err := alert.New(alert.Config{Source: e.m, Sinks: e.sinks,
+		OfflineAfter: 30 * time.Minute, Clock: e.clk, Ticker: e.tick})
+	require.NoError(e.t, err)
+	require.NoError(e.t, a.Start())
+	e.a = a
+	e.t.Cleanup(a.Stop)
+}
+
+// restart stops alerter and monitor and starts both again on the same
+// store after gap.
+func (e *env) restart(gap time.Duration) {
+	e.a.Stop()
+	require.NoError(e.t, e.m.Stop())
+	e.advance(gap)
+	e.start()
+}
+
+func (e *env) advance(d time.Duration) {
+	e.clk.SetTime(e.clk.Now().Add(d))
+}
+
+// round makes the alerter check, and returns once that check is done:
+// the second tick is taken only after the first one's round.
+func (e *env) round() {
+	e.tick.Force <- e.clk.Now()
+	e.tick.Force <- e.clk.Now()
+}
+
+func (e *env) apply(typ core.EventType, p core.PeerID, cp core.ChannelPoint) {
+	require.NoError(e.t, e.m.Apply(e.ctx, core.Event{Type: typ, Peer: p,
+		Channel: cp}))
+}
+
+// TestOfflineAlert: offline for 30m minus a second gives nothing, 30m
+// gives one alert, later checks give no other, and coming back gives
+// one back alert saying how long the peer was away.
+func TestOfflineAlert(t *testing.T) {
+	e := newEnv(t)
+	e.apply(core.PeerOnline, peer(1), core.ChannelPoint{})
+	e.apply(core.ChannelOpened, peer(1), point(1))
+	e.advance(time.Hour)
+	e.apply(core.PeerOffline, peer(1), core.ChannelPoint{})
+
+	e.advance(30*time.Minute - time.Second)
+	e.round()
+	require.Empty(t, e.recv.alerts())
+
+	e.advance(time.Second)
+	e.round()
+	got := e.recv.alerts()
+	require.Len(t, got, 1)
+	require.Equal(t, alert.KindOffline, got[0].Kind)
+	require.Equal(t, peer(1).String(), got[0].PeerID)
+	require.EqualValues(t, 1800, got[0].OfflineSeconds)
+	require.Equal(t, 1, got[0].OpenChannels)
+
+	e.advance(time.Hour)
+	e.round()
+	e.round()
+	require.Len(t, e.recv.alerts(), 1)
+
+	e.apply(core.PeerOnline, peer(1), core.ChannelPoint{})
+	e.round()
+	got = e.recv.alerts()
+	require.Equal(t, []string{alert.KindOffline, alert.KindBack},
+		e.recv.kinds())
+	require.EqualValues(t, 5400, got[1].OfflineSeconds)
+	require.Contains(t, got[1].Text, "after 1h30m away")
+	e.round()
+	require.Len(t, e.recv.alerts(), 2)
+
+	c := e.a.Counts()
+	require.EqualValues(t, 1, c.Raised[alert.KindOffline])
+	require.EqualValues(t, 1, c.Raised[alert.KindBack])
+	require.EqualValues(t, 2, c.Delivered["webhook"])
+}
+
+// TestNoAlertWithoutChannel: a peer without an open channel never
+// alerts.
+func TestNoAlertWithoutChannel(t *testing.T) {
+	e := newEnv(t)
+	e.apply(core.PeerOnline, peer(1), core.ChannelPoint{})
+	e.apply(core.ChannelOpened, peer(1), point(1))
+	e.apply(core.ChannelClosed, peer(1), point(1))
+	e.apply(core.PeerOffline, peer(1), core.ChannelPoint{})
+	e.advance(2 * time.Hour)
+	e.round()
+	require.Empty(t, e.recv.alerts())
+}
+
+// TestRestartDoesNotResend: an alert sent before a restart of the daemon
+// is not sent again; the back alert after it is sent once.
+func TestRestartDoesNotResend(t *testing.T) {
+	e := newEnv(t)
+	e.apply(core.PeerOnline, peer(1), core.ChannelPoint{})
+	e.apply(core.ChannelOpened, peer(1), point(1))
+	e.apply(core.PeerOffline, peer(1), core.ChannelPoint{})
+	e.advance(time.Hour)
+	e.round()
+	require.Equal(t, []string{alert.KindOffline}, e.recv.kinds())
+
+	e.restart(time.Minute)
+	// Still offline after the restart (as the node says).
+	require.NoError(t, e.m.Sync(e.ctx, core.Snapshot{
+		OnlinePeers: []core.PeerID{},
+		Channels:    []core.SnapshotChannel{{Point: point(1), Peer: peer(1)}},
+	}))
+	e.advance(time.Hour)
+	e.round()
+	require.Equal(t, []string{alert.KindOffline}, e.recv.kinds())
+
+	e.apply(core.PeerOnline, peer(1), core.ChannelPoint{})
+	e.round()
+	e.restart(time.Minute)
+	e.round()
+	require.Equal(t, []string{alert.KindOffline, alert.KindBack},
+		e.recv.kinds())
+}
+
+// TestOfflineBetweenRestarts: a peer that went offline 20 minutes
+// before a restart alerts 30 minutes after the restart, not at it: the
+// time we were down is nobody's outage.
+func TestOfflineBetweenRestarts(t *testing.T) {
+	e := newEnv(t)
+	e.apply(core.PeerOnline, peer(1), core.ChannelPoint{})
+	e.apply(core.ChannelOpened, peer(1), point(1))
+	e.apply(core.PeerOffline, peer(1), core.ChannelPoint{})
+	e.advance(20 * time.Minute)
+	e.round()
+	e.restart(6 * time.Hour)
+	require.NoError(t, e.m.Sync(e.ctx, core.Snapshot{
+		OnlinePeers: []core.PeerID{},
+		Channels:    []core.SnapshotChannel{{Point: point(1), Peer: peer(1)}},
+	}))
+	e.round()
+	require.Empty(t, e.recv.alerts())
+	e.advance(30*time.Minute - time.Second)
+	e.round()
+	require.Empty(t, e.recv.alerts())
+	e.advance(time.Second)
+	e.round()
+	require.Equal(t, []string{alert.KindOffline}, e.recv.kinds())
+}
+
+// TestNodeLostNoAlerts: while the node is lost, no peer alerts.
+func TestNodeLostNoAlerts(t *testing.T) {
+	e := newEnv(t)
+	e.apply(core.PeerOnline, peer(1), core.ChannelPoint{})
+	e.apply(core.ChannelOpened, peer(1), point(1))
+	require.NoError(t, e.m.NodeLost(e.ctx, time.Time{}))
+	e.advance(3 * time.Hour)
+	e.round()
+	require.Empty(t, e.recv.alerts())
+}
+
+// TestReceiverDownThenUp: a failing receiver gets the alert again after
+// the backoff, once, and pending alerts survive a restart.
+func TestReceiverDownThenUp(t *testing.T) {
+	e := newEnv(t)
+	e.recv.setDown(true)
+	e.apply(core.PeerOnline, peer(1), core.ChannelPoint{})
+	e.apply(core.ChannelOpened, peer(1), point(1))
+	e.apply(core.PeerOffline, peer(1), core.ChannelPoint{})
+	e.advance(time.Hour)
+	e.round()
+	require.Equal(t, 1, e.recv.failed)
+	require.EqualValues(t, 1, e.a.Counts().Failed["webhook"])
+
+	// Not before the backoff.
+	e.round()
+	require.Equal(t, 1, e.recv.failed)
+
+	e.advance(30 * time.Second)
+	e.round()
+	require.Equal(t, 2, e.recv.failed)
+
+	// The daemon restarts with the alert pending; the receiver is up.
+	e.restart(time.Minute)
+	e.recv.setDown(false)
+	e.advance(time.Hour)
+	e.round()
+	require.Equal(t, []string{alert.KindOffline}, e.recv.kinds())
+	e.round()
+	require.Len(t, e.recv.alerts(), 1)
+}
+
+// TestVerdictChangeAlert: leaving too_new for ok says nothing; ok to
+// consider_closing says so, with the reasons.
+func TestVerdictChangeAlert(t *testing.T) {
+	e := newEnv(t)
+	e.apply(core.PeerOnline, peer(1), core.ChannelPoint{})
+	e.apply(core.ChannelOpened, peer(1), point(1))
+	e.round()
+	e.advance(15 * 24 * time.Hour)
+	e.round()
+	require.Empty(t, e.recv.alerts())
+
+	e.apply(core.PeerOffline, peer(1), core.ChannelPoint{})
+	e.advance(25 * time.Minute)
+	e.round()
+	e.advance(2 * 24 * time.Hour)
+	e.round()
+	var verdicts []alert.Alert
+	for _, a := range e.recv.alerts() {
+		if a.Kind == alert.KindVerdict {
+			verdicts = append(verdicts, a)
+		}
+	}
+	require.NotEmpty(t, verdicts)
+	last := verdicts[len(verdicts)-1]
+	require.Equal(t, core.VerdictConsiderClosing, last.Verdict)
+	require.NotEmpty(t, last.Reasons)
+	require.Contains(t, last.Text, "-> consider_closing")
+}
+
+// TestCommandSink: the command gets the alert's JSON on stdin; a failing
+// command is tried again.
+func TestCommandSink(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "alerts")
+	e := &env{t: t, ctx: context.Background(), clk: clock.NewTestClock(t0),
+		store: memory.New(), recv: newReceiver(t)}
+	e.sinks = []alert.Sink{&alert.Command{
+		Command: "cat >> " + out + " && echo >> " + out}}
+	e.start()
+	e.apply(core.PeerOnline, peer(1), core.ChannelPoint{})
+	e.apply(core.ChannelOpened, peer(1), point(1))
+	e.apply(core.PeerOffline, peer(1), core.ChannelPoint{})
+	e.advance(time.Hour)
+	e.round()
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	var a alert.Alert
+	require.NoError(t, json.Unmarshal(b, &a))
+	require.Equal(t, alert.KindOffline, a.Kind)
+
+	err = (&alert.Command{Command: "echo no >&2; exit 3"}).Deliver(
+		e.ctx, []byte("{}"))
+	require.ErrorContains(t, err, "exit status 3")
+	require.ErrorContains(t, err, "no")
+}
