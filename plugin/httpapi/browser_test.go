@@ -87,8 +87,9 @@ const orderJS = `Array.from(document.querySelectorAll("#peers tbody tr")).map(fu
 // knownNode: one row per peer, each segment as wide as its interval
 // within a pixel and in its state's colour (the monitor's own downtime in
 // the unmonitored one), hover titles, sorting by uptime in place both
-// ways, a phone-wide window without sideways scrolling of the page, and a
-// screenshot in artifacts/page-screenshot.png.
+// ways, a phone-wide window without sideways scrolling of the page, a
+// screenshot in artifacts/page-screenshot.png, and a peer's link to its
+// own page.
 func TestBrowser(t *testing.T) {
 	exe := chromium(t)
 	srv := newLoopbackServer(t, NewHandler(knownNode(t), ""))
@@ -201,6 +202,19 @@ func TestBrowser(t *testing.T) {
 		`[document.documentElement.scrollWidth, window.innerWidth]`))
 	require.NoError(t, err)
 	require.LessOrEqual(t, widths[0], widths[1])
+
+	// A peer's link leads to its page, also readable on a phone, with
+	// its outage listed.
+	require.NoError(t, chromedp.Do(bctx,
+		chromedp.Click(chromedp.CSS(`#peers tbody tr:first-child a`)),
+		chromedp.WaitVisible(chromedp.CSS("#outages"))))
+	peerPage, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](
+		`[document.getElementById("peer").textContent,
+		document.querySelector("#outages tbody td").textContent,
+		String(document.documentElement.scrollWidth <= window.innerWidth)]`))
+	require.NoError(t, err)
+	require.Equal(t, []string{knownPeers[0].id, "2026-11-21 16:00",
+		"true"}, peerPage)
 }
 
 // newLoopbackServer serves h on a loopback port until the test ends and

@@ -228,7 +228,7 @@ const pageHead = "<!doctype html><html lang=en><head><meta charset=utf-8>" +
 
 const pageStyle = `<style>
 body{font:14px/1.4 system-ui,sans-serif;margin:1em;color:#222;background:#fff}
-h1{font-size:1.3em;margin:.2em 0}h2{font-size:1.1em;margin:1.2em 0 .3em}
+h1{font-size:1.3em;margin:.2em 0}#peer{word-break:break-all}h2{font-size:1.1em;margin:1.2em 0 .3em}
 a{color:#1a4f9c}nav a,nav b{margin-right:.6em}nav{margin:.3em 0}
 .wrap{overflow-x:auto}
 table{border-collapse:collapse;width:100%}

@@ -95,7 +95,7 @@ func writePeerPage(w *bytes.Buffer, rep core.Report, tl core.Timeline) {
 		fmtDur(time.Duration(win.MonitoredSeconds)*time.Second) +
 		" monitored; longest outage " +
 		fmtDur(time.Duration(win.LongestOutageSeconds)*time.Second) +
-		"; " + strconv.Itoa(pt.OutageCount) + " outages. Flaps " +
+		"; " + plural(pt.OutageCount, "outage") + ". Flaps " +
 		strconv.Itoa(p.FlapCount) + " (cooled down " +
 		strconv.Itoa(p.FlapCountDecayed) + ")")
 	if !p.LastFlap.IsZero() {
@@ -165,8 +165,8 @@ func writePeerPage(w *bytes.Buffer, rep core.Report, tl core.Timeline) {
 		}
 		b.s("</tbody></table></div>")
 		if more := pt.OutageCount - len(pt.Outages); more > 0 {
-			b.s("<p class=muted>" + strconv.Itoa(more) +
-				" older outages not listed.</p>")
+			b.s("<p class=muted>" + plural(more, "older outage") +
+				" not listed.</p>")
 		}
 	}
 
@@ -188,4 +188,12 @@ func writePeerPage(w *bytes.Buffer, rep core.Report, tl core.Timeline) {
 	}
 	b.s("</body></html>\n")
 	w.Write(b.b)
+}
+
+// plural writes "1 outage", "2 outages".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
