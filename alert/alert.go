@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -207,24 +208,56 @@ func (nopLogger) Warnf(string, ...any) {}
 func (a *Alerter) Counts() Counts {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	c := Counts{Raised: map[string]uint64{},
-		Delivered: map[string]uint64{}, Failed: map[string]uint64{}}
-	for k, v := range a.counts.Raised {
-		c.Raised[k] = v
-	}
-	for k, v := range a.counts.Delivered {
-		c.Delivered[k] = v
-	}
-	for k, v := range a.counts.Failed {
-		c.Failed[k] = v
-	}
-	return c
+	return copyCounts(a.counts)
 }
 
-func (a *Alerter) count(m map[string]uint64, k string) {
+// Counters of count.
+const (
+	cRaised = iota
+	cDelivered
+	cFailed
+)
+
+// pick returns the map of counter which in c.
+func (c Counts) pick(which int) map[string]uint64 {
+	switch which {
+	case cRaised:
+		return c.Raised
+	case cDelivered:
+		return c.Delivered
+	}
+	return c.Failed
+}
+
+// count adds one to counter which of k, here and in the totals.
+func (a *Alerter) count(which int, k string) {
 	a.mu.Lock()
-	m[k]++
+	a.counts.pick(which)[k]++
 	a.mu.Unlock()
+	totals.mu.Lock()
+	totals.c.pick(which)[k]++
+	totals.mu.Unlock()
+}
+
+// totals are the counters of every alerter of the process, for the
+// metrics.
+var totals = struct {
+	mu sync.Mutex
+	c  Counts
+}{c: Counts{Raised: map[string]uint64{},
+	Delivered: map[string]uint64{}, Failed: map[string]uint64{}}}
+
+// Totals returns the counters of every alerter the process ran.
+func Totals() Counts {
+	totals.mu.Lock()
+	defer totals.mu.Unlock()
+	return copyCounts(totals.c)
+}
+
+func copyCounts(c Counts) Counts {
+	out := Counts{Raised: maps.Clone(c.Raised),
+		Delivered: maps.Clone(c.Delivered), Failed: maps.Clone(c.Failed)}
+	return out
 }
 
 // Start loads the records and starts the loop, which checks at once.
@@ -328,7 +361,7 @@ func (a *Alerter) newRecord(al Alert, now time.Time) (core.AlertRecord,
 	if err != nil {
 		return core.AlertRecord{}, err
 	}
-	a.count(a.counts.Raised, al.Kind)
+	a.count(cRaised, al.Kind)
 	a.cfg.Logger.Infof("alert: %s", al.Text)
 	return core.AlertRecord{Key: al.ID, Body: body, CreatedAt: now,
 		Pending: slices.Clone(a.names), NextAttempt: now}, nil

@@ -51,12 +51,12 @@ func (a *Alerter) deliver(ctx context.Context) error {
 			if err := sink.Deliver(ctx, r.Body); err != nil {
 				blocked[name], failed = true, true
 				left = append(left, name)
-				a.count(a.counts.Failed, name)
+				a.count(cFailed, name)
 				a.cfg.Logger.Warnf("alert %s: %s: %v (tried %d "+
 					"times)", r.Key, name, err, r.Attempts+1)
 				continue
 			}
-			a.count(a.counts.Delivered, name)
+			a.count(cDelivered, name)
 		}
 		if failed {
 			r.Attempts++

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chanfitness/chanfitness/alert"
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	"github.com/stretchr/testify/require"
@@ -54,6 +55,12 @@ const (
 )
 
 // sampleReport is a small report with one open and one closed channel.
+// scidA is channel A's short channel id; chanIDA the same in lnd's form.
+var (
+	scidA   = "812345x12x1"
+	chanIDA = "893182773266481153"
+)
+
 func sampleReport() core.Report {
 	at := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 	return core.Report{
@@ -64,6 +71,7 @@ func sampleReport() core.Report {
 		NodeConnected:      true,
 		Channels: []core.ChannelReport{{
 			ChannelPoint:    cpA,
+			ShortChannelID:  &scidA,
 			PeerID:          peerA,
 			Status:          "open",
 			OpenedAt:        core.Time{Time: at.Add(-24 * time.Hour)},
@@ -86,6 +94,7 @@ func sampleReport() core.Report {
 			OpenChannels:     1,
 			FlapCount:        7,
 			FlapCountDecayed: 6,
+			Verdict:          core.VerdictWatch,
 			Windows: map[string]core.PeerWindow{
 				"1d": {MonitoredSeconds: 86280,
 					UptimeSeconds: 43140, UptimeRatio: ratioOf(0.5),
@@ -212,6 +221,11 @@ func TestMetricsEndpoint(t *testing.T) {
 		lines[l] = true
 	}
 	lbl := func(cp, peer string) string {
+		if cp == cpA {
+			return `{chan_id="` + chanIDA + `",channel_point="` +
+				cp + `",peer="` + peer + `",scid="` + scidA +
+				`"}`
+		}
 		return `{channel_point="` + cp + `",peer="` + peer + `"}`
 	}
 	for _, want := range []string{
@@ -231,6 +245,8 @@ func TestMetricsEndpoint(t *testing.T) {
 		`chanfitness_peer_open_channels{peer="` + peerA + `"} 1`,
 		`chanfitness_peer_flaps{peer="` + peerA + `"} 7`,
 		`chanfitness_peer_flaps_decayed{peer="` + peerA + `"} 6`,
+		`chanfitness_peer_verdict{peer="` + peerA +
+			`",verdict="watch"} 1`,
 		`chanfitness_peer_uptime_ratio{peer="` + peerA +
 			`",window="1d"} 0.5`,
 		`chanfitness_peer_longest_outage_seconds{peer="` + peerA +
@@ -269,8 +285,16 @@ func TestMetricsEndpoint(t *testing.T) {
 }
 
 func TestMetricsFollowPrometheusNaming(t *testing.T) {
-	fams, err := NewMetrics(&stubMonitor{report: sampleReport(),
-		connected: true}).Gather()
+	x := NewMetrics(&stubMonitor{report: sampleReport(),
+		connected: true})
+	x.alerts = func() alert.Counts {
+		return alert.Counts{
+			Raised:    map[string]uint64{alert.KindOffline: 2},
+			Delivered: map[string]uint64{"webhook": 1},
+			Failed:    map[string]uint64{"webhook": 3},
+		}
+	}
+	fams, err := x.Gather()
 	require.NoError(t, err)
 	require.Len(t, fams, len(families))
 	problems, err := promlint.NewWithMetricFamilies(fams).Lint()
@@ -279,5 +303,21 @@ func TestMetricsFollowPrometheusNaming(t *testing.T) {
 	for _, f := range fams {
 		require.True(t, strings.HasPrefix(f.GetName(), metricPrefix),
 			f.GetName())
+	}
+}
+
+func TestChanIDOf(t *testing.T) {
+	tests := []struct{ scid, want string }{
+		{scidA, chanIDA},
+		{"0x0x0", "0"},
+		{"16777215x16777215x65535", "18446744073709551615"},
+		{"16777216x0x0", ""},
+		{"1x2", ""},
+		{"1x2x65536", ""},
+		{"ax1x1", ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, chanIDOf(tt.scid), tt.scid)
 	}
 }
