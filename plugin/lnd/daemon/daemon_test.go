@@ -286,6 +286,14 @@ func TestDaemonFollowsLnd(t *testing.T) {
 	require.Contains(t, string(metrics), `chanfitness_channel_uptime_`+
 		`seconds{channel_point="`+a+`",peer="`+p1+`"} 10800`)
 
+	// The timeline page and the segments, behind the same token.
+	code, page := d.get(httpapi.PathPage + "?window=lifetime")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, string(page), `<tr data-peer="`+p1+`">`)
+	code, segs := d.get(httpapi.PathTimeline + "?peer=" + p1)
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, string(segs), `"state":"online"`)
+
 	// The report command, as tables and as JSON.
 	out, err := runCommand(t, "--listen="+d.addr, "report",
 		"--datadir="+d.dataDir)
