@@ -13,9 +13,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -177,28 +180,37 @@ func writeLegend(out io.Writer, node *simNode, rep core.Report) {
 		return peers[i].kind < peers[j].kind
 	})
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "BEHAVIOUR\tPEER\tUP 1d\tUP 30d\tFLAPS\tOUTAGE 30d")
+	fmt.Fprintln(tw, "BEHAVIOUR\tPEER\tUP 1d\tUP 30d\tFLAPS\tOUTAGE 30d\t"+
+		"VERDICT")
 	steady, lo, hi := 0, 1.0, 0.0
+	verdicts := map[string]int{}
 	for _, p := range peers {
 		r := byID[p.id.String()]
 		if p.kind == kindSteady {
 			// One summary line instead of 33 alike.
 			steady++
+			verdicts[r.Verdict]++
 			if u := r.Windows[core.Window30d].UptimeRatio; u != nil {
 				lo, hi = min(lo, *u), max(hi, *u)
 			}
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", p.kind,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", p.kind,
 			p.id.String()[:16],
 			table.FormatRatio(r.Windows[core.Window1d].UptimeRatio),
 			table.FormatRatio(r.Windows[core.Window30d].UptimeRatio),
 			r.FlapCount, table.FormatSeconds(
-				r.Windows[core.Window30d].LongestOutageSeconds))
+				r.Windows[core.Window30d].LongestOutageSeconds),
+			r.Verdict)
 	}
 	if steady > 0 {
-		fmt.Fprintf(tw, "%s\t(%d peers)\t\t%s..%s\t\t\n", kindSteady,
-			steady, table.FormatRatio(&lo), table.FormatRatio(&hi))
+		var vs []string
+		for _, v := range slices.Sorted(maps.Keys(verdicts)) {
+			vs = append(vs, fmt.Sprintf("%s %d", v, verdicts[v]))
+		}
+		fmt.Fprintf(tw, "%s\t(%d peers)\t\t%s..%s\t\t\t%s\n",
+			kindSteady, steady, table.FormatRatio(&lo),
+			table.FormatRatio(&hi), strings.Join(vs, ", "))
 	}
 	tw.Flush()
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/stretchr/testify/require"
@@ -76,4 +77,36 @@ func TestDemoBadFlags(t *testing.T) {
 		"-days 1")
 	require.ErrorContains(t, run([]string{"-window", "x"}, &out),
 		`window "x"`)
+}
+
+// TestDemoVerdicts runs the 30 days of make demo and checks that each
+// simulated behaviour gets the verdict an operator would give it.
+func TestDemoVerdicts(t *testing.T) {
+	dir := t.TempDir()
+	var out strings.Builder
+	require.NoError(t, run([]string{"-dir", dir}, &out))
+	raw, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	require.NoError(t, err)
+	var rep core.Report
+	require.NoError(t, json.Unmarshal(raw, &rep))
+	verdict := make(map[string]string, len(rep.Peers))
+	for _, p := range rep.Peers {
+		verdict[p.PeerID] = p.Verdict
+	}
+	start := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	node := newSimNode(1, start, start.Add(30*24*time.Hour))
+	want := map[string][]string{
+		kindSteady:     {core.VerdictOK},
+		kindClosed:     {core.VerdictOK},
+		kindLate:       {core.VerdictTooNew},
+		kindLastDay:    {core.VerdictWatch},
+		kindFlaky:      {core.VerdictWatch, core.VerdictConsiderClosing},
+		kindTor:        {core.VerdictWatch, core.VerdictConsiderClosing},
+		kindLongOutage: {core.VerdictWatch, core.VerdictConsiderClosing},
+	}
+	for _, p := range node.peers {
+		require.Contains(t, want[p.kind], verdict[p.id.String()],
+			"%s peer %s", p.kind, p.id)
+	}
+	require.Contains(t, out.String(), "VERDICT")
 }
