@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
@@ -14,6 +12,9 @@ import (
 )
 
 const (
+	// entryOverhead is about what badger adds to each entry it writes.
+	entryOverhead = 48
+
 	// chunkEvents is the number of events of a full log chunk.
 	chunkEvents = 1024
 
@@ -43,75 +44,30 @@ func (st *logState) needsPacking() bool {
 		st.count-st.sealed >= chunkEvents)
 }
 
-// group is the net effect of consecutive batches.
-type group struct {
-	meta     *core.Meta
-	gaps     []core.Gap
-	peers    map[core.PeerID]core.PeerRecord
-	channels map[core.ChannelPoint]*core.ChannelRecord // nil: delete
-	logs     map[core.PeerID][]core.LogEvent
-	alerts   map[string]*core.AlertRecord // nil: delete
-	lsn      uint64
-}
-
-func (g *group) add(b *core.Batch) {
-	if b.Meta != nil {
-		g.meta = b.Meta
-	}
-	g.gaps = append(g.gaps, b.Gaps...)
-	for _, p := range b.Peers {
-		g.peers[p.Peer] = p
-	}
-	for i := range b.Channels {
-		g.channels[b.Channels[i].Point] = &b.Channels[i]
-	}
-	for _, cp := range b.DeleteChannels {
-		g.channels[cp] = nil
-	}
-	for _, l := range b.Logs {
-		if len(l.Events) > 0 {
-			g.logs[l.Peer] = append(g.logs[l.Peer], l.Events...)
-		}
-	}
-	for i := range b.Alerts {
-		g.alerts[b.Alerts[i].Key] = &b.Alerts[i]
-	}
-	for _, k := range b.DeleteAlerts {
-		g.alerts[k] = nil
-	}
-}
-
 // apply writes b, with sequence number lsn, in one badger transaction,
-// which also records lsn. Nothing of b is applied when it fails.
+// which also records lsn. Nothing of b is applied when it fails. Within
+// b, a later record of a key replaces an earlier one (the transaction
+// keeps the last write of each key), and a deletion of a channel or an
+// alert wins over a record of it, as every store does.
 func (s *Store) apply(b *core.Batch, lsn uint64) error {
-	g := group{
-		peers: make(map[core.PeerID]core.PeerRecord, len(b.Peers)),
-		channels: make(map[core.ChannelPoint]*core.ChannelRecord,
-			len(b.Channels)+len(b.DeleteChannels)),
-		logs: make(map[core.PeerID][]core.LogEvent, len(b.Logs)),
-		alerts: make(map[string]*core.AlertRecord,
-			len(b.Alerts)+len(b.DeleteAlerts)),
-		lsn: lsn,
-	}
-	g.add(b)
-
 	w := txnWriter{txn: s.db.NewTransaction(true)}
 	defer w.txn.Discard()
-	if err := w.records(&g, s.gaps); err != nil {
+	w.e.b = make([]byte, 0, valueBytes(b))
+	if err := w.records(b, s.gaps); err != nil {
 		return err
 	}
-	if err := w.alerts(&g); err != nil {
+	if err := w.alerts(b); err != nil {
 		return err
 	}
 	if err := w.samples(b, lsn); err != nil {
 		return err
 	}
-	states, err := w.logs(&g, s.logs)
-	if err != nil {
+	clear(s.staged)
+	if err := w.logs(b, s.logs, s.staged); err != nil {
 		return err
 	}
 	if err := w.set(appliedKey, func(e *encoder) {
-		e.uvarint(g.lsn)
+		e.uvarint(lsn)
 	}); err != nil {
 		return err
 	}
@@ -119,34 +75,58 @@ func (s *Store) apply(b *core.Batch, lsn uint64) error {
 		if errors.Is(err, bdb.ErrTxnTooBig) {
 			err = fmt.Errorf("%w: %w", ErrBatchTooLarge, err)
 		}
-		return fmt.Errorf("commit batch %d: %w", g.lsn, err)
+		return fmt.Errorf("commit batch %d: %w", lsn, err)
 	}
 
-	s.gaps += uint64(len(g.gaps))
-	maps.Copy(s.logs, states)
+	s.gaps += uint64(len(b.Gaps))
 	if !b.DeleteSamplesBefore.IsZero() {
 		s.dropSamples(b.DeleteSamplesBefore)
 	}
+	for id, st := range s.staged {
+		if old := s.logs[id]; old != nil {
+			*old = st
+		} else {
+			s.logs[id] = &st
+		}
+	}
+	// Each entry costs badger a header, a version and a checksum
+	// beyond its key and value.
+	s.room -= int64(w.size + entryOverhead*w.entries)
 	return nil
 }
 
+// valueBytes is about the bytes b's values encode to, so that one buffer
+// holds them all.
+func valueBytes(b *core.Batch) int {
+	n := 64 + 64*len(b.Gaps) + 160*len(b.Peers) + 192*len(b.Channels) +
+		64*len(b.Alerts)
+	for i := range b.Logs {
+		n += 16 + 12*len(b.Logs[i].Events)
+	}
+	return n
+}
+
 // txnWriter sets records in one transaction, counting their bytes so that
-// the transaction stays within maxBatchBytes.
+// the transaction stays within maxBatchBytes. The values are encoded one
+// after another into e.b, which the transaction holds until it ends.
 type txnWriter struct {
-	txn  *bdb.Txn
-	e    encoder
-	size int
+	txn     *bdb.Txn
+	e       encoder
+	size    int
+	entries int
 }
 
 // set sets k to what write encodes.
 func (w *txnWriter) set(k []byte, write func(*encoder)) error {
-	w.e.b = nil
+	start := len(w.e.b)
 	write(&w.e)
-	if w.size += len(k) + len(w.e.b); w.size > maxBatchBytes {
+	v := w.e.b[start:len(w.e.b):len(w.e.b)]
+	if w.size += len(k) + len(v); w.size > maxBatchBytes {
 		return fmt.Errorf("%w: more than %d bytes", ErrBatchTooLarge,
 			maxBatchBytes)
 	}
-	if err := w.txn.Set(k, w.e.b); err != nil {
+	w.entries++
+	if err := w.txn.Set(k, v); err != nil {
 		if errors.Is(err, bdb.ErrTxnTooBig) {
 			err = fmt.Errorf("%w: %w", ErrBatchTooLarge, err)
 		}
@@ -155,40 +135,47 @@ func (w *txnWriter) set(k []byte, write func(*encoder)) error {
 	return nil
 }
 
-// records sets g's meta, gaps (numbered from gaps on), peer and channel
-// records, and deletes the channels g deletes.
-func (w *txnWriter) records(g *group, gaps uint64) error {
-	if g.meta != nil {
+// delete deletes k.
+func (w *txnWriter) delete(k []byte) error {
+	w.entries++
+	return w.txn.Delete(k)
+}
+
+// records sets b's meta, gaps (numbered from gaps on), peer and channel
+// records, and deletes the channels b deletes.
+func (w *txnWriter) records(b *core.Batch, gaps uint64) error {
+	if b.Meta != nil {
 		if err := w.set(metaKey, func(e *encoder) {
-			e.meta(g.meta)
+			e.meta(b.Meta)
 		}); err != nil {
 			return err
 		}
 	}
-	for i := range g.gaps {
+	for i := range b.Gaps {
 		if err := w.set(gapKey(gaps+uint64(i)), func(e *encoder) {
-			e.gap(&g.gaps[i])
+			e.gap(&b.Gaps[i])
 		}); err != nil {
 			return err
 		}
 	}
-	for id, p := range g.peers {
-		if err := w.set(peerKey(id), func(e *encoder) {
-			e.peer(&p)
+	for i := range b.Peers {
+		p := &b.Peers[i]
+		if err := w.set(peerKey(p.Peer), func(e *encoder) {
+			e.peer(p)
 		}); err != nil {
 			return err
 		}
 	}
-	for cp, c := range g.channels {
-		var err error
-		if c == nil {
-			err = w.txn.Delete(channelKey(cp))
-		} else {
-			err = w.set(channelKey(cp), func(e *encoder) {
-				e.channel(c)
-			})
+	for i := range b.Channels {
+		c := &b.Channels[i]
+		if err := w.set(channelKey(c.Point), func(e *encoder) {
+			e.channel(c)
+		}); err != nil {
+			return err
 		}
-		if err != nil {
+	}
+	for _, cp := range b.DeleteChannels {
+		if err := w.delete(channelKey(cp)); err != nil {
 			return err
 		}
 	}
@@ -265,47 +252,52 @@ func (s *Store) dropSamples(cut time.Time) {
 // errStopIter ends an iteration early.
 var errStopIter = errors.New("stop")
 
-// alerts sets and deletes g's alert records.
-func (w *txnWriter) alerts(g *group) error {
-	for k, a := range g.alerts {
-		var err error
-		if a == nil {
-			err = w.txn.Delete(alertKey(k))
-		} else {
-			err = w.set(alertKey(k), func(e *encoder) {
-				e.alert(a)
-			})
+// alerts sets and deletes b's alert records.
+func (w *txnWriter) alerts(b *core.Batch) error {
+	for i := range b.Alerts {
+		a := &b.Alerts[i]
+		if err := w.set(alertKey(a.Key), func(e *encoder) {
+			e.alert(a)
+		}); err != nil {
+			return err
 		}
-		if err != nil {
+	}
+	for _, k := range b.DeleteAlerts {
+		if err := w.delete(alertKey(k)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// logs sets g's log events as one new loose segment per peer, after the
-// layouts in cur, and returns the peers' layouts once the transaction
-// commits (cur itself is left alone).
-func (w *txnWriter) logs(g *group, cur map[core.PeerID]*logState) (
-	map[core.PeerID]*logState, error) {
+// logs sets b's log runs, each as a new loose segment after the peer's
+// layout in cur, and puts into staged the layouts they make once the
+// transaction commits. cur itself is left alone: a layout's loose list
+// may grow into spare capacity it shares with cur, beyond cur's length.
+func (w *txnWriter) logs(b *core.Batch, cur map[core.PeerID]*logState,
+	staged map[core.PeerID]logState) error {
 
-	states := make(map[core.PeerID]*logState, len(g.logs))
-	for id, evs := range g.logs {
-		st := &logState{}
-		if old := cur[id]; old != nil {
-			*st = *old
-			st.loose = slices.Clip(st.loose)
+	for i := range b.Logs {
+		l := &b.Logs[i]
+		if len(l.Events) == 0 {
+			continue
 		}
-		if err := w.set(logKey(id, st.count), func(e *encoder) {
-			e.segment(evs)
+		st, ok := staged[l.Peer]
+		if !ok {
+			if old := cur[l.Peer]; old != nil {
+				st = *old
+			}
+		}
+		if err := w.set(logKey(l.Peer, st.count), func(e *encoder) {
+			e.segment(l.Events)
 		}); err != nil {
-			return nil, err
+			return err
 		}
 		st.loose = append(st.loose, st.count)
-		st.count += uint64(len(evs))
-		states[id] = st
+		st.count += uint64(len(l.Events))
+		staged[l.Peer] = st
 	}
-	return states, nil
+	return nil
 }
 
 // pack rewrites the logs that have too many loose segments as full chunks

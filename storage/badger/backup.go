@@ -49,7 +49,7 @@ func (s *Store) backup() {
 }
 
 func (s *Store) writeBackup() error {
-	if err := s.checkSpace(); err != nil {
+	if _, err := s.checkSpace(); err != nil {
 		return err
 	}
 	st := &core.StoredState{}

@@ -100,8 +100,9 @@ const (
 // Options configures a Store.
 type Options struct {
 	// Logger receives the store's log lines and badger's own (badger's
-	// informational lines at debug level); nil discards them. Nothing is
-	// ever written to stdout or stderr.
+	// informational lines at debug level, its per-write debug lines
+	// not at all); nil discards them. Nothing is ever written to stdout
+	// or stderr.
 	Logger core.Logger
 
 	// GCInterval is how often badger's value-log garbage collection runs
@@ -167,6 +168,14 @@ type Store struct {
 	// peer's log in badger.
 	gaps uint64
 	logs map[core.PeerID]*logState
+
+	// staged holds the layouts a Write makes until it commits.
+	staged map[core.PeerID]logState
+
+	// room is how many bytes Write may still add before the free space
+	// is looked at again, roomAt when it was last looked at.
+	room   int64
+	roomAt time.Time
 }
 
 var _ core.Store = (*Store)(nil)
@@ -204,6 +213,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		quit:    make(chan struct{}),
 		counts:  make(map[core.PeerID]uint64),
 		logs:    make(map[core.PeerID]*logState),
+		staged:  make(map[core.PeerID]logState),
 	}
 	s.countFn = s.count
 	if s.reserve == 0 {
@@ -258,7 +268,7 @@ func (s *Store) open() error {
 	if err := checkLegacyWAL(s.dir); err != nil {
 		return err
 	}
-	if err := s.checkSpace(); err != nil {
+	if _, err := s.checkSpace(); err != nil {
 		return err
 	}
 	ack, rec, err := openAck(s.dir)
@@ -354,7 +364,7 @@ func (s *Store) Write(ctx context.Context, b *core.Batch) error {
 		return fmt.Errorf("write to store %q: %w: %d records, at most "+
 			"%d", s.dir, ErrBatchTooLarge, n, maxBatchEntries)
 	}
-	if err := s.checkSpace(); err != nil {
+	if err := s.haveRoom(); err != nil {
 		return fmt.Errorf("write to store %q: %w", s.dir, err)
 	}
 	if err := s.apply(b, s.lsn+1); err != nil {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/storage/internal/base"
@@ -169,7 +170,8 @@ func (discardLogger) Warnf(string, ...any)  {}
 func (discardLogger) Errorf(string, ...any) {}
 
 // badgerLogger hands badger's log lines to a core.Logger, prefixed
-// "badger: ", with badger's informational lines at debug level.
+// "badger: ", with badger's informational lines at debug level and its
+// debug lines dropped.
 type badgerLogger struct {
 	l core.Logger
 }
@@ -190,24 +192,54 @@ func (b badgerLogger) Infof(format string, args ...any) {
 	b.l.Debugf(trimLine(format), args...)
 }
 
-func (b badgerLogger) Debugf(format string, args ...any) {
-	b.l.Debugf(trimLine(format), args...)
+// Debugf drops badger's debug lines: they trace every write ("Writing to
+// memtable", four a Write) and would drown the store's own.
+func (b badgerLogger) Debugf(string, ...any) {}
+
+// The store looks at the free space of its file system at Open and
+// then before a Write once the Writes since the last look have added
+// roomBytes (or half what was above the reserve, if less), or once
+// roomInterval has passed: a look per Write would cost more than the
+// Write. While the space is short it looks before every Write.
+const (
+	roomBytes    = 1 << 20
+	roomInterval = time.Second
+)
+
+// haveRoom is checkSpace when it is time to look again, and nil
+// otherwise. Callers hold s.mu.
+func (s *Store) haveRoom() error {
+	if s.reserve < 0 ||
+		(s.room > 0 && time.Since(s.roomAt) < roomInterval) {
+
+		return nil
+	}
+	s.room = 0
+	free, err := s.checkSpace()
+	if err != nil {
+		return err
+	}
+	s.room = min((free-s.reserve)/2, roomBytes)
+	s.roomAt = time.Now()
+	return nil
 }
 
 // checkSpace fails with an error wrapping base.ErrNoSpace when the file
 // system of the store's directory has less free space than the reserve.
-func (s *Store) checkSpace() error {
+// It returns the free space.
+func (s *Store) checkSpace() (int64, error) {
 	if s.reserve < 0 {
-		return nil
+		return 0, nil
 	}
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(s.dir, &st); err != nil {
-		return fmt.Errorf("free space of %s: %w", s.dir, err)
+		return 0, fmt.Errorf("free space of %s: %w", s.dir, err)
 	}
 	free := int64(st.Bavail) * int64(st.Bsize)
 	if free < s.reserve {
-		return fmt.Errorf("%w in %s: %d bytes free, the store keeps "+
-			"%d in reserve", base.ErrNoSpace, s.dir, free, s.reserve)
+		return free, fmt.Errorf("%w in %s: %d bytes free, the store "+
+			"keeps %d in reserve", base.ErrNoSpace, s.dir, free,
+			s.reserve)
 	}
-	return nil
+	return free, nil
 }
