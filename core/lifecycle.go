@@ -100,6 +100,13 @@ func (m *Monitor) tick() {
 	m.mu.Unlock()
 	// The writer logs a failure once, when writes start failing.
 	_ = m.flush()
+	// Once writes succeed again, what a full queue kept in memory.
+	m.mu.Lock()
+	released := m.release()
+	m.mu.Unlock()
+	if released {
+		_ = m.flush()
+	}
 	if err := m.cfg.Store.Sync(); err != nil {
 		m.log.Errorf("sync store: %v", err)
 	}

@@ -18,6 +18,10 @@ const (
 	DefaultClosedRetention = 90 * 24 * time.Hour
 	DefaultRecentEvents    = 10
 	DefaultPeerGrace       = time.Minute
+
+	// DefaultMaxPendingBatches bounds the write queue: about one batch
+	// an event, a few hundred bytes each.
+	DefaultMaxPendingBatches = 100_000
 )
 
 // Logger receives the monitor's log lines. It must never write to stdout
@@ -73,6 +77,15 @@ type Config struct {
 	// Verdict holds the thresholds of the peers' verdicts; zero fields
 	// take the defaults.
 	Verdict VerdictConfig
+
+	// MaxPendingBatches bounds the batches kept in memory, in order,
+	// while the store's writes fail (default 100,000, about one an
+	// event). Past it the queue is full: changes are kept in the
+	// monitor's state only and written from it once the store writes
+	// again; calls that change the monitor return errors wrapping
+	// ErrNotWritten that say so, and StoreStatus and the report's store
+	// object set QueueFull.
+	MaxPendingBatches int
 
 	// Logger receives log lines; nil discards them.
 	Logger Logger
@@ -159,6 +172,10 @@ func NewMonitor(cfg Config) (*Monitor, error) {
 		return nil, fmt.Errorf("monitor config: PeerGrace %v is "+
 			"negative", cfg.PeerGrace)
 	}
+	if cfg.MaxPendingBatches < 0 {
+		return nil, fmt.Errorf("monitor config: MaxPendingBatches %d "+
+			"is negative", cfg.MaxPendingBatches)
+	}
 	if cfg.RecentEvents < 0 {
 		return nil, fmt.Errorf("monitor config: RecentEvents %d is "+
 			"negative", cfg.RecentEvents)
@@ -180,6 +197,9 @@ func NewMonitor(cfg Config) (*Monitor, error) {
 	}
 	if cfg.PeerGrace == 0 {
 		cfg.PeerGrace = DefaultPeerGrace
+	}
+	if cfg.MaxPendingBatches == 0 {
+		cfg.MaxPendingBatches = DefaultMaxPendingBatches
 	}
 	m := &Monitor{
 		cfg:         cfg,

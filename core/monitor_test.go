@@ -26,6 +26,9 @@ type testCtx struct {
 	m     *core.Monitor
 	sync  *ticker.Force
 	maint *ticker.Force
+
+	// maxPending is the monitor's MaxPendingBatches (0: the default).
+	maxPending int
 }
 
 func newTestCtx(t *testing.T) *testCtx {
@@ -53,6 +56,7 @@ func (tc *testCtx) startWith(src core.EventSource) {
 		Source:            src,
 		SyncTicker:        tc.sync,
 		MaintenanceTicker: tc.maint,
+		MaxPendingBatches: tc.maxPending,
 	})
 }
 

@@ -296,7 +296,8 @@ const ctxEvery = 64
 // storeReport is StoreStatus in the report's form.
 func (m *Monitor) storeReport() StoreReport {
 	st := m.StoreStatus()
-	r := StoreReport{Writing: st.Writing, PendingBatches: st.PendingBatches}
+	r := StoreReport{Writing: st.Writing, PendingBatches: st.PendingBatches,
+		QueueFull: st.QueueFull}
 	if st.Err != nil {
 		s := st.Err.Error()
 		r.Error = &s

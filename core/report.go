@@ -216,6 +216,11 @@ type StoreReport struct {
 	// PendingBatches counts the changes kept in memory, waiting to be
 	// written.
 	PendingBatches int `json:"pending_batches"`
+
+	// QueueFull is true while the queue of pending batches is full:
+	// changes are kept in memory only, and written once the store
+	// writes again.
+	QueueFull bool `json:"queue_full"`
 }
 
 // ChannelReport is one channel in a Report.

@@ -42,6 +42,9 @@ type writer struct {
 	next    uint64 // seq of the newest batch queued
 	written uint64 // seq of the newest batch written
 	err     error  // why the head of the queue is unwritten, or nil
+
+	// held is set while the queue is full (see held.go).
+	held bool
 }
 
 // pending returns the number of batches waiting. Callers hold w.mu.
@@ -76,6 +79,11 @@ type StoreStatus struct {
 	// PendingBatches counts the batches kept in memory, waiting to be
 	// written.
 	PendingBatches int
+
+	// QueueFull is set while the queue of waiting batches is full:
+	// changes are kept in the monitor's state only, and written from it
+	// once the store writes again.
+	QueueFull bool
 }
 
 // StoreStatus returns the state of the monitor's writes to its store.
@@ -87,6 +95,7 @@ func (m *Monitor) StoreStatus() StoreStatus {
 		Writing:        w.err == nil,
 		Err:            w.err,
 		PendingBatches: w.pending(),
+		QueueFull:      w.held,
 	}
 }
 
@@ -95,14 +104,7 @@ func (m *Monitor) StoreStatus() StoreStatus {
 func (m *Monitor) chg() *change {
 	c := &m.change
 	if c.q == nil {
-		w := &m.w
-		w.mu.Lock()
-		if n := len(w.free); n > 0 {
-			c.q, w.free = w.free[n-1], w.free[:n-1]
-		} else {
-			c.q = &queued{}
-		}
-		w.mu.Unlock()
+		c.q = m.newQueued()
 	}
 	return c
 }
@@ -131,12 +133,17 @@ func (m *Monitor) addChannel(rec ChannelRecord) {
 
 // commit ends the change under way: the touched peers' records and new
 // log events join its batch, and the batch is queued. It returns the batch's
-// sequence number, 0 when there was nothing to write. Callers hold mu.
+// sequence number, 0 when there was nothing to write, heldSeq when the
+// change is kept in memory only (see held.go). Callers hold mu.
 func (m *Monitor) commit() uint64 {
+	m.release()
 	c := &m.change
 	q := c.q
 	if q == nil {
 		return 0
+	}
+	if m.hold() {
+		return m.commitHeld()
 	}
 	for _, p := range c.peers {
 		m.addPeerToBatch(q, p)
@@ -157,19 +164,7 @@ func (m *Monitor) commit() uint64 {
 		q.b.Meta = &q.meta
 	}
 	c.q, c.peers, c.meta = nil, c.peers[:0], false
-
-	w := &m.w
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if q.b.Empty() {
-		w.free = append(w.free, q)
-		return 0
-	}
-	w.next++
-	q.seq = w.next
-	w.queue = append(w.queue, q)
-	m.subs.notify()
-	return q.seq
+	return m.enqueue(q)
 }
 
 // addPeerToBatch adds p's record and its log events not yet queued to q.
@@ -198,6 +193,9 @@ func (m *Monitor) addPeerToBatch(q *queued, p *peerState) {
 // at once with an error wrapping ErrNotWritten: the batch stays queued
 // and is written by a later sync tick. Callers do not hold mu.
 func (m *Monitor) await(ctx context.Context, seq uint64) error {
+	if seq == heldSeq {
+		return m.heldError()
+	}
 	w := &m.w
 	for {
 		w.mu.Lock()
@@ -258,7 +256,7 @@ func (m *Monitor) drain(retry bool) {
 		w.written = q.seq
 		q.b.Reset()
 		q.logs = q.logs[:0]
-		w.free = append(w.free, q)
+		w.reuse(q)
 		w.mu.Unlock()
 	}
 }
@@ -273,8 +271,13 @@ func (m *Monitor) flush() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.pending() > 0 && w.err != nil {
-		return fmt.Errorf("%d batches %w: %w", w.pending(),
-			ErrNotWritten, w.err)
+		held := ""
+		if w.held {
+			held = " (the queue is full: changes after it are " +
+				"in memory only)"
+		}
+		return fmt.Errorf("%d batches %w%s: %w", w.pending(),
+			ErrNotWritten, held, w.err)
 	}
 	return nil
 }

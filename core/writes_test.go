@@ -355,3 +355,78 @@ func TestCrashGapStartsAtNewestWrite(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 70, rep.UnmonitoredSeconds)
 }
+
+// TestWriteQueueBound: while the store fails, no more than
+// MaxPendingBatches batches wait; past that the queue is full, the report
+// and the calls say so, and changes are kept in memory only. Once the
+// store writes again everything is written from memory: a restart reads
+// back what memory had, channels opened and closed meanwhile included.
+func TestWriteQueueBound(t *testing.T) {
+	gs := newGateStore()
+	tc := &testCtx{t: t, ctx: context.Background(),
+		clock: clock.NewTestClock(t0), store: gs, maxPending: 5}
+	tc.start()
+	for i := 1; i <= 3; i++ {
+		tc.online(peerN(i))
+		tc.open(peerN(i), chanN(i))
+	}
+	tc.advance(time.Hour)
+
+	gs.setFail(errors.New("no space left on device"))
+	var err error
+	for i := 0; i < 40; i++ {
+		tc.advance(time.Hour)
+		typ := core.PeerOffline
+		if (i/3)%2 == 1 {
+			typ = core.PeerOnline
+		}
+		err = tc.m.Apply(tc.ctx, core.Event{Type: typ,
+			Peer: peerN(1 + i%3)})
+		require.ErrorIs(t, err, core.ErrNotWritten)
+	}
+	require.ErrorContains(t, err, "queue is full")
+	require.ErrorContains(t, err, "no space left")
+	err = tc.m.Apply(tc.ctx, core.Event{Type: core.ChannelOpened,
+		Peer: peerN(4), Channel: chanN(4)})
+	require.ErrorIs(t, err, core.ErrNotWritten)
+	tc.advance(time.Hour)
+	err = tc.m.Apply(tc.ctx, core.Event{Type: core.ChannelClosed,
+		Peer: peerN(1), Channel: chanN(1)})
+	require.ErrorIs(t, err, core.ErrNotWritten)
+
+	st := tc.m.StoreStatus()
+	require.False(t, st.Writing)
+	require.True(t, st.QueueFull)
+	require.LessOrEqual(t, st.PendingBatches, 5)
+	rep, err := tc.m.Report(tc.ctx, core.ReportQuery{})
+	require.NoError(t, err)
+	require.True(t, rep.Store.QueueFull)
+	require.LessOrEqual(t, rep.Store.PendingBatches, 5)
+
+	// A tick while the store still fails changes nothing.
+	tc.tick(gs)
+	require.True(t, tc.m.StoreStatus().QueueFull)
+	require.LessOrEqual(t, tc.m.StoreStatus().PendingBatches, 5)
+
+	want := map[int]int{}
+	infos := map[int]core.ChannelInfo{}
+	for i := 1; i <= 4; i++ {
+		want[i] = tc.flaps(peerN(i))
+		infos[i] = tc.info(chanN(i))
+	}
+	require.False(t, infos[1].Open)
+	require.True(t, infos[4].Open)
+
+	gs.setFail(nil)
+	tc.tick(gs)
+	st = tc.m.StoreStatus()
+	require.True(t, st.Writing)
+	require.False(t, st.QueueFull)
+	require.Zero(t, st.PendingBatches)
+
+	tc.restart(0)
+	for i := 1; i <= 4; i++ {
+		require.Equal(t, want[i], tc.flaps(peerN(i)), "peer %d", i)
+		require.Equal(t, infos[i], tc.info(chanN(i)), "channel %d", i)
+	}
+}
