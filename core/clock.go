@@ -105,6 +105,23 @@ func (w *clockWatch) read() int64 {
 	wall, mono := w.reading()
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.readLocked(wall, mono)
+}
+
+// readTake is read and take in one: the monitor's time and the steps
+// found since the last take.
+func (w *clockWatch) readTake() (int64, []clockStep) {
+	wall, mono := w.reading()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := w.readLocked(wall, mono)
+	s := w.steps
+	w.steps = nil
+	return now, s
+}
+
+// readLocked is read with w.mu held and the clocks read.
+func (w *clockWatch) readLocked(wall int64, mono time.Duration) int64 {
 	if w.seen {
 		elapsed := int64(mono - w.lastMono)
 		expect := w.lastWall + elapsed
@@ -182,22 +199,13 @@ func (w *clockWatch) pending() bool {
 	return len(w.steps) > 0
 }
 
-// take returns the steps found since the last call.
-func (w *clockWatch) take() []clockStep {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	s := w.steps
-	w.steps = nil
-	return s
-}
-
 // observeClock reads the clock and handles the steps found since the last
 // call: a step forward while connected becomes unmonitored time, in the
 // change under way. It returns the monitor's time. Callers hold mu for
 // writing.
 func (m *Monitor) observeClock() int64 {
-	now := m.watch.read()
-	for _, s := range m.watch.take() {
+	now, steps := m.watch.readTake()
+	for _, s := range steps {
 		m.clockSteps++
 		m.lastStep = s
 		if s.size < 0 {

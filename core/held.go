@@ -36,16 +36,19 @@ const maxFree = 64
 // written since. Callers hold mu.
 func (m *Monitor) hold() bool {
 	w := &m.w
+	if m.held || !w.failing.Load() {
+		return m.held
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if !w.held && w.err != nil && w.pending() >= m.cfg.MaxPendingBatches {
-		w.held = true
+	if w.err != nil && w.pending() >= m.cfg.MaxPendingBatches {
+		m.held, w.held = true, true
 		m.log.Errorf("store write queue full (%d batches): until the "+
 			"store writes again, changes are kept in memory only "+
 			"and written from it then; a stop before that loses "+
 			"them", w.pending())
 	}
-	return w.held
+	return m.held
 }
 
 // commitHeld ends the change under way while the queue is full: what
@@ -71,11 +74,14 @@ func (m *Monitor) commitHeld() uint64 {
 // events not yet queued, every channel's record, and the meta record. It
 // reports whether it queued anything. Callers hold mu.
 func (m *Monitor) release() bool {
+	if !m.held {
+		return false
+	}
 	w := &m.w
 	w.mu.Lock()
-	release := w.held && w.err == nil
+	release := w.err == nil
 	if release {
-		w.held = false
+		m.held, w.held = false, false
 	}
 	w.mu.Unlock()
 	if !release {
@@ -127,7 +133,7 @@ func (r *releaser) count(records, events int) {
 // peer adds p's record and its log events not yet queued, in runs that
 // keep each batch within its bounds.
 func (r *releaser) peer(p *peerState) {
-	r.q.b.Peers = append(r.q.b.Peers, p.record())
+	r.q.addPeer(p)
 	r.count(1, 0)
 	for n := p.tl.len(); p.queued < n; {
 		k := min(n-p.queued, releaseEvents-r.events)
@@ -168,8 +174,7 @@ func (m *Monitor) enqueue(q *queued) uint64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if q.b.Empty() {
-		q.b.Reset()
-		q.logs = q.logs[:0]
+		q.reset()
 		w.reuse(q)
 		return 0
 	}

@@ -152,6 +152,9 @@ type Monitor struct {
 	w      writer
 	subs   subscribers
 
+	// held mirrors w.held for callers holding mu (see held.go).
+	held bool
+
 	syncTicker  ticker.Ticker
 	maintTicker ticker.Ticker
 	cancel      context.CancelFunc

@@ -69,21 +69,16 @@ func (p *peerState) setState(online bool, t int64) {
 	p.stateKnown = true
 }
 
-func (p *peerState) stagedRecord() *LogEvent {
-	if !p.hasStaged {
-		return nil
-	}
-	return &LogEvent{Time: nsTime(p.staged.t), State: p.staged.s}
-}
-
-func (p *peerState) record() PeerRecord {
+// recordWith is p's record with staged as its staged event (nil when
+// p has none).
+func (p *peerState) recordWith(staged *LogEvent) PeerRecord {
 	r := PeerRecord{
 		Peer:         p.id,
 		TrackedSince: nsTime(p.trackedSince),
 		Online:       p.online,
 		StateSince:   nsTime(p.stateSince),
 		FlapCount:    p.flapCount,
-		Staged:       p.stagedRecord(),
+		Staged:       staged,
 		LastEvent:    nsTime(p.lastEvent),
 	}
 	if p.hasLastFlap {

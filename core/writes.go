@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // Writes. A call that changes the monitor updates memory under mu and
@@ -21,6 +22,29 @@ type queued struct {
 	meta Meta
 	logs []LogEvent
 	seq  uint64
+
+	// staged holds the staged events the peer records point to, so
+	// that a record costs no allocation of its own.
+	staged []LogEvent
+}
+
+// addPeer adds p's record to q.
+func (q *queued) addPeer(p *peerState) {
+	var staged *LogEvent
+	if p.hasStaged {
+		q.staged = append(q.staged, LogEvent{
+			Time: nsTime(p.staged.t), State: p.staged.s,
+		})
+		staged = &q.staged[len(q.staged)-1]
+	}
+	q.b.Peers = append(q.b.Peers, p.recordWith(staged))
+}
+
+// reset empties q for reuse.
+func (q *queued) reset() {
+	q.b.Reset()
+	q.logs = q.logs[:0]
+	q.staged = q.staged[:0]
 }
 
 // change collects what the call under way changed. Callers hold mu.
@@ -43,8 +67,10 @@ type writer struct {
 	written uint64 // seq of the newest batch written
 	err     error  // why the head of the queue is unwritten, or nil
 
-	// held is set while the queue is full (see held.go).
-	held bool
+	// held is set while the queue is full (see held.go); failing is
+	// err != nil, read without mu.
+	held    bool
+	failing atomic.Bool
 }
 
 // pending returns the number of batches waiting. Callers hold w.mu.
@@ -170,7 +196,7 @@ func (m *Monitor) commit() uint64 {
 // addPeerToBatch adds p's record and its log events not yet queued to q.
 func (m *Monitor) addPeerToBatch(q *queued, p *peerState) {
 	b := &q.b
-	b.Peers = append(b.Peers, p.record())
+	q.addPeer(p)
 	n := p.tl.len()
 	if n == p.queued {
 		return
@@ -209,8 +235,13 @@ func (m *Monitor) await(ctx context.Context, seq uint64) error {
 		}
 		select {
 		case w.token <- struct{}{}:
-		case <-ctx.Done():
-			return fmt.Errorf("%w: %w", ErrNotWritten, ctx.Err())
+		default:
+			select {
+			case w.token <- struct{}{}:
+			case <-ctx.Done():
+				return fmt.Errorf("%w: %w", ErrNotWritten,
+					ctx.Err())
+			}
 		}
 		m.drain(false)
 		<-w.token
@@ -244,6 +275,7 @@ func (m *Monitor) drain(retry bool) {
 					"store accepts writes again", err)
 			}
 			w.err = err
+			w.failing.Store(true)
 			w.mu.Unlock()
 			return
 		}
@@ -251,11 +283,11 @@ func (m *Monitor) drain(retry bool) {
 			m.log.Infof("store accepts writes again; writing %d "+
 				"kept batches", w.pending())
 			w.err = nil
+			w.failing.Store(false)
 		}
 		w.pop()
 		w.written = q.seq
-		q.b.Reset()
-		q.logs = q.logs[:0]
+		q.reset()
 		w.reuse(q)
 		w.mu.Unlock()
 	}
