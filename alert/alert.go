@@ -158,6 +158,10 @@ type Alerter struct {
 	// touches it.
 	recs map[string]core.AlertRecord
 
+	// mass is set while most channel peers are offline at once (see
+	// massOutage); only the loop touches it.
+	mass bool
+
 	mu     sync.Mutex
 	counts Counts
 }

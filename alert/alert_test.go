@@ -362,3 +362,103 @@ func TestCommandSink(t *testing.T) {
 	require.ErrorContains(t, err, "exit status 3")
 	require.ErrorContains(t, err, "no")
 }
+
+// TestMassOutageNoOfflineAlerts: when most channel peers drop at once
+// (our own connection, most likely), no offline alert; once most are
+// back, a peer still away alerts.
+func TestMassOutageNoOfflineAlerts(t *testing.T) {
+	e := newEnv(t)
+	for n := byte(1); n <= 4; n++ {
+		e.apply(core.PeerOnline, peer(n), core.ChannelPoint{})
+		e.apply(core.ChannelOpened, peer(n), point(n))
+	}
+	for n := byte(1); n <= 3; n++ {
+		e.apply(core.PeerOffline, peer(n), core.ChannelPoint{})
+	}
+	e.advance(time.Hour)
+	e.round()
+	require.Empty(t, e.recv.alerts())
+
+	e.apply(core.PeerOnline, peer(1), core.ChannelPoint{})
+	e.apply(core.PeerOnline, peer(2), core.ChannelPoint{})
+	e.round()
+	got := e.recv.alerts()
+	require.Len(t, got, 1)
+	require.Equal(t, peer(3).String(), got[0].PeerID)
+}
+
+// TestClockStepBackRetries: a retry scheduled before the clock stepped
+// back a day is not held a day.
+func TestClockStepBackRetries(t *testing.T) {
+	e := newEnv(t)
+	e.recv.setDown(true)
+	e.apply(core.PeerOnline, peer(1), core.ChannelPoint{})
+	e.apply(core.ChannelOpened, peer(1), point(1))
+	e.apply(core.PeerOffline, peer(1), core.ChannelPoint{})
+	e.advance(time.Hour)
+	e.round()
+	require.Equal(t, 1, e.recv.failed)
+	e.recv.setDown(false)
+	e.clk.SetTime(e.clk.Now().Add(-24 * time.Hour))
+	e.round()
+	require.Equal(t, []string{alert.KindOffline}, e.recv.kinds())
+}
+
+// TestWebhookHeldConnection: a receiver that never answers costs one
+// timeout per round, not one per alert, and Stop does not wait for it.
+func TestWebhookHeldConnection(t *testing.T) {
+	held := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter,
+		*http.Request) {
+
+		<-held
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(held) })
+	clk := clock.NewTestClock(t0)
+	m := coretest.StartMonitor(t, core.Config{Store: memory.New(),
+		Clock: clk})
+	a, err := alert.New(alert.Config{Source: m,
+		Sinks: []alert.Sink{&alert.Webhook{URL: srv.URL +
+			"/bot123:SECRET/send"}},
+		Clock: clk, Ticker: ticker.NewForce(time.Hour)})
+	require.NoError(t, err)
+	require.NoError(t, a.Start())
+	ctx := context.Background()
+	for n := byte(1); n <= 2; n++ {
+		require.NoError(t, m.Apply(ctx, core.Event{
+			Type: core.PeerOnline, Peer: peer(n)}))
+		require.NoError(t, m.Apply(ctx, core.Event{
+			Type: core.ChannelOpened, Peer: peer(n), Channel: point(n)}))
+	}
+	require.NoError(t, m.Apply(ctx, core.Event{Type: core.PeerOffline,
+		Peer: peer(1)}))
+	clk.SetTime(clk.Now().Add(time.Hour))
+	// A change starts a round, which hangs on the receiver.
+	require.NoError(t, m.Apply(ctx, core.Event{Type: core.PeerOnline,
+		Peer: peer(2)}))
+	require.Eventually(t, func() bool {
+		return a.Counts().Raised[alert.KindOffline] == 1
+	}, 10*time.Second, time.Millisecond)
+	a.Stop()
+	c := a.Counts()
+	require.EqualValues(t, 1, c.Failed["webhook"])
+	require.Zero(t, c.Delivered["webhook"])
+}
+
+// TestErrorsHoldNoSecrets: a webhook's path and query, and the command
+// line, stay out of errors (and so out of logs); a command's output is
+// cut to its end.
+func TestErrorsHoldNoSecrets(t *testing.T) {
+	err := (&alert.Webhook{URL: "http://127.0.0.1:1/bot123:SECRET/x?k=" +
+		"SECRET"}).Deliver(context.Background(), []byte("{}"))
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "SECRET")
+	require.Contains(t, err.Error(), "127.0.0.1:1")
+
+	err = (&alert.Command{Command: "TOKEN=SECRET; yes x | head -c " +
+		"1000000; exit 2"}).Deliver(context.Background(), []byte("{}"))
+	require.ErrorContains(t, err, "exit status 2")
+	require.NotContains(t, err.Error(), "SECRET")
+	require.Less(t, len(err.Error()), 400)
+}

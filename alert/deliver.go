@@ -30,7 +30,10 @@ func (a *Alerter) deliver(ctx context.Context) error {
 	var put []core.AlertRecord
 	var del []string
 	for _, r := range due {
-		if r.NextAttempt.After(now) {
+		// A retry due further off than the longest backoff was set
+		// before the clock stepped back: it is due now.
+		if r.NextAttempt.After(now) &&
+			r.NextAttempt.Sub(now) <= maxRetry {
 			for _, s := range r.Pending {
 				blocked[s] = true
 			}

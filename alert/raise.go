@@ -48,6 +48,7 @@ func (a *Alerter) raise(ctx context.Context) error {
 	}
 	now := r.GeneratedAt.Time
 	offline := a.offlineRecords()
+	quiet := a.massOutage(r.Peers)
 	var put []core.AlertRecord
 	var del []string
 	add := func(al Alert) {
@@ -73,7 +74,7 @@ func (a *Alerter) raise(ctx context.Context) error {
 				hasOff = false
 			}
 		}
-		if !p.Online && !hasOff && p.OpenChannels > 0 {
+		if !p.Online && !hasOff && p.OpenChannels > 0 && !quiet {
 			start := p.Since.Time
 			if connSince.After(start) {
 				start = connSince
@@ -109,6 +110,40 @@ func (a *Alerter) raise(ctx context.Context) error {
 	}
 	sort.Strings(del)
 	return a.put(ctx, put, del)
+}
+
+// Mass outages: when at least massMinPeers peers with channels are
+// known and more than half of them are offline at once, the cause is
+// most likely our own connection, not theirs: no offline alert is
+// raised until most are back.
+const massMinPeers = 4
+
+// massOutage says whether most peers with channels are offline, and
+// logs when that starts and ends.
+func (a *Alerter) massOutage(peers []core.PeerReport) bool {
+	n, off := 0, 0
+	for _, p := range peers {
+		if p.OpenChannels > 0 {
+			n++
+			if !p.Online {
+				off++
+			}
+		}
+	}
+	mass := n >= massMinPeers && 2*off > n
+	if mass != a.mass {
+		a.mass = mass
+		if mass {
+			a.cfg.Logger.Warnf("alerts: %d of %d channel peers "+
+				"offline at once; most likely our own "+
+				"connection: no offline alerts until most are "+
+				"back", off, n)
+		} else {
+			a.cfg.Logger.Infof("alerts: most channel peers are " +
+				"back; offline alerts resume")
+		}
+	}
+	return mass
 }
 
 // notable says whether a verdict change is worth an alert: not the end

@@ -3,9 +3,11 @@ package alert
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os/exec"
 	"strings"
 	"time"
@@ -30,10 +32,11 @@ func (w *Webhook) Name() string { return "webhook" }
 func (w *Webhook) Deliver(ctx context.Context, body []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, webhookTimeout)
 	defer cancel()
+	where := redact(w.URL)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL,
 		bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("webhook %s: %w", w.URL, err)
+		return fmt.Errorf("webhook %s: %w", where, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	c := w.Client
@@ -42,14 +45,44 @@ func (w *Webhook) Deliver(ctx context.Context, body []byte) error {
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return fmt.Errorf("webhook: %w", err)
+		// The client's error quotes the whole URL.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return fmt.Errorf("webhook %s: %w", where, err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("webhook %s: %s", w.URL, resp.Status)
+		return fmt.Errorf("webhook %s: %s", where, resp.Status)
 	}
 	return nil
+}
+
+// redact keeps a URL's scheme and host: its path or query may hold a
+// secret (a bot's token), which has no place in a log.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "(unparsable URL)"
+	}
+	return u.Scheme + "://" + u.Host + "/…"
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	max int
+	b   []byte
+}
+
+// Write implements io.Writer.
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.b = append(t.b, p...)
+	if over := len(t.b) - t.max; over > 0 {
+		t.b = append(t.b[:0], t.b[over:]...)
+	}
+	return len(p), nil
 }
 
 // Command runs a command by /bin/sh -c with each alert's JSON on stdin;
@@ -68,16 +101,15 @@ func (c *Command) Deliver(ctx context.Context, body []byte) error {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", c.Command)
 	cmd.Stdin = bytes.NewReader(body)
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &out
+	// Only the end of what it prints is kept, for the error.
+	out := &tailBuffer{max: 200}
+	cmd.Stdout = out
+	cmd.Stderr = out
 	cmd.WaitDelay = time.Second
 	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(out.String())
-		if len(msg) > 200 {
-			msg = msg[len(msg)-200:]
-		}
-		return fmt.Errorf("command %q: %w: %s", c.Command, err, msg)
+		// Not the command line itself: it may hold a secret.
+		return fmt.Errorf("alert command: %w: %s", err,
+			strings.TrimSpace(string(out.b)))
 	}
 	return nil
 }
