@@ -96,17 +96,17 @@ func (c *clnNode) channels() map[string]clnChannel {
 // openTo has nd open a private channel to the CLN node and mines it in.
 func openTo(t *testing.T, h *harness, c *clnNode, nd *lndNode) string {
 	t.Helper()
-	nd.lncli(nil, "connect", fmt.Sprintf("%s@127.0.0.1:%d", c.id, c.port))
+	nd.Lncli(nil, "connect", fmt.Sprintf("%s@127.0.0.1:%d", c.id, c.port))
 	var res struct {
 		Txid string `json:"funding_txid"`
 	}
-	nd.lncli(&res, "openchannel", "--node_key="+c.id,
+	nd.Lncli(&res, "openchannel", "--node_key="+c.id,
 		"--local_amt=1000000", "--private")
-	h.mine(6)
+	h.Mine(6)
 	var point string
-	testproc.WaitFor(t, nd.name+"'s channel active", waitTimeout,
+	testproc.WaitFor(t, nd.Name+"'s channel active", waitTimeout,
 		func() (bool, error) {
-			for _, ch := range nd.channels() {
+			for _, ch := range nd.Channels() {
 				if ch.RemotePubkey == c.id && ch.Active {
 					point = ch.ChannelPoint
 					return true, nil
@@ -114,7 +114,7 @@ func openTo(t *testing.T, h *harness, c *clnNode, nd *lndNode) string {
 			}
 			return false, nil
 		})
-	testproc.WaitFor(t, nd.name+"'s channel normal in CLN", waitTimeout,
+	testproc.WaitFor(t, nd.Name+"'s channel normal in CLN", waitTimeout,
 		func() (bool, error) {
 			return c.channels()[point].State == "CHANNELD_NORMAL",
 				nil
@@ -125,12 +125,12 @@ func openTo(t *testing.T, h *harness, c *clnNode, nd *lndNode) string {
 // lndChannelOf returns nd's channel at point.
 func lndChannelOf(t *testing.T, nd *lndNode, point string) lndChannel {
 	t.Helper()
-	for _, ch := range nd.channels() {
+	for _, ch := range nd.Channels() {
 		if ch.ChannelPoint == point {
 			return ch
 		}
 	}
-	require.FailNow(t, "no channel "+point+" at "+nd.name)
+	require.FailNow(t, "no channel "+point+" at "+nd.Name)
 	return lndChannel{}
 }
 
@@ -148,23 +148,25 @@ func TestPluginInRealLightningd(t *testing.T) {
 	bins := lndBins(t)
 	began := time.Now()
 	h := newHarness(t, bins)
-	tools := filepath.Join(h.dir, "tools")
-	c := &clnNode{h: h, bin: bin, dir: filepath.Join(h.dir, "cln"),
+	tools := filepath.Join(h.Dir, "tools")
+	c := &clnNode{h: h, bin: bin, dir: filepath.Join(h.Dir, "cln"),
 		port:   testproc.FreePort(t),
 		plugin: goBuild(t, tools, "../cmd/chanfitness-cln"),
 		stand:  goBuild(t, tools, "./btcdcli")}
 	c.logFile = filepath.Join(c.dir, "log")
-	h.logs["lightningd log"] = c.logFile
+	h.Logs["lightningd log"] = func() string {
+		return testproc.TailFile(c.logFile, 80)
+	}
 
-	bob := h.startLnd("bob")
-	carol := h.startLnd("carol")
-	dave := h.startLnd("dave")
+	bob := h.StartNode("bob")
+	carol := h.StartNode("carol")
+	dave := h.StartNode("dave")
 	for _, nd := range []*lndNode{bob, carol, dave} {
 		var addr struct {
 			Address string `json:"address"`
 		}
-		nd.lncli(&addr, "newaddress", "p2wkh")
-		h.fund(addr.Address, btcutil.SatoshiPerBitcoin)
+		nd.Lncli(&addr, "newaddress", "p2wkh")
+		h.Fund(addr.Address, btcutil.SatoshiPerBitcoin)
 	}
 	c.start(false)
 
@@ -178,8 +180,8 @@ func TestPluginInRealLightningd(t *testing.T) {
 	// open since CLN moved it to CHANNELD_NORMAL.
 	c.cli(nil, "plugin", "start", c.plugin)
 	c.waitReport("both channels and peers", func(r core.Report) bool {
-		return len(r.Channels) == 2 && peerOf(r, bob.pubkey).Online &&
-			peerOf(r, carol.pubkey).Online
+		return len(r.Channels) == 2 && peerOf(r, bob.Pubkey).Online &&
+			peerOf(r, carol.Pubkey).Online
 	})
 	r := c.report()
 	listed := c.channels()
@@ -197,7 +199,7 @@ func TestPluginInRealLightningd(t *testing.T) {
 		require.NoError(t, err)
 		require.NotNil(t, ch.AgeBlocks, "age_blocks of %s", cp)
 		require.Positive(t, *ch.AgeBlocks, "age_blocks of %s", cp)
-		require.LessOrEqual(t, funded+int(*ch.AgeBlocks), h.height(),
+		require.LessOrEqual(t, funded+int(*ch.AgeBlocks), h.Height(),
 			"age_blocks of %s", cp)
 	}
 	require.Equal(t, lndChannelOf(t, bob, bobChan).ScidStr,
@@ -207,7 +209,7 @@ func TestPluginInRealLightningd(t *testing.T) {
 	daveChan := openTo(t, h, c, dave)
 	c.waitReport("dave's channel", func(r core.Report) bool {
 		_, ok := coretest.Channel(r, daveChan)
-		return ok && peerOf(r, dave.pubkey).Online
+		return ok && peerOf(r, dave.Pubkey).Online
 	})
 	ch := chanOf(t, c.report(), daveChan)
 	require.Equal(t, lndChannelOf(t, dave, daveChan).ScidStr,
@@ -216,26 +218,26 @@ func TestPluginInRealLightningd(t *testing.T) {
 		time.Second, "live open: opened_at")
 
 	// bob's node stops for a known time.
-	flaps0 := peerOf(c.report(), bob.pubkey).FlapCount
+	flaps0 := peerOf(c.report(), bob.Pubkey).FlapCount
 	stopped := time.Now()
-	bob.stop()
+	bob.Stop()
 	c.waitReport("bob offline", func(r core.Report) bool {
-		return !peerOf(r, bob.pubkey).Online
+		return !peerOf(r, bob.Pubkey).Online
 	})
-	since := peerOf(c.report(), bob.pubkey).Since.Time
+	since := peerOf(c.report(), bob.Pubkey).Since.Time
 	near(t, stopped, since, time.Second, "bob offline since")
 	pass(t, since, 5*time.Second)
-	bob.start()
+	bob.Start()
 	c.waitReport("bob back", func(r core.Report) bool {
-		return peerOf(r, bob.pubkey).Online
+		return peerOf(r, bob.Pubkey).Online
 	})
-	back := peerOf(c.report(), bob.pubkey).Since.Time
+	back := peerOf(c.report(), bob.Pubkey).Since.Time
 	r1 := c.report()
 	out := outage(chanOf(t, r1, bobChan))
 	t.Logf("bob stopped at %v for %v; the plugin counts %v offline",
 		stopped.Format(time.StampMilli), back.Sub(since), out)
 	require.InDelta(t, back.Sub(since).Seconds(), out.Seconds(), 1)
-	require.Equal(t, flaps0+2, peerOf(r1, bob.pubkey).FlapCount)
+	require.Equal(t, flaps0+2, peerOf(r1, bob.Pubkey).FlapCount)
 	require.Zero(t, outage(chanOf(t, r1, carolChan)))
 
 	// The plugin is stopped; a start with a bad option is refused with
@@ -271,7 +273,7 @@ func TestPluginInRealLightningd(t *testing.T) {
 	c.start(true)
 	c.waitReport("every peer back", func(r core.Report) bool {
 		for _, nd := range []*lndNode{bob, carol, dave} {
-			if !peerOf(r, nd.pubkey).Online {
+			if !peerOf(r, nd.Pubkey).Online {
 				return false
 			}
 		}
@@ -287,9 +289,9 @@ func TestPluginInRealLightningd(t *testing.T) {
 		allBack.Sub(restarting).Round(time.Second),
 		r4.UnmonitoredSeconds-r3.UnmonitoredSeconds)
 	for _, nd := range []*lndNode{bob, carol, dave} {
-		require.Equal(t, peerOf(r3, nd.pubkey).FlapCount,
-			peerOf(r4, nd.pubkey).FlapCount,
-			"%s: lightningd's restart is no flap", nd.name)
+		require.Equal(t, peerOf(r3, nd.Pubkey).FlapCount,
+			peerOf(r4, nd.Pubkey).FlapCount,
+			"%s: lightningd's restart is no flap", nd.Name)
 	}
 	for _, cp := range []string{bobChan, carolChan, daveChan} {
 		require.InDelta(t, outage(chanOf(t, r3, cp)).Seconds(),
@@ -301,9 +303,9 @@ func TestPluginInRealLightningd(t *testing.T) {
 	// carol closes cooperatively, dave unilaterally, once their links
 	// are back.
 	for _, nd := range []*lndNode{carol, dave} {
-		testproc.WaitFor(t, nd.name+"'s channel active", waitTimeout,
+		testproc.WaitFor(t, nd.Name+"'s channel active", waitTimeout,
 			func() (bool, error) {
-				for _, ch := range nd.channels() {
+				for _, ch := range nd.Channels() {
 					if ch.RemotePubkey == c.id && ch.Active {
 						return true, nil
 					}
@@ -312,15 +314,15 @@ func TestPluginInRealLightningd(t *testing.T) {
 			})
 	}
 	closeTxid, closeIdx, _ := strings.Cut(carolChan, ":")
-	carol.lncli(nil, "closechannel", "--funding_txid="+closeTxid,
+	carol.Lncli(nil, "closechannel", "--funding_txid="+closeTxid,
 		"--output_index="+closeIdx)
-	h.waitMempool()
-	h.mine(1)
+	h.WaitMempool()
+	h.Mine(1)
 	forceTxid, forceIdx, _ := strings.Cut(daveChan, ":")
-	dave.lncli(nil, "closechannel", "--force",
+	dave.Lncli(nil, "closechannel", "--force",
 		"--funding_txid="+forceTxid, "--output_index="+forceIdx)
-	h.waitMempool()
-	h.mine(1)
+	h.WaitMempool()
+	h.Mine(1)
 	c.waitReport("both channels closed", func(r core.Report) bool {
 		a, _ := coretest.Channel(r, carolChan)
 		b, _ := coretest.Channel(r, daveChan)

@@ -62,12 +62,12 @@ func startCompanion(t *testing.T, h *harness, name string, nd *node, mac,
 
 	t.Helper()
 	stderr := &syncBuffer{}
-	h.logs[name] = func() string { return stderr.tail(40) }
+	h.Logs[name] = func() string { return stderr.tail(40) }
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &companion{t: t, cancel: cancel, done: make(chan error, 1)}
 	ready := make(chan string, 1)
-	args := []string{"--network=regtest", "--lnd.host=" + nd.rpc,
-		"--lnd.tlscertpath=" + filepath.Join(nd.dir, "tls.cert"),
+	args := []string{"--network=regtest", "--lnd.host=" + nd.RPC,
+		"--lnd.tlscertpath=" + nd.TLSCert(),
 		"--lnd.macaroonpath=" + mac, "--datadir=" + dataDir,
 		"--listen=127.0.0.1:0", "--listen.insecure",
 		"--debuglevel=debug"}
@@ -197,28 +197,29 @@ func TestCompanionAgainstRealLnd(t *testing.T) {
 	var addr struct {
 		Address string `json:"address"`
 	}
-	alice.lncli(&addr, "newaddress", "p2wkh")
+	alice.Lncli(&addr, "newaddress", "p2wkh")
 	// btcd activates segwit on regtest after three periods of 144
 	// blocks.
-	h.mine(450)
-	h.fund(addr.Address, 10*btcutil.SatoshiPerBitcoin)
+	h.Mine(450)
+	h.Fund(addr.Address, 10*btcutil.SatoshiPerBitcoin,
+		10*btcutil.SatoshiPerBitcoin)
 	testproc.WaitFor(t, "alice's funds", waitTimeout, func() (bool, error) {
 		var bal struct {
 			Confirmed int64 `json:"confirmed_balance,string"`
 		}
-		alice.lncli(&bal, "walletbalance")
+		alice.Lncli(&bal, "walletbalance")
 		return bal.Confirmed >= 20*btcutil.SatoshiPerBitcoin, nil
 	})
-	alice.connect(bob)
-	alice.connect(carol)
-	alice.lncli(nil, "openchannel", "--node_key="+bob.pubkey,
+	alice.Connect(bob.Node)
+	alice.Connect(carol.Node)
+	alice.Lncli(nil, "openchannel", "--node_key="+bob.Pubkey,
 		"--local_amt=1000000")
-	alice.lncli(nil, "openchannel", "--node_key="+carol.pubkey,
+	alice.Lncli(nil, "openchannel", "--node_key="+carol.Pubkey,
 		"--local_amt=1000000")
 	info, err := alice.info()
 	require.NoError(t, err)
 	funding := info.BlockHeight + 1
-	h.mine(6)
+	h.Mine(6)
 	testproc.WaitFor(t, "two active channels", waitTimeout, func() (bool, error) {
 		info, err := alice.info()
 		return err == nil && info.NumActiveChannels == 2, err
@@ -233,22 +234,22 @@ func TestCompanionAgainstRealLnd(t *testing.T) {
 	// The channels are older than the companion: it starts ageBlocks
 	// blocks after their funding block.
 	const ageBlocks = 15
-	h.mine(ageBlocks - 5)
+	h.Mine(ageBlocks - 5)
 	t.Logf("network ready after %v", time.Since(began).Round(time.Second))
 
 	// First a macaroon with the three permissions the companion needs:
 	// the open times of the channels are estimated.
-	mac3 := filepath.Join(h.dir, "chanfitness3.macaroon")
-	alice.lncli(nil, "bakemacaroon", "info:read", "offchain:read",
+	mac3 := filepath.Join(h.Dir, "chanfitness3.macaroon")
+	alice.Lncli(nil, "bakemacaroon", "info:read", "offchain:read",
 		"peers:read", "--save_to", mac3)
-	dataDir := filepath.Join(h.dir, "companion")
+	dataDir := filepath.Join(h.Dir, "companion")
 	started := time.Now()
 	c := startCompanion(t, h, "companion", alice, mac3, dataDir)
 	c.waitReport("both channels and peers", func(r core.Report) bool {
 		return chanOf(r, bobChan).Status == "open" &&
 			chanOf(r, carolChan).Status == "open" &&
-			peerOf(r, bob.pubkey).Online &&
-			peerOf(r, carol.pubkey).Online
+			peerOf(r, bob.Pubkey).Online &&
+			peerOf(r, carol.Pubkey).Online
 	})
 	r0 := c.report()
 	require.True(t, r0.NodeConnected)
@@ -261,7 +262,7 @@ func TestCompanionAgainstRealLnd(t *testing.T) {
 		est := started.Add(-ageBlocks * lndsource.BlockInterval)
 		require.WithinDuration(t, est, ch.OpenedAt.Time, time.Minute)
 	}
-	flaps0 := peerOf(r0, bob.pubkey).FlapCount
+	flaps0 := peerOf(r0, bob.Pubkey).FlapCount
 	lndFlaps0 := alice.peer(bob).FlapCount
 
 	// bob goes away for a known time.
@@ -269,13 +270,13 @@ func TestCompanionAgainstRealLnd(t *testing.T) {
 	stopped := time.Now()
 	bob.stop()
 	c.waitReport("bob offline", func(r core.Report) bool {
-		return !peerOf(r, bob.pubkey).Online
+		return !peerOf(r, bob.Pubkey).Online
 	})
-	offSince := peerOf(c.report(), bob.pubkey).Since.Time
+	offSince := peerOf(c.report(), bob.Pubkey).Since.Time
 	pass(t, offSince, down)
 	bob.start()
 	c.waitReport("bob online again", func(r core.Report) bool {
-		return peerOf(r, bob.pubkey).Online
+		return peerOf(r, bob.Pubkey).Online
 	})
 	back := time.Now()
 	r1 := c.report()
@@ -285,7 +286,7 @@ func TestCompanionAgainstRealLnd(t *testing.T) {
 	require.GreaterOrEqual(t, out, down-time.Second)
 	require.LessOrEqual(t, out, back.Sub(stopped)+2*time.Second)
 	require.Zero(t, outage(chanOf(r1, carolChan)))
-	flaps1 := peerOf(r1, bob.pubkey).FlapCount
+	flaps1 := peerOf(r1, bob.Pubkey).FlapCount
 	require.Equal(t, flaps0+2, flaps1, "an offline/online cycle is 2 flaps")
 
 	// lnd saw the same: same outage, same flaps.
@@ -317,8 +318,8 @@ func TestCompanionAgainstRealLnd(t *testing.T) {
 		return c.connected(), nil
 	})
 	c.waitReport("peers back", func(r core.Report) bool {
-		return peerOf(r, bob.pubkey).Online &&
-			peerOf(r, carol.pubkey).Online
+		return peerOf(r, bob.Pubkey).Online &&
+			peerOf(r, carol.Pubkey).Online
 	})
 	rAfter := c.report()
 	gap := time.Duration(rAfter.UnmonitoredSeconds-
@@ -341,11 +342,11 @@ func TestCompanionAgainstRealLnd(t *testing.T) {
 	// (onchain:read added): its history continues, the time it was down
 	// is unmonitored, no flap is added, and the estimated open times
 	// are replaced by the funding block's time.
-	mac := filepath.Join(h.dir, "chanfitness.macaroon")
+	mac := filepath.Join(h.Dir, "chanfitness.macaroon")
 	bake := strings.Fields(lndsource.BakeCommand)[1:]
 	bake[len(bake)-1] = mac
-	alice.lncli(nil, bake...)
-	blockTime := h.blockTime(funding)
+	alice.Lncli(nil, bake...)
+	blockTime := h.BlockTime(funding)
 	rBefore = c.report()
 	c.stop()
 	companionDown := time.Now()
@@ -370,20 +371,20 @@ func TestCompanionAgainstRealLnd(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, rAfter.UnmonitoredSeconds,
 		rBefore.UnmonitoredSeconds+2)
-	require.Equal(t, peerOf(rBefore, bob.pubkey).FlapCount,
-		peerOf(rAfter, bob.pubkey).FlapCount)
+	require.Equal(t, peerOf(rBefore, bob.Pubkey).FlapCount,
+		peerOf(rAfter, bob.Pubkey).FlapCount)
 
 	// carol's channel closes: it stays, closed, its numbers frozen.
 	txid, index, ok := strings.Cut(carolChan, ":")
 	require.True(t, ok)
 	closing := time.Now()
-	alice.lncli(nil, "closechannel", "--funding_txid="+txid,
+	alice.Lncli(nil, "closechannel", "--funding_txid="+txid,
 		"--output_index="+index)
 	testproc.WaitFor(t, "closing transaction", waitTimeout, func() (bool, error) {
-		out, err := h.btcctl("getrawmempool")
+		out, err := h.Btcctl("getrawmempool")
 		return err == nil && strings.Contains(out, "\""), err
 	})
-	h.mine(3)
+	h.Mine(3)
 	c.waitReport("carol's channel closed", func(r core.Report) bool {
 		return chanOf(r, carolChan).Status == "closed"
 	})
