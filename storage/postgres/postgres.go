@@ -100,6 +100,10 @@ type Store struct {
 	unsure *attempt
 
 	dirty bool // written since the last Sync
+
+	// afterCommit, set by tests, runs after a write's commit; an error
+	// it returns is taken as the write's.
+	afterCommit func(*pgx.Conn) error
 }
 
 // attempt is a write whose outcome is unknown: its token and the

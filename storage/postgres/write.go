@@ -128,6 +128,9 @@ func (s *Store) Write(ctx context.Context, b *core.Batch) error {
 	s.token++
 	q := s.queue(b)
 	err = conn.SendBatch(ctx, q).Close()
+	if err == nil && s.afterCommit != nil {
+		err = s.afterCommit(conn)
+	}
 	if err != nil {
 		var pgErr *pgconn.PgError
 		if !errors.As(err, &pgErr) || conn.IsClosed() {
