@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -53,8 +54,15 @@ type AuthConfig struct {
 	TokenPath string `long:"tokenpath" description:"The read-only bearer token of the HTTP server; made when missing" default-mask:"<datadir>/api.token"`
 }
 
+// PostgresConfig holds the --postgres.* options.
+type PostgresConfig struct {
+	DSN string `long:"dsn" description:"With --store=postgres: the database's connection string, a URL (postgres://user:password@host:port/db) or key=value pairs; PG* environment variables (PGPASSWORD, ...) fill what it leaves out"`
+}
+
 // Config is the command line of chanfitness-lnd.
 type Config struct {
+	Postgres *PostgresConfig `group:"postgres" namespace:"postgres"`
+
 	Lnd *LndConfig `group:"lnd" namespace:"lnd"`
 
 	ListenOpts *ListenConfig `group:"listen" namespace:"listen"`
@@ -67,7 +75,7 @@ type Config struct {
 
 	DataDir string `long:"datadir" description:"Directory of the companion's history" default-mask:"~/.chanfitness-lnd/<network>"`
 
-	Store string `long:"store" description:"Where history is kept: badger (on disk, in --datadir) or memory (lost at exit)"`
+	Store string `long:"store" description:"Where history is kept: badger (on disk, in --datadir), postgres (in the database of --postgres.dsn, beside other nodes') or memory (lost at exit)"`
 
 	Listen string `long:"listen" description:"Address of the HTTP server (the timeline page at /, /v1/report, /v1/timeline, /v1/health, /metrics), served over TLS with a bearer token unless --listen.insecure; the report command asks it"`
 
@@ -110,6 +118,8 @@ type Config struct {
 
 	Advice AdviceCommand `command:"advice" description:"Print the verdict of each peer of a running daemon, worst first" long-description:"Ask the running daemon at --listen for its report and print one line per peer, worst first: its verdict (consider_closing, watch, too_new, ok) and why; --json prints the same as JSON."`
 
+	Migrate MigrateCommand `command:"migrate" description:"Copy the history into another store" long-description:"With the companion stopped, copy the badger history in --datadir into the PostgreSQL database of --postgres.dsn, under the public key lnd gives (lnd must be reachable). The copy is one transaction, checked by counting; run again, it copies nothing."`
+
 	Report ReportCommand `command:"report" description:"Print the report of a running daemon" long-description:"Ask the running daemon at --listen for its report and print it as tables, or as JSON with --json."`
 }
 
@@ -125,6 +135,12 @@ type AdviceCommand struct {
 	JSON bool `long:"json" description:"Print the advice as JSON"`
 }
 
+// MigrateCommand holds the options of the migrate command.
+type MigrateCommand struct {
+	From string `long:"from" description:"The store to copy from" default:"badger"`
+	To   string `long:"to" description:"The store to copy into" default:"postgres"`
+}
+
 // RestoreCommand holds the options of the restore command.
 type RestoreCommand struct {
 	From string `long:"from" description:"Backup file to restore (default: the newest intact backup in the history directory)"`
@@ -137,6 +153,7 @@ func defaultConfig() *Config {
 			Host:        DefaultLndHost,
 			TLSCertPath: DefaultTLSCert,
 		},
+		Postgres:          &PostgresConfig{},
 		ListenOpts:        &ListenConfig{},
 		TLS:               &TLSConfig{},
 		Auth:              &AuthConfig{},
@@ -149,6 +166,8 @@ func defaultConfig() *Config {
 			duration.DefaultClosedRetention),
 		SyncInterval: duration.Flag(core.DefaultSyncInterval),
 		Report:       ReportCommand{Window: "lifetime"},
+		Migrate: MigrateCommand{From: "badger",
+			To: "postgres"},
 	}
 	for _, o := range advice.Options() {
 		*c.adviceField(o.Name) = o.Default
@@ -198,8 +217,16 @@ func (c *Config) resolve() error {
 		return fmt.Errorf("network %q: want one of %s", c.Network,
 			strings.Join(networks, ", "))
 	}
-	if c.Store != "badger" && c.Store != "memory" {
-		return fmt.Errorf("store %q: want badger or memory", c.Store)
+	switch c.Store {
+	case "badger", "memory":
+	case "postgres":
+		if c.Postgres.DSN == "" {
+			return errors.New("store postgres: give the database " +
+				"with --postgres.dsn")
+		}
+	default:
+		return fmt.Errorf("store %q: want badger, postgres or memory",
+			c.Store)
 	}
 	if err := checkDebugLevel(c.DebugLevel); err != nil {
 		return err

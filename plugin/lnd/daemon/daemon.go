@@ -68,6 +68,8 @@ func Run(ctx context.Context, args []string, env Env) error {
 		return runReport(ctx, cfg, env.Stdout)
 	case cmd == "advice":
 		return runAdvice(ctx, cfg, env.Stdout)
+	case cmd == "migrate":
+		return runMigrate(ctx, cfg, env)
 	case cmd == "restore":
 		msg, err := storage.Restore(storeDir(cfg), cfg.Restore.From)
 		if err != nil {
@@ -92,13 +94,19 @@ func parse(args []string) (cfg *Config, cmd string, err error) {
 	if len(rest) > 0 {
 		// A misspelt command must not start the daemon.
 		return nil, "", fmt.Errorf("unexpected argument %q (the commands "+
-			"are report and restore)", rest[0])
+			"are report, advice, restore and migrate)", rest[0])
 	}
 	if err := cfg.resolve(); err != nil {
 		return nil, "", err
 	}
 	if parser.Active != nil {
 		cmd = parser.Active.Name
+	}
+	if cfg.Postgres.DSN != "" && cfg.Store != storage.KindPostgres &&
+		cmd != "migrate" {
+		// Not silently ignored: the history would go elsewhere.
+		return nil, "", fmt.Errorf("postgres.dsn is given but the "+
+			"store is %s: add --store=postgres", cfg.Store)
 	}
 	return cfg, cmd, nil
 }
@@ -117,7 +125,8 @@ func runDaemon(ctx context.Context, cfg *Config, env Env) error {
 		return err
 	}
 
-	store, err := openStore(cfg, logs.store)
+	src := newSource(cfg, env, log)
+	store, err := openStore(ctx, cfg, src, logs.store)
 	if err != nil {
 		return err
 	}
@@ -127,7 +136,6 @@ func runDaemon(ctx context.Context, cfg *Config, env Env) error {
 		}
 	}()
 
-	src := newSource(cfg, env, log)
 	mon, err := newMonitor(cfg, env, store, src, logs.monitor)
 	if err != nil {
 		return err
@@ -292,15 +300,60 @@ func checkMacaroon(path string, log btclog.Logger) error {
 	return nil
 }
 
+// runMigrate copies the badger history into PostgreSQL under the node's
+// public key, which it asks lnd for.
+func runMigrate(ctx context.Context, cfg *Config, env Env) error {
+	if err := storage.MigrateKinds(cfg.Migrate.From,
+		cfg.Migrate.To); err != nil {
+		return err
+	}
+	if cfg.Postgres.DSN == "" {
+		return errors.New("migrate: give the database with " +
+			"--postgres.dsn")
+	}
+	logs, err := newLogs(env.Stderr, env.Clock.Now, cfg.DebugLevel)
+	if err != nil {
+		return err
+	}
+	node, err := newSource(cfg, env, logs.daemon).Identity(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: learn the node's identity: %w", err)
+	}
+	msg, err := storage.Migrate(ctx, storeDir(cfg), storage.Options{
+		DSN: cfg.Postgres.DSN, Node: node, Logger: logs.store})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, msg)
+	return nil
+}
+
 // storeDir is the badger store's directory.
 func storeDir(cfg *Config) string {
 	return filepath.Join(cfg.DataDir, "badger")
 }
 
-// openStore opens the store --store names.
-func openStore(cfg *Config, log btclog.Logger) (core.Store, error) {
+// openStore opens the store --store names. The PostgreSQL store keeps
+// the history under the node's public key, which src asks lnd for.
+func openStore(ctx context.Context, cfg *Config, src *lndsource.Source,
+	log btclog.Logger) (core.Store, error) {
+
 	dir := ""
 	switch cfg.Store {
+	case storage.KindPostgres:
+		node, err := src.Identity(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("learn the node's identity for "+
+				"the postgres store: %w", err)
+		}
+		st, err := storage.Open(storage.KindPostgres, "",
+			storage.Options{Logger: log, DSN: cfg.Postgres.DSN,
+				Node: node})
+		if err != nil {
+			return nil, err
+		}
+		log.Infof("history kept in the %v", st)
+		return st, nil
 	case storage.KindMemory:
 		log.Warnf("memory store: history is lost when the companion " +
 			"stops")

@@ -675,7 +675,7 @@ func TestConfig(t *testing.T) {
 	}, {
 		name:    "unknown store",
 		args:    []string{"--store=bolt"},
-		wantErr: `store "bolt": want badger or memory`,
+		wantErr: `store "bolt": want badger, postgres or memory`,
 	}, {
 		name:    "unknown level",
 		args:    []string{"--debuglevel=loud"},

@@ -1,0 +1,154 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/storage/internal/base"
+	"github.com/jackc/pgx/v5"
+)
+
+// ErrOtherHistory is returned by Import when the node already has a
+// history in the database that is not the one being imported.
+var ErrOtherHistory = errors.New("the node already has another history " +
+	"in the database")
+
+// Counts are the sizes of a history, which an import compares.
+type Counts struct {
+	Gaps, Peers, Events, Channels, Alerts int
+}
+
+// String says the counts in words.
+func (c Counts) String() string {
+	return fmt.Sprintf("%d channels, %d peers, %d events, %d gaps, "+
+		"%d alerts", c.Channels, c.Peers, c.Events, c.Gaps, c.Alerts)
+}
+
+// CountState returns the counts of st.
+func CountState(st *core.StoredState) Counts {
+	c := Counts{Gaps: len(st.Gaps), Peers: len(st.Peers),
+		Channels: len(st.Channels), Alerts: len(st.Alerts)}
+	for _, l := range st.Logs {
+		c.Events += len(l.Events)
+	}
+	return c
+}
+
+// Import writes st, a whole history read from another store, as the
+// node's history, in one transaction, then counts what the database
+// holds and compares it with st. Into a node without history it copies
+// everything; a node whose history already has st's counts and start
+// (an import run before) is left alone, and copied is false; any other
+// history is refused with ErrOtherHistory, and nothing is written.
+func (s *Store) Import(ctx context.Context,
+	st *core.StoredState) (copied bool, err error) {
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	conn, err := s.ready(ctx, "import")
+	if err != nil {
+		return false, err
+	}
+	want := CountState(st)
+	have, since, err := s.counts(ctx, conn)
+	if err != nil {
+		s.broken(err)
+		return false, s.fail("import", err)
+	}
+	switch {
+	case have == want && since.Equal(st.Meta.MonitoringSince):
+		return false, nil
+	case have != Counts{}:
+		return false, fmt.Errorf("import into %s: %w: node %v holds "+
+			"%v there (monitoring since %v), the history to import "+
+			"%v (since %v); nothing was copied", s.where,
+			ErrOtherHistory, s.nodeID, have, since.UTC(), want,
+			st.Meta.MonitoringSince.UTC())
+	}
+	if err := s.importTx(ctx, conn, st); err != nil {
+		s.broken(err)
+		return false, s.fail("import", err)
+	}
+	if err := s.readCounts(ctx, conn); err != nil {
+		s.broken(err)
+		return false, s.fail("import", err)
+	}
+	have, _, err = s.counts(ctx, conn)
+	if err != nil {
+		s.broken(err)
+		return false, s.fail("import: count", err)
+	}
+	if have != want {
+		return true, fmt.Errorf("%w: import into %s: the database "+
+			"holds %v, the history imported %v", base.ErrCorrupt,
+			s.where, have, want)
+	}
+	return true, nil
+}
+
+// counts counts the node's stored history.
+func (s *Store) counts(ctx context.Context, conn *pgx.Conn) (Counts,
+	time.Time, error) {
+
+	var c Counts
+	var since stamp
+	err := conn.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM chanfitness_gaps WHERE node = $1),
+		(SELECT count(*) FROM chanfitness_peers WHERE node = $1),
+		(SELECT count(*) FROM chanfitness_events WHERE node = $1),
+		(SELECT count(*) FROM chanfitness_channels WHERE node = $1),
+		(SELECT count(*) FROM chanfitness_alerts WHERE node = $1),
+		since_s, since_ns FROM chanfitness_nodes WHERE node = $1`,
+		s.node).Scan(&c.Gaps, &c.Peers, &c.Events, &c.Channels,
+		&c.Alerts, &since.s, &since.ns)
+	return c, since.time(), err
+}
+
+// importTx writes st in one transaction: the records through a write's
+// statements, the events through COPY.
+func (s *Store) importTx(ctx context.Context, conn *pgx.Conn,
+	st *core.StoredState) error {
+
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	b := &core.Batch{
+		Meta:     &st.Meta,
+		Gaps:     st.Gaps,
+		Peers:    st.Peers,
+		Channels: st.Channels,
+		Alerts:   st.Alerts,
+	}
+	s.token++
+	saved := s.gaps
+	s.gaps = 0
+	q := s.queue(b)
+	s.gaps = saved
+	if err := tx.SendBatch(ctx, q).Close(); err != nil {
+		return err
+	}
+	rows := make([][]any, 0, 1024)
+	for _, l := range st.Logs {
+		for i, ev := range l.Events {
+			t := split(ev.Time)
+			rows = append(rows, []any{s.node, l.Peer[:],
+				int64(l.Seq) + int64(i), t.s, t.ns,
+				int16(ev.State)})
+		}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"chanfitness_events"},
+		[]string{"node", "peer", "seq", "t_s", "t_ns", "state"},
+		pgx.CopyFromRows(rows)); err != nil {
+		return err
+	}
+	// The import is as durable as a Sync once it returns.
+	if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit TO on`); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
