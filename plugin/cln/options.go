@@ -23,6 +23,7 @@ const (
 	optRetentionDays = "chanfitness-closed-retention-days"
 	optGrace         = "chanfitness-startup-grace"
 	optSync          = "chanfitness-sync-interval"
+	optPostgresDSN   = "chanfitness-postgres-dsn"
 
 	defaultDatadir = "chanfitness"
 	defaultGrace   = "1m"
@@ -42,8 +43,9 @@ var (
 
 // Store kinds for optStore.
 const (
-	storeBadger = "badger"
-	storeMemory = "memory"
+	storeBadger   = "badger"
+	storeMemory   = "memory"
+	storePostgres = "postgres"
 )
 
 // settings are the plugin's options, checked.
@@ -52,8 +54,11 @@ type settings struct {
 	// directory, which lightningd sets to <lightning-dir>/<network>.
 	Datadir string
 
-	// Store is storeBadger or storeMemory.
+	// Store is storeBadger, storeMemory or storePostgres.
 	Store string
+
+	// PostgresDSN is the database of storePostgres.
+	PostgresDSN string
 
 	// Reconcile is the interval between reconcile snapshots; 0 takes
 	// none after the first.
@@ -94,7 +99,13 @@ func registerOptions(p *glightning.Plugin) error {
 			"are under <lightning-dir>/<network>", defaultDatadir),
 		glightning.NewStringOption(optStore, "Where chanfitness "+
 			"keeps its history: badger (on disk, survives "+
-			"restarts) or memory (lost at exit)", storeBadger),
+			"restarts), postgres (in the database of "+
+			optPostgresDSN+") or memory (lost at exit)",
+			storeBadger),
+		glightning.NewStringOption(optPostgresDSN, "With "+
+			optStore+"=postgres: the database's connection "+
+			"string, postgres://user:password@host:port/db or "+
+			"key=value pairs", ""),
 		glightning.NewStringOption(optReconcile, "How often "+
 			"chanfitness checks listpeerchannels and listpeers to "+
 			"repair missed notifications, such as 5m; 0 never "+
@@ -133,6 +144,7 @@ func registerOptions(p *glightning.Plugin) error {
 type optionValues struct {
 	Datadir       string
 	Store         string
+	PostgresDSN   string
 	Reconcile     string
 	Retention     string
 	RetentionDays string
@@ -155,6 +167,7 @@ func readOptions(p *glightning.Plugin) (optionValues, error) {
 	}{
 		{optDatadir, &v.Datadir},
 		{optStore, &v.Store},
+		{optPostgresDSN, &v.PostgresDSN},
 		{optReconcile, &v.Reconcile},
 		{optRetention, &v.Retention},
 		{optRetentionDays, &v.RetentionDays},
@@ -218,12 +231,24 @@ func (v optionValues) check() (settings, error) {
 		return settings{}, fmt.Errorf("option %s: empty path",
 			optDatadir)
 	}
+	s.PostgresDSN = v.PostgresDSN
 	switch s.Store {
 	case storeBadger, storeMemory:
+		if s.PostgresDSN != "" {
+			return settings{}, fmt.Errorf("option %s is given but "+
+				"%s is %s: set %s=%s", optPostgresDSN,
+				optStore, s.Store, optStore, storePostgres)
+		}
+	case storePostgres:
+		if s.PostgresDSN == "" {
+			return settings{}, fmt.Errorf("option %s=%s needs "+
+				"option %s", optStore, storePostgres,
+				optPostgresDSN)
+		}
 	default:
 		return settings{}, fmt.Errorf("option %s: %q is not a store "+
-			"kind: want %s or %s", optStore, s.Store, storeBadger,
-			storeMemory)
+			"kind: want %s, %s or %s", optStore, s.Store,
+			storeBadger, storePostgres, storeMemory)
 	}
 	var err error
 	if s.Reconcile, err = parseDuration(optReconcile, v.Reconcile,

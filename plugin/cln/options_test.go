@@ -42,6 +42,21 @@ func TestOptionValuesCheck(t *testing.T) {
 			}, settings{Datadir: "chanfitness", Store: "memory",
 				Retention: -1, Sync: time.Minute, Advice: adv},
 			nil},
+		{"postgres", func(v *optionValues) {
+			v.Store = "postgres"
+			v.PostgresDSN = "postgres://u:p@db/h"
+		}, with(func(s *settings) {
+			s.Store = "postgres"
+			s.PostgresDSN = "postgres://u:p@db/h"
+		}), nil},
+		{"postgres without a database", func(v *optionValues) {
+			v.Store = "postgres"
+		}, settings{}, []string{"chanfitness-store=postgres needs",
+			"chanfitness-postgres-dsn"}},
+		{"a database for badger", func(v *optionValues) {
+			v.PostgresDSN = "postgres://db/h"
+		}, settings{}, []string{"chanfitness-postgres-dsn is given",
+			"set chanfitness-store=postgres"}},
 		{"sync every 5 minutes", func(v *optionValues) {
 			v.Sync = "5m"
 		}, with(func(s *settings) { s.Sync = 5 * time.Minute }), nil},

@@ -69,9 +69,11 @@ type Config struct {
 	// NewTicker returns the reconcile ticker (tests use ticker.Force).
 	NewTicker func(interval time.Duration) ticker.Ticker
 
-	// OpenStore opens the store of the given kind ("badger" or
-	// "memory") in dir.
-	OpenStore func(kind, dir string, log core.Logger) (core.Store, error)
+	// OpenStore opens the store of the given kind ("badger",
+	// "postgres" or "memory"), in dir for badger; opts carries the
+	// logger and, for postgres, the database and the node's id.
+	OpenStore func(kind, dir string, opts storage.Options) (core.Store,
+		error)
 
 	// NewMonitor builds the monitor (core.NewMonitor by default).
 	NewMonitor func(cfg core.Config) (Monitor, error)
@@ -100,10 +102,12 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// OpenStore opens a store of the given kind: "memory", or "badger" in
-// dir.
-func OpenStore(kind, dir string, log core.Logger) (core.Store, error) {
-	return storage.Open(kind, dir, storage.Options{Logger: log})
+// OpenStore opens a store of the given kind: "memory", "badger" in dir,
+// or "postgres" (opts.DSN, opts.Node).
+func OpenStore(kind, dir string, opts storage.Options) (core.Store,
+	error) {
+
+	return storage.Open(kind, dir, opts)
 }
 
 // Run serves lightningd on cfg.In and cfg.Out until lightningd sends
@@ -393,7 +397,7 @@ func (r *runner) bootstrap(p *glightning.Plugin,
 		_ = s.close("")
 		return nil, fmt.Errorf("lightningd RPC at %s: %w", rpcPath, err)
 	}
-	where, err := r.openStore(s, set)
+	where, err := r.openStore(s, set, info.ID)
 	if err != nil {
 		_ = s.close("")
 		return nil, err
@@ -419,8 +423,10 @@ func (r *runner) bootstrap(p *glightning.Plugin,
 }
 
 // openStore opens the store the options name into s and says where the
-// history is kept.
-func (r *runner) openStore(s *instance, set settings) (string, error) {
+// history is kept. The postgres store keeps it under node, getinfo's id.
+func (r *runner) openStore(s *instance, set settings,
+	node string) (string, error) {
+
 	dir := set.Datadir
 	var err error
 	if set.Store == storeBadger {
@@ -429,7 +435,14 @@ func (r *runner) openStore(s *instance, set settings) (string, error) {
 				set.Datadir, err)
 		}
 	}
-	s.store, err = r.cfg.OpenStore(set.Store, dir, storeLogger{r.log})
+	opts := storage.Options{Logger: storeLogger{r.log}}
+	if set.Store == storePostgres {
+		opts.DSN = set.PostgresDSN
+		if opts.Node, err = core.ParsePeerID(node); err != nil {
+			return "", fmt.Errorf("getinfo id: %w", err)
+		}
+	}
+	s.store, err = r.cfg.OpenStore(set.Store, dir, opts)
 	if err != nil {
 		if set.Store == storeBadger {
 			return "", fmt.Errorf("option %s: %q: open %s "+
@@ -438,8 +451,11 @@ func (r *runner) openStore(s *instance, set settings) (string, error) {
 		}
 		return "", fmt.Errorf("open %s store: %w", set.Store, err)
 	}
-	if set.Store == storeBadger {
+	switch set.Store {
+	case storeBadger:
 		return "in " + dir, nil
+	case storePostgres:
+		return fmt.Sprintf("in the %v", s.store), nil
 	}
 	return "in memory", nil
 }

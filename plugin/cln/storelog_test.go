@@ -8,6 +8,7 @@ import (
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/plugin/cln"
 	"github.com/chanfitness/chanfitness/plugin/cln/lightningdtest"
+	"github.com/chanfitness/chanfitness/storage"
 	badgerstore "github.com/chanfitness/chanfitness/storage/badger"
 	"github.com/lightningnetwork/lnd/ticker"
 	"github.com/stretchr/testify/require"
@@ -36,11 +37,11 @@ func TestStoreLogIdleMinute(t *testing.T) {
 		},
 		config: func(c *cln.Config) {
 			c.OpenStore = func(kind, dir string,
-				log core.Logger) (core.Store, error) {
+				o storage.Options) (core.Store, error) {
 
 				require.Equal(t, "badger", kind)
 				return badgerstore.Open(dir, badgerstore.Options{
-					Logger: log, GCTicker: gcT})
+					Logger: o.Logger, GCTicker: gcT})
 			}
 			c.NewMonitor = func(mc core.Config) (cln.Monitor, error) {
 				mc.SyncTicker = syncT

@@ -5,15 +5,18 @@
 //
 // Run by hand while the node is stopped, chanfitness-cln restore
 // --datadir=DIR [--from=FILE] rebuilds the history in DIR from its
-// backup.
+// backup, and chanfitness-cln migrate --from=badger --to=postgres
+// --datadir=DIR --postgres-dsn=DSN --node=ID copies it into PostgreSQL.
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 
+	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/plugin/cln"
 	"github.com/chanfitness/chanfitness/storage"
 )
@@ -22,6 +25,15 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "restore" {
 		if err := restore(os.Args[2:], os.Stdout); err != nil {
 			fmt.Fprintf(os.Stderr, "chanfitness-cln restore: %v\n",
+				err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "migrate" {
+		if err := migrate(context.Background(), os.Args[2:],
+			os.Stdout); err != nil {
+			fmt.Fprintf(os.Stderr, "chanfitness-cln migrate: %v\n",
 				err)
 			os.Exit(1)
 		}
@@ -51,6 +63,44 @@ func restore(args []string, out io.Writer) error {
 			"--datadir=DIR [--from=FILE], with the node stopped")
 	}
 	msg, err := storage.Restore(*datadir, *from)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(out, msg)
+	return err
+}
+
+// migrate runs the migrate command with its arguments.
+func migrate(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(out)
+	from := fs.String("from", storage.KindBadger, "the store to copy "+
+		"from")
+	to := fs.String("to", storage.KindPostgres, "the store to copy into")
+	datadir := fs.String("datadir", "", "the history directory (the "+
+		"plugin's chanfitness-datadir, e.g. "+
+		"~/.lightning/bitcoin/chanfitness)")
+	dsn := fs.String("postgres-dsn", "", "the database, as the "+
+		"plugin's chanfitness-postgres-dsn")
+	node := fs.String("node", "", "the node's id (lightning-cli "+
+		"getinfo's id)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *datadir == "" || *dsn == "" || *node == "" || fs.NArg() > 0 {
+		return fmt.Errorf("usage: chanfitness-cln migrate " +
+			"--from=badger --to=postgres --datadir=DIR " +
+			"--postgres-dsn=DSN --node=ID, with the plugin stopped")
+	}
+	if err := storage.MigrateKinds(*from, *to); err != nil {
+		return err
+	}
+	id, err := core.ParsePeerID(*node)
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	msg, err := storage.Migrate(ctx, *datadir, storage.Options{
+		DSN: *dsn, Node: id})
 	if err != nil {
 		return err
 	}
