@@ -97,6 +97,9 @@ type Config struct {
 
 	// Logger receives the server's log lines; nil discards them.
 	Logger Logger
+
+	// Fleet serves PathFleet; nil answers it with 404 and why.
+	Fleet FleetFunc
 }
 
 // Server is a listening HTTP server; Serve runs it.
@@ -172,7 +175,8 @@ func Listen(cfg Config, m Monitor) (*Server, error) {
 	}
 	s.lis = lis
 	s.srv = &http.Server{
-		Handler:           NewHandler(m, token),
+		Handler: withFleet(NewHandler(m, token), cfg.Fleet,
+			cfg.Now, token),
 		ReadHeaderTimeout: lim.ReadHeaderTimeout,
 		ReadTimeout:       lim.ReadTimeout,
 		WriteTimeout:      lim.WriteTimeout,

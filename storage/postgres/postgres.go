@@ -126,23 +126,14 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Node.IsZero() {
 		return nil, errors.New("postgres store: no node public key")
 	}
-	cfg, err := pgx.ParseConfig(opts.DSN)
-	if err != nil {
-		// pgx's message may quote the DSN; ours names no part of it.
-		return nil, errors.New("postgres store: the connection " +
-			"string does not parse (check its syntax; it is not " +
-			"repeated here since it may hold a password)")
-	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	if cfg.ConnectTimeout == 0 || cfg.ConnectTimeout > opts.Timeout {
-		cfg.ConnectTimeout = opts.Timeout
+	cfg, err := parseDSN(opts.DSN, opts.Timeout)
+	if err != nil {
+		return nil, err
 	}
-	cfg.RuntimeParams["application_name"] = "chanfitness"
 	cfg.RuntimeParams["synchronous_commit"] = "off"
-	// Statements are prepared once per connection and reused.
-	cfg.DefaultQueryExecMode = pgx.QueryExecModeCacheStatement
 	s := &Store{
 		cfg:    cfg,
 		node:   append([]byte(nil), opts.Node[:]...),
@@ -164,6 +155,24 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// parseDSN reads a connection string. Its error names no part of it.
+func parseDSN(dsn string, timeout time.Duration) (*pgx.ConnConfig, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		// pgx's message may quote the DSN; ours names no part of it.
+		return nil, errors.New("postgres store: the connection " +
+			"string does not parse (check its syntax; it is not " +
+			"repeated here since it may hold a password)")
+	}
+	if cfg.ConnectTimeout == 0 || cfg.ConnectTimeout > timeout {
+		cfg.ConnectTimeout = timeout
+	}
+	cfg.RuntimeParams["application_name"] = "chanfitness"
+	// Statements are prepared once per connection and reused.
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeCacheStatement
+	return cfg, nil
 }
 
 // Node returns the public key of the node whose history this is.

@@ -97,6 +97,9 @@ var migrations = []string{
 		next_ns integer NOT NULL,
 		PRIMARY KEY (node, key)
 	);`,
+	// The fleet view reads each log from a time on.
+	`CREATE INDEX chanfitness_events_time
+		ON chanfitness_events (node, peer, t_s);`,
 }
 
 // schemaLockKey is the advisory lock key held while the schema is

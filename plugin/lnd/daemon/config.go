@@ -120,6 +120,8 @@ type Config struct {
 
 	Migrate MigrateCommand `command:"migrate" description:"Copy the history into another store" long-description:"With the companion stopped, copy the badger history in --datadir into the PostgreSQL database of --postgres.dsn, under the public key lnd gives (lnd must be reachable). The copy is one transaction, checked by counting; run again, it copies nothing."`
 
+	Fleet FleetCommand `command:"fleet" description:"Print the fleet view of a running daemon" long-description:"Ask the running daemon at --listen (on --store=postgres) for the fleet view: each peer as seen from every node of ours in the same database, the peer's own availability and each link's, over 1d, 7d and 30d."`
+
 	Report ReportCommand `command:"report" description:"Print the report of a running daemon" long-description:"Ask the running daemon at --listen for its report and print it as tables, or as JSON with --json."`
 }
 

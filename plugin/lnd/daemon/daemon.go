@@ -68,6 +68,8 @@ func Run(ctx context.Context, args []string, env Env) error {
 		return runReport(ctx, cfg, env.Stdout)
 	case cmd == "advice":
 		return runAdvice(ctx, cfg, env.Stdout)
+	case cmd == "fleet":
+		return runFleet(ctx, cfg, env.Stdout)
 	case cmd == "migrate":
 		return runMigrate(ctx, cfg, env)
 	case cmd == "restore":
@@ -94,7 +96,8 @@ func parse(args []string) (cfg *Config, cmd string, err error) {
 	if len(rest) > 0 {
 		// A misspelt command must not start the daemon.
 		return nil, "", fmt.Errorf("unexpected argument %q (the commands "+
-			"are report, advice, restore and migrate)", rest[0])
+			"are report, advice, fleet, restore and migrate)",
+			rest[0])
 	}
 	if err := cfg.resolve(); err != nil {
 		return nil, "", err
@@ -140,7 +143,12 @@ func runDaemon(ctx context.Context, cfg *Config, env Env) error {
 	if err != nil {
 		return err
 	}
-	srv, err := listenHTTP(cfg, env, mon, log)
+	fl, err := newFleet(cfg)
+	if err != nil {
+		return err
+	}
+	defer fl.Close()
+	srv, err := listenHTTP(cfg, env, mon, fl, log)
 	if err != nil {
 		return err
 	}
@@ -200,9 +208,10 @@ func newMonitor(cfg *Config, env Env, store core.Store,
 
 // listenHTTP opens the HTTP listener that serves mon; Serve starts it.
 func listenHTTP(cfg *Config, env Env, mon *core.Monitor,
-	log btclog.Logger) (*httpapi.Server, error) {
+	fl *fleetView, log btclog.Logger) (*httpapi.Server, error) {
 
 	return httpapi.Listen(httpapi.Config{
+		Fleet:           fl.fn(),
 		Listen:          cfg.Listen,
 		Insecure:        cfg.ListenOpts.Insecure,
 		DataDir:         cfg.DataDir,

@@ -2,9 +2,13 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"testing"
 	"time"
 
+	"github.com/chanfitness/chanfitness/fleet"
+	"github.com/chanfitness/chanfitness/plugin/httpapi"
 	"github.com/chanfitness/chanfitness/plugin/lnd/lndtest"
 	"github.com/chanfitness/chanfitness/storage/postgres"
 	"github.com/chanfitness/chanfitness/storage/postgres/pgtest"
@@ -65,6 +69,24 @@ func TestDaemonOnPostgres(t *testing.T) {
 	c := channel(r, cp)
 	require.Equal(t, int64(2*3600), c.LifetimeSeconds)
 	require.True(t, r.Store.Writing)
+
+	// The fleet view: this node and its peer, over HTTP and as tables.
+	code, body := d.get(httpapi.PathFleet)
+	require.Equal(t, http.StatusOK, code, string(body))
+	var fr fleet.Report
+	require.NoError(t, json.Unmarshal(body, &fr))
+	require.Len(t, fr.Nodes, 1)
+	require.True(t, fr.Nodes[0].Live)
+	require.Len(t, fr.Peers, 1)
+	require.Equal(t, p, fr.Peers[0].PeerID.String())
+	out, err = runCommand(t, "--datadir="+d.dataDir,
+		"--listen="+d.addr, "fleet", "--window=12h")
+	require.NoError(t, err)
+	require.Contains(t, out, lndtest.Identity[:16])
+	require.Contains(t, out, p[:16])
+	require.Contains(t, out, "UP 12h")
+	code, _ = d.get(httpapi.PathFleet + "?window=2x")
+	require.Equal(t, http.StatusBadRequest, code)
 	require.NoError(t, d.stop())
 	require.NotContains(t, d.stderr.String(), pgtest.Password)
 	require.Contains(t, d.stderr.String(), "PostgreSQL")
