@@ -69,6 +69,7 @@ func TestProcessManifest(t *testing.T) {
 	}{
 		{"chanfitness-datadir", "string", `"chanfitness"`},
 		{"chanfitness-store", "string", `"badger"`},
+		{"chanfitness-postgres-dsn", "string", `""`},
 		{"chanfitness-reconcile-interval", "string", `"1m"`},
 		{"chanfitness-closed-retention", "string", `"90d"`},
 		{"chanfitness-closed-retention-days", "string", `""`},

@@ -18,19 +18,21 @@ var ErrOtherHistory = errors.New("the node already has another history " +
 
 // Counts are the sizes of a history, which an import compares.
 type Counts struct {
-	Gaps, Peers, Events, Channels, Alerts int
+	Gaps, Peers, Events, Channels, Alerts, Samples, Filled int
 }
 
 // String says the counts in words.
 func (c Counts) String() string {
 	return fmt.Sprintf("%d channels, %d peers, %d events, %d gaps, "+
-		"%d alerts", c.Channels, c.Peers, c.Events, c.Gaps, c.Alerts)
+		"%d alerts, %d samples, %d filled spans", c.Channels, c.Peers,
+		c.Events, c.Gaps, c.Alerts, c.Samples, c.Filled)
 }
 
 // CountState returns the counts of st.
 func CountState(st *core.StoredState) Counts {
 	c := Counts{Gaps: len(st.Gaps), Peers: len(st.Peers),
-		Channels: len(st.Channels), Alerts: len(st.Alerts)}
+		Channels: len(st.Channels), Alerts: len(st.Alerts),
+		Samples: len(st.Samples), Filled: len(st.Filled)}
 	for _, l := range st.Logs {
 		c.Events += len(l.Events)
 	}
@@ -101,9 +103,11 @@ func (s *Store) counts(ctx context.Context, conn *pgx.Conn) (Counts,
 		(SELECT count(*) FROM chanfitness_events WHERE node = $1),
 		(SELECT count(*) FROM chanfitness_channels WHERE node = $1),
 		(SELECT count(*) FROM chanfitness_alerts WHERE node = $1),
+		(SELECT count(*) FROM chanfitness_samples WHERE node = $1),
+		(SELECT count(*) FROM chanfitness_filled WHERE node = $1),
 		since_s, since_ns FROM chanfitness_nodes WHERE node = $1`,
 		s.node).Scan(&c.Gaps, &c.Peers, &c.Events, &c.Channels,
-		&c.Alerts, &since.s, &since.ns)
+		&c.Alerts, &c.Samples, &c.Filled, &since.s, &since.ns)
 	return c, since.time(), err
 }
 
@@ -123,27 +127,39 @@ func (s *Store) importTx(ctx context.Context, conn *pgx.Conn,
 		Peers:    st.Peers,
 		Channels: st.Channels,
 		Alerts:   st.Alerts,
+		Samples:  st.Samples,
+		Filled:   st.Filled,
 	}
 	s.token++
-	saved := s.gaps
-	s.gaps = 0
+	g, sm, f := s.gaps, s.samples, s.filled
+	s.gaps, s.samples, s.filled = 0, 0, 0
 	q := s.queue(b)
-	s.gaps = saved
+	s.gaps, s.samples, s.filled = g, sm, f
 	if err := tx.SendBatch(ctx, q).Close(); err != nil {
 		return err
 	}
-	rows := make([][]any, 0, 1024)
-	for _, l := range st.Logs {
-		for i, ev := range l.Events {
-			t := split(ev.Time)
-			rows = append(rows, []any{s.node, l.Peer[:],
-				int64(l.Seq) + int64(i), t.s, t.ns,
-				int16(ev.State)})
+	// The events stream from the logs, a row at a time.
+	li, ei := 0, 0
+	row := make([]any, 6)
+	next := func() ([]any, error) {
+		for li < len(st.Logs) && ei == len(st.Logs[li].Events) {
+			li, ei = li+1, 0
 		}
+		if li == len(st.Logs) {
+			return nil, nil
+		}
+		l := &st.Logs[li]
+		ev := l.Events[ei]
+		t := split(ev.Time)
+		row[0], row[1], row[2] = s.node, l.Peer[:], int64(l.Seq)+int64(ei)
+		row[3], row[4], row[5] = t.s, t.ns, int16(ev.State)
+		ei++
+		return row, nil
 	}
+	src := pgx.CopyFromFunc(next)
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"chanfitness_events"},
 		[]string{"node", "peer", "seq", "t_s", "t_ns", "state"},
-		pgx.CopyFromRows(rows)); err != nil {
+		src); err != nil {
 		return err
 	}
 	// The import is as durable as a Sync once it returns.

@@ -91,6 +91,48 @@ func loadNode(ctx context.Context, conn *pgx.Conn,
 	if st.Alerts, err = loadAlerts(ctx, tx, node); err != nil {
 		return nil, err
 	}
+	rows, err = tx.Query(ctx, `SELECT peer, t_s, t_ns, kind, rtt
+		FROM chanfitness_samples WHERE node = $1
+		ORDER BY t_s, t_ns, n`, node)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		peer     []byte
+		kind     int16
+		rtt      int64
+		backfill bool
+	)
+	_, err = pgx.ForEachRow(rows, []any{&peer, &a.s, &a.ns, &kind, &rtt},
+		func() error {
+			x := core.PeerSample{Time: a.time(),
+				Kind: core.SampleKind(kind),
+				RTT:  time.Duration(rtt)}
+			if err := peerID(&x.Peer, peer,
+				"chanfitness_samples"); err != nil {
+				return err
+			}
+			st.Samples = append(st.Samples, x)
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	rows, err = tx.Query(ctx, `SELECT start_s, start_ns, end_s, end_ns,
+		backfill FROM chanfitness_filled WHERE node = $1 ORDER BY n`,
+		node)
+	if err != nil {
+		return nil, err
+	}
+	_, err = pgx.ForEachRow(rows, []any{&a.s, &a.ns, &b.s, &b.ns,
+		&backfill}, func() error {
+		st.Filled = append(st.Filled, core.FilledSpan{Start: a.time(),
+			End: b.time(), Backfill: backfill})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	return st, tx.Commit(ctx)
 }
 

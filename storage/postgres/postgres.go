@@ -94,6 +94,9 @@ type Store struct {
 	logLen map[core.PeerID]uint64
 	gaps   int64
 
+	// samples and filled number the next sample and filled span.
+	samples, filled int64
+
 	// token is the write token of the last transaction attempted;
 	// unsure, when set, is a write whose commit is in doubt.
 	token  int64
@@ -297,8 +300,13 @@ func (s *Store) readCounts(ctx context.Context, conn *pgx.Conn) error {
 		s.unsure.committed = token == s.unsure.token
 	}
 	s.token = token
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM chanfitness_gaps
-		WHERE node = $1`, s.node).Scan(&s.gaps); err != nil {
+	if err := conn.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM chanfitness_gaps WHERE node = $1),
+		(SELECT coalesce(max(n) + 1, 0) FROM chanfitness_samples
+			WHERE node = $1),
+		(SELECT coalesce(max(n) + 1, 0) FROM chanfitness_filled
+			WHERE node = $1)`, s.node).Scan(&s.gaps, &s.samples,
+		&s.filled); err != nil {
 		return err
 	}
 	rows, err := conn.Query(ctx, `SELECT peer, max(seq) + 1 FROM

@@ -100,6 +100,30 @@ var migrations = []string{
 	// The fleet view reads each log from a time on.
 	`CREATE INDEX chanfitness_events_time
 		ON chanfitness_events (node, peer, t_s);`,
+	// Connection samples (pings, failed connects), numbered in write
+	// order, and the spans filled from the node's own records.
+	`CREATE TABLE chanfitness_samples (
+		node bytea NOT NULL REFERENCES chanfitness_nodes,
+		n bigint NOT NULL,
+		peer bytea NOT NULL,
+		t_s bigint NOT NULL,
+		t_ns integer NOT NULL,
+		kind smallint NOT NULL,
+		rtt bigint NOT NULL,
+		PRIMARY KEY (node, n)
+	);
+	CREATE INDEX chanfitness_samples_time
+		ON chanfitness_samples (node, t_s, t_ns);
+	CREATE TABLE chanfitness_filled (
+		node bytea NOT NULL REFERENCES chanfitness_nodes,
+		n bigint NOT NULL,
+		start_s bigint NOT NULL,
+		start_ns integer NOT NULL,
+		end_s bigint NOT NULL,
+		end_ns integer NOT NULL,
+		backfill boolean NOT NULL,
+		PRIMARY KEY (node, n)
+	);`,
 }
 
 // schemaLockKey is the advisory lock key held while the schema is

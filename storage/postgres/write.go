@@ -84,6 +84,21 @@ const (
 	sqlDeleteAlerts = `DELETE FROM chanfitness_alerts WHERE node = $1
 		AND key = ANY($2::bytea[])`
 
+	sqlSamples = `INSERT INTO chanfitness_samples
+		(node, n, peer, t_s, t_ns, kind, rtt)
+		SELECT $1, * FROM unnest($2::bigint[], $3::bytea[],
+			$4::bigint[], $5::integer[], $6::smallint[],
+			$7::bigint[])`
+
+	sqlCutSamples = `DELETE FROM chanfitness_samples WHERE node = $1
+		AND (t_s < $2 OR t_s = $2 AND t_ns < $3)`
+
+	sqlFilled = `INSERT INTO chanfitness_filled
+		(node, n, start_s, start_ns, end_s, end_ns, backfill)
+		SELECT $1, * FROM unnest($2::bigint[], $3::bigint[],
+			$4::integer[], $5::bigint[], $6::integer[],
+			$7::boolean[])`
+
 	sqlDelete = `DELETE FROM chanfitness_channels WHERE node = $1 AND
 		(txid, idx) IN (SELECT * FROM unnest($2::bytea[],
 			$3::bigint[]))`
@@ -147,6 +162,8 @@ func (s *Store) Write(ctx context.Context, b *core.Batch) error {
 		s.logLen[b.Logs[i].Peer] += uint64(len(b.Logs[i].Events))
 	}
 	s.gaps += int64(len(b.Gaps))
+	s.samples += int64(len(b.Samples))
+	s.filled += int64(len(b.Filled))
 	s.dirty = true
 	return nil
 }
@@ -211,6 +228,39 @@ func (s *Store) queue(b *core.Batch) *pgx.Batch {
 		}
 		q.Queue(sqlAlerts, s.node, []byte(a.Key), body, cr.s, cr.ns,
 			pending, int64(a.Attempts), nx.s, nx.ns)
+	}
+	if len(b.Samples) > 0 {
+		n := len(b.Samples)
+		ns, peers := make([]int64, n), make([][]byte, n)
+		ts, tns := make([]int64, n), make([]int32, n)
+		kinds, rtts := make([]int16, n), make([]int64, n)
+		for i := range b.Samples {
+			x := &b.Samples[i]
+			t := split(x.Time)
+			ns[i], peers[i] = s.samples+int64(i), x.Peer[:]
+			ts[i], tns[i] = t.s, t.ns
+			kinds[i], rtts[i] = int16(x.Kind), int64(x.RTT)
+		}
+		q.Queue(sqlSamples, s.node, ns, peers, ts, tns, kinds, rtts)
+	}
+	if !b.DeleteSamplesBefore.IsZero() {
+		// After the batch's own samples: the cut applies to them too.
+		c := split(b.DeleteSamplesBefore)
+		q.Queue(sqlCutSamples, s.node, c.s, c.ns)
+	}
+	if len(b.Filled) > 0 {
+		n := len(b.Filled)
+		ns, ss, es := make([]int64, n), make([]int64, n),
+			make([]int64, n)
+		sns, ens := make([]int32, n), make([]int32, n)
+		back := make([]bool, n)
+		for i, f := range b.Filled {
+			st, en := split(f.Start), split(f.End)
+			ns[i] = s.filled + int64(i)
+			ss[i], sns[i], es[i], ens[i] = st.s, st.ns, en.s, en.ns
+			back[i] = f.Backfill
+		}
+		q.Queue(sqlFilled, s.node, ns, ss, sns, es, ens, back)
 	}
 	if len(b.DeleteAlerts) > 0 {
 		keys := make([][]byte, len(b.DeleteAlerts))
@@ -401,6 +451,25 @@ func fingerprint(b *core.Batch) [32]byte {
 		num(uint64(a.Attempts))
 		tm(a.NextAttempt)
 		num(uint64(len(a.Pending)))
+	}
+	for _, x := range b.Samples {
+		buf = append(buf, 'y')
+		buf = append(buf, x.Peer[:]...)
+		tm(x.Time)
+		buf = append(buf, byte(x.Kind))
+		num(uint64(x.RTT))
+	}
+	if !b.DeleteSamplesBefore.IsZero() {
+		buf = append(buf, 'z')
+		tm(b.DeleteSamplesBefore)
+	}
+	for _, f := range b.Filled {
+		buf = append(buf, 'f')
+		tm(f.Start)
+		tm(f.End)
+		if f.Backfill {
+			buf = append(buf, 1)
+		}
 	}
 	for _, k := range b.DeleteAlerts {
 		buf = append(buf, 'x')
