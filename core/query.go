@@ -271,6 +271,9 @@ func (m *Monitor) Report(ctx context.Context, q ReportQuery) (Report, error) {
 	r.FilledFromNode = m.filledReport()
 	chans, peers := m.reportSubjects(q.Peer)
 	pop := m.verdictPopulation(now)
+	if q.PeersOnly {
+		chans = nil
+	}
 	for i, c := range chans {
 		if i%ctxEvery == 0 && ctx.Err() != nil {
 			return Report{}, ctx.Err()

@@ -183,6 +183,10 @@ type ReportQuery struct {
 	// Window is the headline window (see ParseWindow); the presets are
 	// always included. Empty means "lifetime".
 	Window string
+
+	// PeersOnly leaves the channels out (Channels is empty), for a
+	// caller that shows the peers only.
+	PeersOnly bool
 }
 
 // Report is the JSON report both front ends return (README.md, "The
