@@ -115,8 +115,10 @@ func run(args []string, out io.Writer) error {
 		return fmt.Errorf("write %s: %w", reportPath, err)
 	}
 	var page bytes.Buffer
-	httpapi.WritePage(&page, pageRep, tl, httpapi.PageOptions{
-		Static: true})
+	if err := httpapi.WritePage(&page, pageRep, tl, httpapi.PageOptions{
+		Static: true}); err != nil {
+		return err
+	}
 	pagePath := filepath.Join(*dir, "report.html")
 	if err := os.WriteFile(pagePath, page.Bytes(), 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", pagePath, err)

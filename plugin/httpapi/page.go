@@ -146,7 +146,8 @@ func servePage(w http.ResponseWriter, r *http.Request, m Monitor) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), reportTimeout)
 	defer cancel()
-	rep, err := m.Report(ctx, core.ReportQuery{Window: q.window})
+	rep, err := m.Report(ctx, core.ReportQuery{Window: q.window,
+		PeersOnly: true})
 	if err != nil {
 		writeErrorPage(w, statusOf(err), err)
 		return
@@ -157,9 +158,7 @@ func servePage(w http.ResponseWriter, r *http.Request, m Monitor) {
 		writeErrorPage(w, statusOf(err), err)
 		return
 	}
-	var buf bytes.Buffer
-	WritePage(&buf, rep, tl, q.opts)
-	writePage(w, r, buf.Bytes())
+	writePage(w, r, renderPage(rep, tl, q.opts))
 }
 
 // writePage writes a page, gzipped when the client takes gzip (a
@@ -171,8 +170,8 @@ func writePage(w http.ResponseWriter, r *http.Request, body []byte) {
 		writeHTML(w, http.StatusOK, body)
 		return
 	}
-	var z bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
+	z := bytes.NewBuffer(make([]byte, 0, len(body)/4))
+	zw, _ := gzip.NewWriterLevel(z, gzip.BestSpeed)
 	_, _ = zw.Write(body)
 	_ = zw.Close()
 	w.Header().Set("Content-Encoding", "gzip")
@@ -288,8 +287,14 @@ type pageRow struct {
 // WritePage writes the page of every peer of rep (over rep's window)
 // with their timelines from tl.
 func WritePage(w io.Writer, rep core.Report, tl core.Timeline,
-	o PageOptions) {
+	o PageOptions) error {
 
+	_, err := w.Write(renderPage(rep, tl, o))
+	return err
+}
+
+// renderPage returns the page WritePage writes.
+func renderPage(rep core.Report, tl core.Timeline, o PageOptions) []byte {
 	if o.Sort == "" {
 		o.Sort = SortPeer
 	}
@@ -388,7 +393,7 @@ func WritePage(w io.Writer, rep core.Report, tl core.Timeline,
 		b.s("<p>No peer with a channel yet.</p>")
 	}
 	b.s("<script>" + sortScript + "</script></body></html>\n")
-	_, _ = w.Write(b.b)
+	return b.b
 }
 
 // pageLink is the query of the page with these choices.

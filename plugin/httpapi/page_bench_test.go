@@ -98,6 +98,7 @@ func BenchmarkPage3000Peers(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := cpuTime()
 	for i := 0; i < b.N; i++ {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
@@ -105,6 +106,7 @@ func BenchmarkPage3000Peers(b *testing.B) {
 			b.Fatalf("GET /: %d", rec.Code)
 		}
 	}
+	reportCPU(b, cpu)
 	b.ReportMetric(float64(sent), "sent-bytes")
 	b.ReportMetric(float64(raw), "page-bytes")
 }
@@ -154,6 +156,7 @@ func BenchmarkTimelineMillion(b *testing.B) {
 			b.SetBytes(int64(rec.Body.Len()))
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu := cpuTime()
 			for i := 0; i < b.N; i++ {
 				rec := httptest.NewRecorder()
 				h.ServeHTTP(rec, req)
@@ -161,6 +164,15 @@ func BenchmarkTimelineMillion(b *testing.B) {
 					b.Fatalf("GET: %d", rec.Code)
 				}
 			}
+			reportCPU(b, cpu)
 		})
+	}
+}
+
+// reportCPU reports the CPU time per op since start (cpu-ns/op): on a
+// machine whose cores other work shares, closer to the cost than ns/op.
+func reportCPU(b *testing.B, start time.Duration) {
+	if used := cpuTime() - start; used > 0 {
+		b.ReportMetric(float64(used)/float64(b.N), "cpu-ns/op")
 	}
 }
