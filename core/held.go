@@ -111,6 +111,21 @@ func (m *Monitor) release() bool {
 	return true
 }
 
+// flushAll is flush, and then, once writes succeed again, release and
+// flush of what a full queue kept in memory. Callers do not hold mu.
+func (m *Monitor) flushAll() error {
+	if err := m.flush(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	released := m.release()
+	m.mu.Unlock()
+	if !released {
+		return nil
+	}
+	return m.flush()
+}
+
 // releaser fills batches for release, queueing each when it is full.
 type releaser struct {
 	m       *Monitor

@@ -99,14 +99,7 @@ func (m *Monitor) tick() {
 	m.commit()
 	m.mu.Unlock()
 	// The writer logs a failure once, when writes start failing.
-	_ = m.flush()
-	// Once writes succeed again, what a full queue kept in memory.
-	m.mu.Lock()
-	released := m.release()
-	m.mu.Unlock()
-	if released {
-		_ = m.flush()
-	}
+	_ = m.flushAll()
 	if err := m.cfg.Store.Sync(); err != nil {
 		m.log.Errorf("sync store: %v", err)
 	}
@@ -157,7 +150,7 @@ func (m *Monitor) Stop() error {
 	}
 	m.commit()
 	m.mu.Unlock()
-	err := m.flush()
+	err := m.flushAll()
 	if serr := m.cfg.Store.Sync(); serr != nil && err == nil {
 		err = fmt.Errorf("sync store: %w", serr)
 	}

@@ -430,3 +430,33 @@ func TestWriteQueueBound(t *testing.T) {
 		require.Equal(t, infos[i], tc.info(chanN(i)), "channel %d", i)
 	}
 }
+
+// TestWriteQueueBoundStop: a Stop after the store recovered writes what
+// the full queue kept in memory, without a sync tick first.
+func TestWriteQueueBoundStop(t *testing.T) {
+	gs := newGateStore()
+	tc := &testCtx{t: t, ctx: context.Background(),
+		clock: clock.NewTestClock(t0), store: gs, maxPending: 2}
+	tc.start()
+	p, a := peerN(1), chanN(1)
+	tc.online(p)
+	tc.open(p, a)
+
+	gs.setFail(errors.New("no space left on device"))
+	for i := 0; i < 10; i++ {
+		tc.advance(time.Hour)
+		typ := core.PeerOffline
+		if i%2 == 1 {
+			typ = core.PeerOnline
+		}
+		err := tc.m.Apply(tc.ctx, core.Event{Type: typ, Peer: p})
+		require.ErrorIs(t, err, core.ErrNotWritten)
+	}
+	require.True(t, tc.m.StoreStatus().QueueFull)
+	flaps, info := tc.flaps(p), tc.info(a)
+
+	gs.setFail(nil)
+	tc.restart(0)
+	require.Equal(t, flaps, tc.flaps(p))
+	require.Equal(t, info, tc.info(a))
+}
