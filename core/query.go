@@ -270,7 +270,6 @@ func (m *Monitor) Report(ctx context.Context, q ReportQuery) (Report, error) {
 	r.ClockSteps, r.LastClockStep = m.clockReport()
 	r.FilledFromNode = m.filledReport()
 	chans, peers := m.reportSubjects(q.Peer)
-	pop := m.verdictPopulation(now)
 	if q.PeersOnly {
 		chans = nil
 	}
@@ -281,15 +280,38 @@ func (m *Monitor) Report(ctx context.Context, q ReportQuery) (Report, error) {
 		r.Channels = append(r.Channels, m.channelReport(c, windows,
 			now))
 	}
+	figs := make([]verdictFigures, len(peers))
 	for i, p := range peers {
 		if i%ctxEvery == 0 && ctx.Err() != nil {
 			return Report{}, ctx.Err()
 		}
 		pr := m.peerReport(p, windows, now)
-		pr.Verdict, pr.Reasons = m.peerVerdict(p, pop, now)
+		f, ok := m.figuresFromReport(&pr)
+		if !ok {
+			f = m.figuresOf(p, now)
+		}
+		figs[i] = f
 		r.Peers = append(r.Peers, pr)
 	}
+	m.addVerdicts(&r, peers, figs, q.Peer == nil, now)
 	return r, nil
+}
+
+// addVerdicts judges the report's peers. The outlier rule compares each
+// with every peer: those listed when the report covers all, else all
+// the monitor holds.
+func (m *Monitor) addVerdicts(r *Report, peers []*peerState,
+	figs []verdictFigures, all bool, now int64) {
+
+	popFigs := figs
+	if !all {
+		popFigs = m.allFigures(now)
+	}
+	pop := m.verdictPopulation(popFigs)
+	for i, p := range peers {
+		r.Peers[i].Verdict, r.Peers[i].Reasons = m.judge(figs[i],
+			cooledFlaps(p, now), pop)
+	}
 }
 
 // ctxEvery is how many channels or peers a report builds between looks at

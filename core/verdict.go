@@ -191,21 +191,65 @@ type population struct {
 	median, lowFence float64
 }
 
-// verdictPopulation gathers the uptimes of the judged peers at now.
-func (m *Monitor) verdictPopulation(now int64) population {
+// verdictFigures are what the rules read of one peer, in ns.
+type verdictFigures struct {
+	lifeMonitored             int64
+	winMonitored, winUptime   int64
+	winOutage                 int64
+	recentMonitored, recentUp int64
+	hasOpenChannel            bool
+}
+
+// figuresOf computes p's verdict figures at now.
+func (m *Monitor) figuresOf(p *peerState, now int64) verdictFigures {
 	c := m.verdict
+	life := m.peerWindow(p, p.trackedSince, now, now)
+	w := m.peerWindow(p, now-int64(c.Window), now, now)
+	r := m.peerWindow(p, now-int64(recentWindow), now, now)
+	return verdictFigures{
+		lifeMonitored: life.monitored,
+		winMonitored:  w.monitored, winUptime: w.uptime,
+		winOutage:       w.outage,
+		recentMonitored: r.monitored, recentUp: r.uptime,
+		hasOpenChannel: p.openChans > 0,
+	}
+}
+
+// figuresFromReport reads the verdict figures from a peer's report when
+// it carries the windows they need (the verdict window is a preset), so
+// that a report computes them once; ok is false otherwise.
+func (m *Monitor) figuresFromReport(pr *PeerReport) (verdictFigures,
+	bool) {
+
+	name := windowName(m.verdict.Window)
+	w, ok1 := pr.Windows[name]
+	life, ok2 := pr.Windows[WindowLifetime]
+	r, ok3 := pr.Windows[windowName(recentWindow)]
+	if !ok1 || !ok2 || !ok3 {
+		return verdictFigures{}, false
+	}
+	s := int64(time.Second)
+	return verdictFigures{
+		lifeMonitored:   life.MonitoredSeconds * s,
+		winMonitored:    w.MonitoredSeconds * s,
+		winUptime:       w.UptimeSeconds * s,
+		winOutage:       w.LongestOutageSeconds * s,
+		recentMonitored: r.MonitoredSeconds * s,
+		recentUp:        r.UptimeSeconds * s,
+		hasOpenChannel:  pr.OpenChannels > 0,
+	}, true
+}
+
+// verdictPopulation gathers the uptimes of the judged peers with open
+// channels.
+func (m *Monitor) verdictPopulation(figs []verdictFigures) population {
 	var ups []float64
-	for _, p := range m.peers {
-		if !p.tracked || p.openChans == 0 {
-			continue
-		}
-		life := m.peerWindow(p, p.trackedSince, now, now)
-		if life.monitored < int64(c.MinMonitored) {
-			continue
-		}
-		w := m.peerWindow(p, now-int64(c.Window), now, now)
-		if w.monitored > 0 {
-			ups = append(ups, float64(w.uptime)/float64(w.monitored))
+	for _, f := range figs {
+		if f.hasOpenChannel && f.winMonitored > 0 &&
+			f.lifeMonitored >= int64(m.verdict.MinMonitored) {
+
+			ups = append(ups,
+				float64(f.winUptime)/float64(f.winMonitored))
 		}
 	}
 	if len(ups) < DefaultOutlierMinPeers {
@@ -216,6 +260,18 @@ func (m *Monitor) verdictPopulation(now int64) population {
 		quantile(ups, 0.75)
 	return population{ok: true, median: med,
 		lowFence: q1 - DefaultOutlierK*(q3-q1)}
+}
+
+// allFigures computes the verdict figures of every tracked peer with an
+// open channel (for a report that lists fewer).
+func (m *Monitor) allFigures(now int64) []verdictFigures {
+	var out []verdictFigures
+	for _, p := range m.peers {
+		if p.tracked && p.openChans > 0 {
+			out = append(out, m.figuresOf(p, now))
+		}
+	}
+	return out
 }
 
 // quantile returns the q-quantile of sorted xs, interpolated linearly.
@@ -229,20 +285,19 @@ func quantile(xs []float64, q float64) float64 {
 	return xs[i]*(1-f) + xs[i+1]*f
 }
 
-// peerVerdict judges p at now.
-func (m *Monitor) peerVerdict(p *peerState, pop population,
-	now int64) (string, []Reason) {
+// judge returns the verdict and reasons of figures f.
+func (m *Monitor) judge(f verdictFigures, flaps int,
+	pop population) (string, []Reason) {
 
 	c := m.verdict
 	win := windowName(c.Window)
-	life := m.peerWindow(p, p.trackedSince, now, now)
-	if life.monitored < int64(c.MinMonitored) {
+	if f.lifeMonitored < int64(c.MinMonitored) {
 		return VerdictTooNew, []Reason{{
 			Code: ReasonTooNew,
 			Text: fmt.Sprintf("monitored %s with a channel, judged "+
-				"from %s", shortDur(life.monitored),
+				"from %s", shortDur(f.lifeMonitored),
 				shortDur(int64(c.MinMonitored))),
-			Value:     float64(seconds(time.Duration(life.monitored))),
+			Value:     float64(seconds(time.Duration(f.lifeMonitored))),
 			Threshold: float64(seconds(c.MinMonitored)),
 			Window:    WindowLifetime,
 			verdict:   VerdictTooNew,
@@ -250,9 +305,8 @@ func (m *Monitor) peerVerdict(p *peerState, pop population,
 	}
 
 	var rs []Reason
-	w := m.peerWindow(p, now-int64(c.Window), now, now)
-	if w.monitored > 0 {
-		up := float64(w.uptime) / float64(w.monitored)
+	if f.winMonitored > 0 {
+		up := float64(f.winUptime) / float64(f.winMonitored)
 		switch {
 		case up < c.CloseUptime:
 			rs = append(rs, uptimeReason(up, c.CloseUptime, win,
@@ -272,20 +326,14 @@ func (m *Monitor) peerVerdict(p *peerState, pop population,
 			})
 		}
 	}
-	if c.Window > recentWindow {
-		r := m.peerWindow(p, now-int64(recentWindow), now, now)
-		if r.monitored >= int64(recentMinMonitored) {
-			up := float64(r.uptime) / float64(r.monitored)
-			if up < c.WatchUptime {
-				rs = append(rs, uptimeReason(up, c.WatchUptime,
-					windowName(recentWindow), VerdictWatch))
-			}
-		}
-	}
+	if c.Window > recentWindow &&
+		f.recentMonitored >= int64(recentMinMonitored) {
 
-	flaps := p.flapCount
-	if p.hasLastFlap {
-		flaps = cooled(now, p.flapCount, p.lastFlap)
+		up := float64(f.recentUp) / float64(f.recentMonitored)
+		if up < c.WatchUptime {
+			rs = append(rs, uptimeReason(up, c.WatchUptime,
+				windowName(recentWindow), VerdictWatch))
+		}
 	}
 	if v, t := levelInt(flaps, c.WatchFlaps, c.CloseFlaps); v != "" {
 		rs = append(rs, Reason{
@@ -296,26 +344,8 @@ func (m *Monitor) peerVerdict(p *peerState, pop population,
 			Window: WindowLifetime, verdict: v,
 		})
 	}
-
-	if w.outage > 0 {
-		v, t := "", time.Duration(0)
-		switch {
-		case w.outage >= int64(c.CloseOutage):
-			v, t = VerdictConsiderClosing, c.CloseOutage
-		case w.outage >= int64(c.WatchOutage):
-			v, t = VerdictWatch, c.WatchOutage
-		}
-		if v != "" {
-			rs = append(rs, Reason{
-				Code: ReasonOutageAbove,
-				Text: fmt.Sprintf("offline %s at a stretch >= %s "+
-					"over %s", shortDur(w.outage),
-					shortDur(int64(t)), win),
-				Value:     float64(seconds(time.Duration(w.outage))),
-				Threshold: float64(seconds(t)),
-				Window:    win, verdict: v,
-			})
-		}
+	if r, ok := outageReason(f.winOutage, c, win); ok {
+		rs = append(rs, r)
 	}
 
 	verdict := VerdictOK
@@ -328,6 +358,37 @@ func (m *Monitor) peerVerdict(p *peerState, pop population,
 		rs = []Reason{}
 	}
 	return verdict, rs
+}
+
+// outageReason returns the reason a longest outage of ns gives, if any.
+func outageReason(ns int64, c VerdictConfig, win string) (Reason, bool) {
+	v, t := "", time.Duration(0)
+	switch {
+	case ns <= 0:
+		return Reason{}, false
+	case ns >= int64(c.CloseOutage):
+		v, t = VerdictConsiderClosing, c.CloseOutage
+	case ns >= int64(c.WatchOutage):
+		v, t = VerdictWatch, c.WatchOutage
+	default:
+		return Reason{}, false
+	}
+	return Reason{
+		Code: ReasonOutageAbove,
+		Text: fmt.Sprintf("offline %s at a stretch >= %s over %s",
+			shortDur(ns), shortDur(int64(t)), win),
+		Value:     float64(seconds(time.Duration(ns))),
+		Threshold: float64(seconds(t)),
+		Window:    win, verdict: v,
+	}, true
+}
+
+// cooledFlaps is p's flap count cooled to now.
+func cooledFlaps(p *peerState, now int64) int {
+	if p.hasLastFlap {
+		return cooled(now, p.flapCount, p.lastFlap)
+	}
+	return p.flapCount
 }
 
 // levelInt returns the verdict a count above watch or close gives, and
