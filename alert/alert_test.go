@@ -462,3 +462,32 @@ func TestErrorsHoldNoSecrets(t *testing.T) {
 	require.NotContains(t, err.Error(), "SECRET")
 	require.Less(t, len(err.Error()), 400)
 }
+
+// TestStrayRecords: records left by an earlier configuration or damaged
+// keys neither stop the alerts nor linger: a pending alert for a sink
+// no longer configured is dropped, a key that does not parse is
+// ignored, and records of other owners are left alone.
+func TestStrayRecords(t *testing.T) {
+	e := newEnv(t)
+	e.a.Stop()
+	require.NoError(t, e.m.PutAlerts(e.ctx, []core.AlertRecord{
+		{Key: "changed/x/1", Body: []byte("{}"), CreatedAt: t0,
+			Pending: []string{"gone"}, NextAttempt: t0},
+		{Key: "offline/zz/not-a-number", Body: []byte("junk"),
+			CreatedAt: t0},
+		{Key: "someone-else", Body: []byte("keep")},
+	}, nil))
+	e.startAlerter()
+	e.apply(core.PeerOnline, peer(1), core.ChannelPoint{})
+	e.apply(core.ChannelOpened, peer(1), point(1))
+	e.apply(core.PeerOffline, peer(1), core.ChannelPoint{})
+	e.advance(time.Hour)
+	e.round()
+	require.Equal(t, []string{alert.KindOffline}, e.recv.kinds())
+	keys := map[string]bool{}
+	for _, r := range e.m.Alerts() {
+		keys[r.Key] = true
+	}
+	require.False(t, keys["changed/x/1"], "dropped")
+	require.True(t, keys["someone-else"], "not ours: kept")
+}

@@ -275,3 +275,16 @@ func TestKillWriter(t *testing.T) {
 		require.False(t, strings.HasPrefix(ent.Name(), "."), ent.Name())
 	}
 }
+
+// TestWriteFileOverDirectory: a directory where the file should be is
+// an error naming it, and no temporary file is left.
+func TestWriteFileOverDirectory(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(dir, export.ReportFile),
+		0o700))
+	err := export.WriteFile(dir, export.ReportFile, []byte("x"))
+	require.ErrorContains(t, err, filepath.Join(dir, export.ReportFile))
+	ents, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, ents, 1)
+}
