@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -262,4 +264,103 @@ func (c *rpcClient) ListClosedChannels(ctx context.Context,
 	}
 	err := c.call(ctx, "listclosedchannels", filterFor(peer), &res)
 	return res.Channels, err
+}
+
+// historyRPC is what a node that keeps its own network history (Core
+// Lightning v25.12 and later) answers. The unix-socket client implements
+// it; an older node fails both calls.
+type historyRPC interface {
+	// StartedAt returns when lightningd started (getlog's created_at).
+	StartedAt(ctx context.Context) (time.Time, error)
+
+	// ListNetworkEvents returns up to limit records of the node's
+	// network history from created_index start on.
+	ListNetworkEvents(ctx context.Context, start uint64,
+		limit uint32) ([]networkEvent, error)
+}
+
+var _ historyRPC = (*rpcClient)(nil)
+
+// Network event types of listnetworkevents.
+const (
+	netConnect     = "connect"
+	netDisconnect  = "disconnect"
+	netConnectFail = "connect_fail"
+	netPing        = "ping"
+)
+
+// networkEvent is a listnetworkevents entry.
+type networkEvent struct {
+	CreatedIndex uint64 `json:"created_index"`
+	PeerID       string `json:"peer_id"`
+	Type         string `json:"type"`
+
+	// Timestamp is in seconds (a whole number, or with a fraction).
+	Timestamp json.Number `json:"timestamp"`
+
+	// DurationNsec is a ping's round trip (ping only).
+	DurationNsec *uint64 `json:"duration_nsec"`
+}
+
+// time returns the entry's timestamp.
+func (e networkEvent) time() (time.Time, error) {
+	return parseUnixSeconds(e.Timestamp.String())
+}
+
+// parseUnixSeconds parses seconds since 1970, with an optional fraction
+// of up to nine digits.
+func parseUnixSeconds(s string) (time.Time, error) {
+	sec, frac, dot := strings.Cut(s, ".")
+	n, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil || n < 0 || len(frac) > 9 || (dot && frac == "") {
+		return time.Time{}, fmt.Errorf("%w: time %s: not seconds "+
+			"since 1970", core.ErrBadInput, core.Quote(s))
+	}
+	var ns int64
+	if dot {
+		f, err := strconv.ParseUint(frac, 10, 32)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("%w: time %s: not "+
+				"seconds since 1970", core.ErrBadInput,
+				core.Quote(s))
+		}
+		ns = int64(f)
+		for i := len(frac); i < 9; i++ {
+			ns *= 10
+		}
+	}
+	return time.Unix(n, ns).UTC(), nil
+}
+
+// StartedAt calls getlog (at level broken, so that it lists little) for
+// its created_at, the time lightningd started logging.
+func (c *rpcClient) StartedAt(ctx context.Context) (time.Time, error) {
+	var res struct {
+		CreatedAt json.RawMessage `json:"created_at"`
+	}
+	if err := c.call(ctx, "getlog", map[string]string{"level": "broken"},
+		&res); err != nil {
+		return time.Time{}, err
+	}
+	s := strings.Trim(string(res.CreatedAt), `"`)
+	if s == "" {
+		return time.Time{}, errors.New("rpc getlog: no created_at")
+	}
+	t, err := parseUnixSeconds(s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("rpc getlog: created_at: %w", err)
+	}
+	return t, nil
+}
+
+// ListNetworkEvents calls listnetworkevents by created index.
+func (c *rpcClient) ListNetworkEvents(ctx context.Context, start uint64,
+	limit uint32) ([]networkEvent, error) {
+
+	var res struct {
+		Events []networkEvent `json:"networkevents"`
+	}
+	err := c.call(ctx, "listnetworkevents", map[string]any{
+		"index": "created", "start": start, "limit": limit}, &res)
+	return res.Events, err
 }

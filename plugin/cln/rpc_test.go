@@ -1,8 +1,10 @@
 package cln
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,4 +112,56 @@ func TestRPCClientNoSocket(t *testing.T) {
 	require.ErrorContains(t, err, "rpc getinfo: connect to")
 	require.ErrorContains(t, err, "lightning-rpc")
 	require.NoError(t, c.Close())
+}
+
+// TestParseUnixSeconds: getlog's created_at and listnetworkevents'
+// timestamps, whole or with up to nine decimals; anything else is bad
+// input.
+func TestParseUnixSeconds(t *testing.T) {
+	for in, want := range map[string]time.Time{
+		"1598192543":           time.Unix(1598192543, 0),
+		"1598192543.820753463": time.Unix(1598192543, 820753463),
+		"1598192543.5":         time.Unix(1598192543, 500000000),
+		"0":                    time.Unix(0, 0),
+	} {
+		got, err := parseUnixSeconds(in)
+		require.NoError(t, err, in)
+		require.True(t, want.Equal(got), "%s: %v", in, got)
+	}
+	for _, in := range []string{"", "-1", "1.", "1.1234567890", "1e9",
+		"x", "1.-5", "99999999999999999999"} {
+		_, err := parseUnixSeconds(in)
+		require.ErrorIs(t, err, core.ErrBadInput, in)
+	}
+}
+
+// TestConvertNetworkEvents: records with a bad peer id, time or round
+// trip are skipped with one warning; events before the start are not
+// used; samples are kept from any time.
+func TestConvertNetworkEvents(t *testing.T) {
+	var out bytes.Buffer
+	s := &source{log: pluginLogger{out: newProtoWriter(&out)}}
+	ns := func(v uint64) *uint64 { return &v }
+	huge := uint64(2 * time.Hour)
+	recs := []networkEvent{
+		{PeerID: peerA, Type: netConnect, Timestamp: "100"},
+		{PeerID: peerA, Type: netDisconnect, Timestamp: "200"},
+		{PeerID: peerA, Type: netPing, Timestamp: "50",
+			DurationNsec: ns(5e6)},
+		{PeerID: peerA, Type: netPing, Timestamp: "60"},
+		{PeerID: peerA, Type: netPing, Timestamp: "70",
+			DurationNsec: &huge},
+		{PeerID: "nope", Type: netConnect, Timestamp: "300"},
+		{PeerID: peerA, Type: netConnectFail, Timestamp: "x"},
+		{PeerID: peerA, Type: netConnectFail, Timestamp: "40"},
+		{PeerID: peerA, Type: "something_new", Timestamp: "400"},
+	}
+	events, samples := s.convert(recs, time.Unix(150, 0))
+	require.Len(t, events, 1)
+	require.Equal(t, core.PeerOffline, events[0].Type)
+	require.Len(t, samples, 2)
+	require.Equal(t, 5*time.Millisecond, samples[0].RTT)
+	require.Equal(t, core.SampleConnectFail, samples[1].Kind)
+	require.Equal(t, 1, strings.Count(out.String(), "unusable"))
+	require.Contains(t, out.String(), "4 records unusable")
 }

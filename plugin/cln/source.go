@@ -57,6 +57,11 @@ type source struct {
 	// otherwise.
 	grace map[core.PeerID]bool
 
+	// history is set once the node's network history was read;
+	// nextIndex is the created index of the next record to read.
+	history   bool
+	nextIndex uint64
+
 	// unwritten is set while the monitor keeps changes it could not
 	// write to its store.
 	unwritten atomic.Bool
@@ -137,14 +142,27 @@ func (s *source) bootstrap(ctx context.Context) (core.Snapshot, error) {
 	if s.startup && s.graceLen > 0 {
 		s.startGrace(snap)
 	}
-	if s.grace != nil {
+	hist, ok := s.nodeHistory(rctx)
+	hs, isHS := s.sink.(core.HistorySink)
+	switch {
+	case s.grace != nil:
 		// Unmonitored from now until the grace ends with a sync.
 		if err := s.sink.NodeLost(ctx, snap.Time); err != nil {
 			return snap, fmt.Errorf("bootstrap: %w", err)
 		}
-		return snap, nil
+		if ok && isHS {
+			err = hs.AddSamples(ctx, hist.Samples)
+		}
+	case ok && isHS:
+		err = hs.SyncHistory(ctx, snap, hist)
+		if errors.Is(err, core.ErrBadInput) {
+			s.log.Warnf("lightningd's network history: %v: "+
+				"not used", err)
+			err = s.sink.Sync(ctx, snap)
+		}
+	default:
+		err = s.sink.Sync(ctx, snap)
 	}
-	err = s.sink.Sync(ctx, snap)
 	if err != nil && !s.noteUnwritten(err) {
 		return snap, fmt.Errorf("bootstrap: %w", err)
 	}
@@ -355,4 +373,5 @@ func (s *source) reconcile(ctx context.Context) {
 	if !s.noteUnwritten(err) && err != nil {
 		s.log.Warnf("reconcile: %v", err)
 	}
+	s.pollSamples(ctx)
 }

@@ -1,7 +1,9 @@
 package itest
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -138,9 +140,11 @@ func lndChannelOf(t *testing.T, nd *lndNode, point string) lndChannel {
 // Lightning node on regtest, with lnd peers opening private channels to
 // it, and checks what an operator would: channels seen open with the
 // node's outpoint, short channel id and open time (also for channels the
-// plugin did not see open); a peer's outage measured from when its node
-// stopped; plugin stop and start and kill -9 (the gap unmonitored, the
-// history kept); a lightningd restart charged to no peer; bad options;
+// plugin did not see open), and the history backfilled from the node's
+// records at the first start; a peer's outage measured from when its
+// node stopped; plugin stop and start and kill -9 (the history kept, the
+// gap filled from the node's records); a lightningd restart charged to
+// no peer and unmonitored; bad options;
 // cooperative and unilateral closes with frozen numbers; and a node log
 // free of UNUSUAL and BROKEN lines from the plugin.
 func TestPluginInRealLightningd(t *testing.T) {
@@ -185,6 +189,30 @@ func TestPluginInRealLightningd(t *testing.T) {
 	})
 	r := c.report()
 	listed := c.channels()
+	// lightningd ran since before the channels opened: the plugin's
+	// history is backfilled from lightningd's start, from its records.
+	started := c.startedAt()
+	require.Len(t, r.FilledFromNode, 1, "backfill")
+	bf := r.FilledFromNode[0]
+	require.True(t, bf.Backfill)
+	near(t, started, bf.Start.Time, time.Second, "backfill start")
+	require.Equal(t, bf.Start, r.MonitoringSince)
+	require.Zero(t, r.UnmonitoredSeconds)
+	recs := c.netRecords()
+	for _, cp := range []string{bobChan, carolChan} {
+		ch := chanOf(t, r, cp)
+		// Counted from the open, as if the plugin had been there.
+		require.InDelta(t, ch.AgeSeconds, ch.LifetimeSeconds, 1,
+			"backfilled lifetime of %s", cp)
+		// One flap at the open, one per connect and disconnect the
+		// node recorded since.
+		require.Equal(t, 1+transitions(recs, ch.PeerID,
+			listed[cp].normalAt(t), time.Now()),
+			peerOf(r, ch.PeerID).FlapCount,
+			"backfilled flaps of %s", ch.PeerID)
+	}
+	t.Logf("backfilled from %v: %d records of the node",
+		bf.Start.Format(time.StampMilli), len(recs))
 	for _, cp := range []string{bobChan, carolChan} {
 		ch := chanOf(t, r, cp)
 		require.Equal(t, "open", ch.Status)
@@ -251,10 +279,11 @@ func TestPluginInRealLightningd(t *testing.T) {
 	pass(t, gapStart, 3*time.Second)
 	c.cli(nil, "plugin", "start", c.plugin)
 	r2 := c.report()
-	checkKept(t, r1, r2, 3*time.Second, bobChan, carolChan, daveChan)
+	checkFilled(t, c, r1, r2, 3*time.Second, gapStart, time.Now(),
+		bobChan, carolChan, daveChan)
 
-	// kill -9: lightningd runs on, the plugin starts again, the gap is
-	// unmonitored and the history kept.
+	// kill -9: lightningd runs on, the plugin starts again, the history
+	// is kept and the gap filled from the node's records.
 	pid := c.pluginPID()
 	require.NotZero(t, pid, "plugin process")
 	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
@@ -264,7 +293,14 @@ func TestPluginInRealLightningd(t *testing.T) {
 	pass(t, killed, 3*time.Second)
 	c.cli(nil, "plugin", "start", c.plugin)
 	r3 := c.report()
-	checkKept(t, r2, r3, 2*time.Second, bobChan, carolChan, daveChan)
+	checkFilled(t, c, r2, r3, 2*time.Second, killed.Add(-time.Second),
+		time.Now(), bobChan, carolChan, daveChan)
+	saveReport(t, r3)
+	for _, nd := range []*lndNode{bob, carol, dave} {
+		w := peerOf(r3, nd.pubkey).Windows["1d"]
+		t.Logf("%s: %d pings kept, %d failed connection attempts",
+			nd.name, w.Pings, w.ConnectFailures)
+	}
 
 	// lightningd restarts with the plugin: the time it is down and its
 	// peers are reconnecting is unmonitored and no peer's fault.
@@ -374,4 +410,93 @@ func checkKept(t *testing.T, before, after core.Report,
 		require.Equal(t, peerOf(before, b.PeerID).FlapCount,
 			peerOf(after, a.PeerID).FlapCount, cp)
 	}
+}
+
+// netRecord is a listnetworkevents entry.
+type netRecord struct {
+	PeerID       string  `json:"peer_id"`
+	Type         string  `json:"type"`
+	Timestamp    float64 `json:"timestamp"`
+	DurationNsec *uint64 `json:"duration_nsec"`
+}
+
+func (e netRecord) time() time.Time {
+	return time.Unix(0, int64(e.Timestamp*1e9)).UTC()
+}
+
+// netRecords returns the node's own network history.
+func (c *clnNode) netRecords() []netRecord {
+	c.h.t.Helper()
+	var res struct {
+		Events []netRecord `json:"networkevents"`
+	}
+	c.cli(&res, "listnetworkevents")
+	return res.Events
+}
+
+// startedAt returns when lightningd started (getlog's created_at).
+func (c *clnNode) startedAt() time.Time {
+	c.h.t.Helper()
+	var res struct {
+		CreatedAt string `json:"created_at"`
+	}
+	c.cli(&res, "getlog", "broken")
+	f, err := strconv.ParseFloat(res.CreatedAt, 64)
+	require.NoError(c.h.t, err, "getlog created_at %q", res.CreatedAt)
+	return time.Unix(0, int64(f*1e9)).UTC()
+}
+
+// transitions counts a peer's connects and disconnects in the node's
+// records from from (inclusive; the records are in whole seconds) to to.
+func transitions(recs []netRecord, peer string, from, to time.Time) int {
+	n := 0
+	for _, e := range recs {
+		t := e.time()
+		if e.PeerID == peer && (e.Type == "connect" ||
+			e.Type == "disconnect") && !t.Before(from) &&
+			!t.After(to) {
+
+			n++
+		}
+	}
+	return n
+}
+
+// checkFilled checks a report after the plugin was away for at least gap
+// while lightningd ran on: the history is kept, the gap filled from the
+// node's records (monitored), its flaps those the records hold.
+func checkFilled(t *testing.T, c *clnNode, before, after core.Report,
+	gap time.Duration, away, back time.Time, points ...string) {
+
+	t.Helper()
+	require.Equal(t, before.MonitoringSince, after.MonitoringSince)
+	require.Equal(t, before.UnmonitoredSeconds, after.UnmonitoredSeconds,
+		"a gap lightningd ran through is filled")
+	require.Len(t, after.FilledFromNode, len(before.FilledFromNode)+1)
+	f := after.FilledFromNode[len(after.FilledFromNode)-1]
+	require.False(t, f.Backfill)
+	require.GreaterOrEqual(t, f.Seconds, int64(gap/time.Second)-1)
+	recs := c.netRecords()
+	for _, cp := range points {
+		b, a := chanOf(t, before, cp), chanOf(t, after, cp)
+		require.Equal(t, b.OpenedAt, a.OpenedAt, cp)
+		require.GreaterOrEqual(t, a.LifetimeSeconds,
+			b.LifetimeSeconds+int64(gap/time.Second)-1, cp)
+		require.Equal(t, peerOf(before, b.PeerID).FlapCount+
+			transitions(recs, b.PeerID, away, back),
+			peerOf(after, a.PeerID).FlapCount, cp)
+	}
+}
+
+// saveReport writes r to the file CHANFITNESS_SAVE_REPORT names, if any.
+func saveReport(t *testing.T, r core.Report) {
+	t.Helper()
+	path := os.Getenv("CHANFITNESS_SAVE_REPORT")
+	if path == "" {
+		return
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, append(b, '\n'), 0o644))
+	t.Logf("report written to %s", path)
 }

@@ -60,6 +60,15 @@ func (n *Node) RecordNetworkEvent(e NetworkEvent) {
 	n.st.netEvents = append(n.st.netEvents, e)
 }
 
+// SetStartedAt makes the node answer getlog with lightningd's start time
+// t (its created_at). Until then it does not serve getlog, so a plugin
+// cannot tell how long the node's records are complete.
+func (n *Node) SetStartedAt(t time.Time) {
+	n.st.mu.Lock()
+	defer n.st.mu.Unlock()
+	n.st.startedAt = t
+}
+
 // SetNoNetworkEvents makes the node answer listnetworkevents as a node
 // older than v25.12 does: unknown command.
 func (n *Node) SetNoNetworkEvents(none bool) {
