@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/lightningnetwork/lnd/lnrpc"
@@ -135,6 +136,7 @@ func (s *Source) listings(ctx context.Context, c Client,
 			FundingHeight:  fundingHeight(ch),
 		})
 	}
+	s.pings = s.pings[:0]
 	for _, p := range lp.GetPeers() {
 		peer, err := core.ParsePeerID(p.GetPubKey())
 		if err != nil {
@@ -142,6 +144,14 @@ func (s *Source) listings(ctx context.Context, c Client,
 			continue
 		}
 		snap.OnlinePeers = append(snap.OnlinePeers, peer)
+		// lnd's ping time is in microseconds; 0 before the first.
+		if us := p.GetPingTime(); us > 0 && us < int64(time.Hour/
+			time.Microsecond) {
+
+			s.pings = append(s.pings, core.PeerSample{Peer: peer,
+				Time: snap.Time, Kind: core.SamplePing,
+				RTT: time.Duration(us) * time.Microsecond})
+		}
 	}
 	return snap, nil
 }
@@ -160,6 +170,11 @@ func (s *Source) sync(ctx context.Context, sink core.Sink,
 	snap core.Snapshot) error {
 
 	err := sink.Sync(ctx, snap)
+	if hs, ok := sink.(core.HistorySink); ok && err == nil &&
+		len(s.pings) > 0 {
+
+		err = hs.AddSamples(ctx, s.pings)
+	}
 	switch {
 	case err == nil:
 		s.unwritten = false

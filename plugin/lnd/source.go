@@ -76,6 +76,10 @@ type Source struct {
 	// write to its store. Only Run's goroutine uses it.
 	unwritten bool
 
+	// pings are the round trips lnd gave for its peers in the last
+	// snapshot, for the sink once the snapshot is synced.
+	pings []core.PeerSample
+
 	// blocks caches the times of funding blocks.
 	blocks blockTimes
 }

@@ -86,6 +86,8 @@ type Server struct {
 	closing  map[string]*lnrpc.Channel
 	closed   []*lnrpc.ChannelCloseSummary
 	online   map[string]bool
+	// pingTime is each peer's ping time in microseconds (ListPeers).
+	pingTime map[string]int64
 	locked   bool
 	silent   bool
 	failNext map[string]error
@@ -167,6 +169,7 @@ func New(t testing.TB) *Server {
 		channels: make(map[string]*lnrpc.Channel),
 		closing:  make(map[string]*lnrpc.Channel),
 		online:   make(map[string]bool),
+		pingTime: make(map[string]int64),
 		failNext: make(map[string]error),
 		holds:    make(map[string]*hold),
 		calls:    make(map[string]int),
@@ -563,7 +566,8 @@ func (v service) ListPeers(context.Context,
 	for p, on := range s.online {
 		if on {
 			resp.Peers = append(resp.Peers, &lnrpc.Peer{PubKey: p,
-				Address: "127.0.0.1:9735", Inbound: true})
+				Address: "127.0.0.1:9735", Inbound: true,
+				PingTime: s.pingTime[p]})
 		}
 	}
 	sort.Slice(resp.Peers, func(i, j int) bool {
@@ -771,4 +775,12 @@ func PeerKey(i int) string {
 // "txid:index" form.
 func ChanPoint(i int) string {
 	return fmt.Sprintf("%064x:%d", i, i%3)
+}
+
+// SetPingTime sets the ping time ListPeers gives for peer, in
+// microseconds.
+func (s *Server) SetPingTime(peer string, us int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pingTime[peer] = us
 }
