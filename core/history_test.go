@@ -187,6 +187,9 @@ func TestSamples(t *testing.T) {
 		core.PeerSample{Peer: a, Time: now.Add(time.Minute),
 			Kind: core.SampleConnectFail},
 		core.PeerSample{Peer: a, Time: now.Add(2 * time.Minute),
+			Kind: core.SampleConnectFail},
+		// From a clock far ahead: never in a window, never pruned.
+		core.PeerSample{Peer: a, Time: now.Add(100 * 24 * time.Hour),
 			Kind: core.SampleConnectFail})
 	hs := sc.sink.(core.HistorySink)
 	require.NoError(t, hs.AddSamples(sc.ctx, samples))

@@ -67,13 +67,16 @@ func (m *Monitor) AddSamples(ctx context.Context,
 	return nil
 }
 
-// addSamples keeps the samples that are new, not older than MaxHistory
-// and, for a ping, not within PingSpacing of one kept. Callers hold mu.
+// addSamples keeps the samples that are new, not older than MaxHistory,
+// not more than an hour ahead of the monitor's time (a node's clock set
+// wrong) and, for a ping, not within PingSpacing of one kept. Callers
+// hold mu.
 func (m *Monitor) addSamples(samples []PeerSample) {
 	if len(samples) == 0 {
 		return
 	}
-	cut := m.now() - int64(MaxHistory)
+	now := m.now()
+	cut, ahead := now-int64(MaxHistory), now+int64(time.Hour)
 	sorted := slices.Clone(samples)
 	slices.SortStableFunc(sorted, func(a, b PeerSample) int {
 		return a.Time.Compare(b.Time)
@@ -81,7 +84,7 @@ func (m *Monitor) addSamples(samples []PeerSample) {
 	var kept []PeerSample
 	for _, s := range sorted {
 		t := timeNs(s.Time)
-		if t < cut {
+		if t < cut || t > ahead {
 			continue
 		}
 		ps := m.samples[s.Peer]

@@ -163,8 +163,8 @@ func TestInProcessGapFill(t *testing.T) {
 			}
 			require.Zero(t, r2.UnmonitoredSeconds)
 			require.Equal(t, []core.FilledReport{{
-				Start: core.Time{Time: stop},
-				End:   core.Time{Time: stop.Add(time.Hour)},
+				Start:   core.Time{Time: stop},
+				End:     core.Time{Time: stop.Add(time.Hour)},
 				Seconds: 3600}}, r2.FilledFromNode)
 			require.Equal(t, int64(3610), c.LifetimeSeconds)
 			require.Equal(t, int64(3610-1200), c.UptimeSeconds)
