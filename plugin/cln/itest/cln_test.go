@@ -297,9 +297,9 @@ func TestPluginInRealLightningd(t *testing.T) {
 		time.Now(), bobChan, carolChan, daveChan)
 	saveReport(t, r3)
 	for _, nd := range []*lndNode{bob, carol, dave} {
-		w := peerOf(r3, nd.pubkey).Windows["1d"]
+		w := peerOf(r3, nd.Pubkey).Windows["1d"]
 		t.Logf("%s: %d pings kept, %d failed connection attempts",
-			nd.name, w.Pings, w.ConnectFailures)
+			nd.Name, w.Pings, w.ConnectFailures)
 	}
 
 	// lightningd restarts with the plugin: the time it is down and its
@@ -426,7 +426,7 @@ func (e netRecord) time() time.Time {
 
 // netRecords returns the node's own network history.
 func (c *clnNode) netRecords() []netRecord {
-	c.h.t.Helper()
+	c.h.T.Helper()
 	var res struct {
 		Events []netRecord `json:"networkevents"`
 	}
@@ -436,13 +436,13 @@ func (c *clnNode) netRecords() []netRecord {
 
 // startedAt returns when lightningd started (getlog's created_at).
 func (c *clnNode) startedAt() time.Time {
-	c.h.t.Helper()
+	c.h.T.Helper()
 	var res struct {
 		CreatedAt string `json:"created_at"`
 	}
 	c.cli(&res, "getlog", "broken")
 	f, err := strconv.ParseFloat(res.CreatedAt, 64)
-	require.NoError(c.h.t, err, "getlog created_at %q", res.CreatedAt)
+	require.NoError(c.h.T, err, "getlog created_at %q", res.CreatedAt)
 	return time.Unix(0, int64(f*1e9)).UTC()
 }
 
