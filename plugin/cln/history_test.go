@@ -174,3 +174,30 @@ func TestInProcessGapFill(t *testing.T) {
 		})
 	}
 }
+
+// TestInProcessHistoryUnusable: a node whose records hold an event the
+// monitor cannot take (a time past 2262) is not used for the history:
+// the plugin starts as on a node without records, says why at warning
+// level, and reports normally.
+func TestInProcessHistoryUnusable(t *testing.T) {
+	a := lightningdtest.PeerID(1)
+	spec := lightningdtest.NewChannel(a, 1, lightningdtest.StateNormal)
+	p := startInProcess(t, inProcessOpts{dynamic: true,
+		node: lightningdtest.Options{Payload: lightningdtest.V25_12},
+		setup: func(n *lightningdtest.Node) {
+			n.SetStartedAt(t0.Add(-day))
+			n.SetPeer(a, true)
+			n.AddChannel(spec)
+			n.RecordNetworkEvent(lightningdtest.NetworkEvent{
+				PeerID: a, Type: lightningdtest.NetConnect,
+				Timestamp: 1 << 40})
+		}})
+	r := p.Report()
+	require.Empty(t, r.FilledFromNode)
+	require.Equal(t, t0, r.MonitoringSince.Time)
+	require.Equal(t, "open", channel(t, r, spec.Point()).Status)
+	l := p.WaitLog("not used", time.Minute)
+	require.Equal(t, "unusual", l.Level)
+	require.Contains(t, l.Message, "network history")
+	require.Zero(t, p.Shutdown())
+}
