@@ -95,7 +95,9 @@ func (a *Alerter) raise(ctx context.Context) error {
 		}
 		put = append(put, core.AlertRecord{Key: vk,
 			Body: []byte(p.Verdict), CreatedAt: now})
-		if known && notable(string(old.Body), p.Verdict) {
+		// A peer without an open channel has nothing to act on.
+		if known && p.OpenChannels > 0 &&
+			notable(string(old.Body), p.Verdict) {
 			add(verdictAlert(changedPrefix+p.PeerID+"/"+unixKey(now),
 				p, string(old.Body), now))
 		}
