@@ -124,7 +124,9 @@ type Options struct {
 	// ReserveBytes is the free space the store keeps on its file
 	// system: below it, Open and Write fail with storage.ErrNoSpace
 	// (default 256 MiB, enough for badger to finish what it started).
-	// A negative value keeps no reserve.
+	// Open looks at the free space, and Write once a second and after
+	// each MiB it wrote (every Write while the space is short). A
+	// negative value keeps no reserve.
 	ReserveBytes int64
 
 	// Clock stamps backups (default the wall clock).
