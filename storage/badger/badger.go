@@ -129,7 +129,8 @@ type Options struct {
 	// negative value keeps no reserve.
 	ReserveBytes int64
 
-	// Clock stamps backups (default the wall clock).
+	// Clock stamps backups and times the looks at the free space
+	// (default the wall clock).
 	Clock clock.Clock
 }
 

@@ -7,10 +7,12 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/storage"
 	badgerstore "github.com/chanfitness/chanfitness/storage/badger"
+	"github.com/lightningnetwork/lnd/clock"
 	"github.com/stretchr/testify/require"
 )
 
@@ -114,4 +116,27 @@ func TestDiskFull(t *testing.T) {
 	st, err = s.Load(ctx)
 	require.NoError(t, err)
 	requireCrashState(t, st, acked)
+}
+
+// TestDiskFilledByOthers: the disk fills up without the store writing
+// (another program): the store looks at the free space again a second
+// later, and refuses the next Write.
+func TestDiskFilledByOthers(t *testing.T) {
+	disk := mountTmpfs(t, "400m")
+	clk := clock.NewTestClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	s, err := badgerstore.Open(filepath.Join(disk, "store"),
+		badgerstore.Options{Clock: clk, BackupInterval: -1})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, s.Close()) }()
+	ctx := context.Background()
+	var b core.Batch
+	crashBatch(&b, 0)
+	require.NoError(t, s.Write(ctx, &b))
+
+	fill(t, disk, badgerstore.DefaultReserveBytes/2)
+	clk.SetTime(clk.Now().Add(time.Second))
+	crashBatch(&b, 1)
+	err = s.Write(ctx, &b)
+	require.ErrorIs(t, err, storage.ErrNoSpace)
+	require.ErrorContains(t, err, "no space left")
 }

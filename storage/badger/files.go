@@ -210,7 +210,7 @@ const (
 // otherwise. Callers hold s.mu.
 func (s *Store) haveRoom() error {
 	if s.reserve < 0 ||
-		(s.room > 0 && time.Since(s.roomAt) < roomInterval) {
+		(s.room > 0 && s.clock.Now().Sub(s.roomAt) < roomInterval) {
 
 		return nil
 	}
@@ -220,7 +220,7 @@ func (s *Store) haveRoom() error {
 		return err
 	}
 	s.room = min((free-s.reserve)/2, roomBytes)
-	s.roomAt = time.Now()
+	s.roomAt = s.clock.Now()
 	return nil
 }
 
