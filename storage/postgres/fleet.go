@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/fleet"
+	"github.com/chanfitness/chanfitness/storage/internal/base"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -86,23 +88,21 @@ func (r *FleetReader) fail(err error) error {
 		r.where, err)), err: err}
 }
 
-// sqlFleetEvents reads, per node and peer with a channel, the log's last
-// event before $1 and every event from $1 on, as arrays.
-const sqlFleetEvents = `SELECT c.node, c.peer, c.open, w.ts, w.tns, w.st
+// sqlFleetEvents reads, per node and peer with a channel, the log
+// chunks that reach $1 or later, and the one before them.
+const sqlFleetEvents = `SELECT c.node, c.peer, c.open, w.n, w.data
 	FROM (SELECT node, peer, count(*) FILTER (WHERE closed_s = $2
 		AND closed_ns = 0) AS open
 		FROM chanfitness_channels GROUP BY node, peer) c
-	CROSS JOIN LATERAL (
-		SELECT array_agg(x.t_s ORDER BY x.seq) AS ts,
-			array_agg(x.t_ns ORDER BY x.seq) AS tns,
-			array_agg(x.state ORDER BY x.seq) AS st
-		FROM ((SELECT seq, t_s, t_ns, state FROM chanfitness_events e
-			WHERE e.node = c.node AND e.peer = c.peer
-			AND e.t_s < $1 ORDER BY seq DESC LIMIT 1)
+	LEFT JOIN LATERAL (
+		(SELECT seq, n, data FROM chanfitness_logs g
+			WHERE g.node = c.node AND g.peer = c.peer
+			AND g.last_s < $1 ORDER BY seq DESC LIMIT 1)
 		UNION ALL
-		(SELECT seq, t_s, t_ns, state FROM chanfitness_events e
-			WHERE e.node = c.node AND e.peer = c.peer
-			AND e.t_s >= $1)) x) w`
+		(SELECT seq, n, data FROM chanfitness_logs g
+			WHERE g.node = c.node AND g.peer = c.peer
+			AND g.last_s >= $1)) w ON true
+	ORDER BY c.node, c.peer, w.seq`
 
 func readFleet(ctx context.Context, conn *pgx.Conn, since,
 	now time.Time) ([]fleet.NodeHistory, error) {
@@ -194,13 +194,32 @@ func readFleet(ctx context.Context, conn *pgx.Conn, since,
 		return nil, err
 	}
 	var (
-		open   int64
-		ts     []int64
-		tns    []int32
-		states []int16
+		open int64
+		n    *int32
+		data []byte
+		cur  *fleet.PeerHistory
+		curK [2]core.PeerID
 	)
-	if _, err := pgx.ForEachRow(rows, []any{&id, &peer, &open, &ts, &tns,
-		&states}, func() error {
+	// done trims the finished peer's log to the last event before since
+	// and what follows, and adds its staged event.
+	done := func() {
+		if cur == nil {
+			return
+		}
+		evs := cur.Events
+		k := sort.Search(len(evs), func(i int) bool {
+			return !evs[i].Time.Before(since)
+		})
+		cur.Events = evs[max(k-1, 0):]
+		if ev, ok := staged[curK]; ok {
+			cur.Events = append(cur.Events, ev)
+		}
+		nodes[byNode[curK[0]]].Peers = append(
+			nodes[byNode[curK[0]]].Peers, *cur)
+		cur = nil
+	}
+	if _, err := pgx.ForEachRow(rows, []any{&id, &peer, &open, &n,
+		&data}, func() error {
 
 		var k [2]core.PeerID
 		if err := peerID(&k[0], id, "chanfitness_channels"); err != nil {
@@ -209,25 +228,37 @@ func readFleet(ctx context.Context, conn *pgx.Conn, since,
 		if err := peerID(&k[1], peer, "chanfitness_channels"); err != nil {
 			return err
 		}
-		i, ok := byNode[k[0]]
-		if !ok {
+		if _, ok := byNode[k[0]]; !ok {
 			return nil
 		}
-		ph := fleet.PeerHistory{Peer: k[1], OpenChannels: int(open),
-			Events: make([]core.LogEvent, 0, len(ts)+1)}
-		for j := range ts {
-			ph.Events = append(ph.Events, core.LogEvent{
-				Time:  stamp{ts[j], tns[j]}.time(),
-				State: core.State(states[j])})
+		if cur == nil || curK != k {
+			done()
+			cur = &fleet.PeerHistory{Peer: k[1],
+				OpenChannels: int(open)}
+			curK = k
 		}
-		if ev, ok := staged[k]; ok {
-			ph.Events = append(ph.Events, ev)
+		if n == nil {
+			return nil
 		}
-		nodes[i].Peers = append(nodes[i].Peers, ph)
+		if len(data) != int(*n)*eventSize {
+			return fmt.Errorf("%w: table chanfitness_logs: log of "+
+				"peer %v: %d bytes for %d events",
+				base.ErrCorrupt, k[1], len(data), *n)
+		}
+		// Only the events from the one before since on count.
+		from := firstFrom(data, int(*n), split(since).s)
+		var err error
+		cur.Events, err = unpack(cur.Events, data[from*eventSize:],
+			int(*n)-from)
+		if err != nil {
+			return fmt.Errorf("%w: table chanfitness_logs: log of "+
+				"peer %v: %v", base.ErrCorrupt, k[1], err)
+		}
 		return nil
 	}); err != nil {
 		return nil, err
 	}
+	done()
 	return nodes, tx.Commit(ctx)
 }
 

@@ -100,7 +100,8 @@ func (s *Store) counts(ctx context.Context, conn *pgx.Conn) (Counts,
 	err := conn.QueryRow(ctx, `SELECT
 		(SELECT count(*) FROM chanfitness_gaps WHERE node = $1),
 		(SELECT count(*) FROM chanfitness_peers WHERE node = $1),
-		(SELECT count(*) FROM chanfitness_events WHERE node = $1),
+		(SELECT coalesce(sum(n), 0) FROM chanfitness_logs
+			WHERE node = $1),
 		(SELECT count(*) FROM chanfitness_channels WHERE node = $1),
 		(SELECT count(*) FROM chanfitness_alerts WHERE node = $1),
 		(SELECT count(*) FROM chanfitness_samples WHERE node = $1),
@@ -133,33 +134,37 @@ func (s *Store) importTx(ctx context.Context, conn *pgx.Conn,
 	s.token++
 	g, sm, f := s.gaps, s.samples, s.filled
 	s.gaps, s.samples, s.filled = 0, 0, 0
-	q := s.queue(b)
+	q, _ := s.queue(b)
 	s.gaps, s.samples, s.filled = g, sm, f
 	if err := tx.SendBatch(ctx, q).Close(); err != nil {
 		return err
 	}
-	// The events stream from the logs, a row at a time.
-	li, ei := 0, 0
+	// The logs go in chunks laid out as a monitor's writes and merges
+	// would have left them (largest classes first), streamed a chunk at
+	// a time.
+	li, from := 0, 0
 	row := make([]any, 6)
+	var data []byte
 	next := func() ([]any, error) {
-		for li < len(st.Logs) && ei == len(st.Logs[li].Events) {
-			li, ei = li+1, 0
+		for li < len(st.Logs) && from == len(st.Logs[li].Events) {
+			li, from = li+1, 0
 		}
 		if li == len(st.Logs) {
 			return nil, nil
 		}
 		l := &st.Logs[li]
-		ev := l.Events[ei]
-		t := split(ev.Time)
-		row[0], row[1], row[2] = s.node, l.Peer[:], int64(l.Seq)+int64(ei)
-		row[3], row[4], row[5] = t.s, t.ns, int16(ev.State)
-		ei++
+		to := from + chunkLen(len(l.Events)-from)
+		evs := l.Events[from:to]
+		data = pack(data[:0], evs)
+		row[0], row[1] = s.node, l.Peer[:]
+		row[2], row[3] = int64(l.Seq)+int64(from), int32(len(evs))
+		row[4], row[5] = split(evs[len(evs)-1].Time).s, data
+		from = to
 		return row, nil
 	}
-	src := pgx.CopyFromFunc(next)
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"chanfitness_events"},
-		[]string{"node", "peer", "seq", "t_s", "t_ns", "state"},
-		src); err != nil {
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"chanfitness_logs"},
+		[]string{"node", "peer", "seq", "n", "last_s", "data"},
+		pgx.CopyFromFunc(next)); err != nil {
 		return err
 	}
 	// The import is as durable as a Sync once it returns.

@@ -183,52 +183,47 @@ func loadPeers(ctx context.Context, tx pgx.Tx,
 	return out, err
 }
 
-// loadLogs reads every peer's log, aggregated per peer by the server so
-// that a long history is a few rows of arrays.
+// loadLogs reads every peer's log from its chunks.
 func loadLogs(ctx context.Context, tx pgx.Tx,
 	node []byte) ([]core.PeerLog, error) {
 
-	rows, err := tx.Query(ctx, `SELECT peer,
-		array_agg(seq ORDER BY seq), array_agg(t_s ORDER BY seq),
-		array_agg(t_ns ORDER BY seq), array_agg(state ORDER BY seq)
-		FROM chanfitness_events WHERE node = $1
-		GROUP BY peer ORDER BY peer`, node)
+	rows, err := tx.Query(ctx, `SELECT peer, seq, n, data
+		FROM chanfitness_logs WHERE node = $1 ORDER BY peer, seq`, node)
 	if err != nil {
 		return nil, err
 	}
 	var out []core.PeerLog
 	var (
-		id     []byte
-		seqs   []int64
-		ts     []int64
-		tns    []int32
-		states []int16
+		id   []byte
+		seq  int64
+		n    int32
+		data []byte
 	)
-	_, err = pgx.ForEachRow(rows, []any{&id, &seqs, &ts, &tns, &states},
+	_, err = pgx.ForEachRow(rows, []any{&id, &seq, &n, &data},
 		func() error {
-			l := core.PeerLog{Events: make([]core.LogEvent,
-				len(seqs))}
-			err := peerID(&l.Peer, id, "chanfitness_events")
+			var p core.PeerID
+			err := peerID(&p, id, "chanfitness_logs")
 			if err != nil {
 				return err
 			}
-			for i := range seqs {
-				if seqs[i] != int64(i) {
-					return fmt.Errorf("%w: table "+
-						"chanfitness_events: log of "+
-						"peer %v has event %d where "+
-						"event %d belongs (events "+
-						"were removed): restore the "+
-						"database from a backup",
-						base.ErrCorrupt, l.Peer,
-						seqs[i], i)
-				}
-				l.Events[i] = core.LogEvent{
-					Time:  stamp{ts[i], tns[i]}.time(),
-					State: core.State(states[i]),
-				}
+			if len(out) == 0 || out[len(out)-1].Peer != p {
+				out = append(out, core.PeerLog{Peer: p})
 			}
-			out = append(out, l)
+			l := &out[len(out)-1]
+			if seq != int64(len(l.Events)) {
+				return fmt.Errorf("%w: table chanfitness_logs: "+
+					"log of peer %v has events from %d "+
+					"where %d belongs (rows were "+
+					"removed): restore the database from "+
+					"a backup", base.ErrCorrupt, p, seq,
+					len(l.Events))
+			}
+			l.Events, err = unpack(l.Events, data, int(n))
+			if err != nil {
+				return fmt.Errorf("%w: table chanfitness_logs: "+
+					"log of peer %v from event %d: %v",
+					base.ErrCorrupt, p, seq, err)
+			}
 			return nil
 		})
 	return out, err

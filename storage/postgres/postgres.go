@@ -94,6 +94,9 @@ type Store struct {
 	logLen map[core.PeerID]uint64
 	gaps   int64
 
+	// chunks holds the sizes of each peer's log chunks, in order.
+	chunks map[core.PeerID][]int
+
 	// samples and filled number the next sample and filled span.
 	samples, filled int64
 
@@ -146,6 +149,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		where:  describe(cfg),
 		scrub:  scrubber(cfg.Password),
 		logLen: make(map[core.PeerID]uint64),
+		chunks: make(map[core.PeerID][]int),
 	}
 	if s.log == nil {
 		s.log = nopLogger{}
@@ -245,16 +249,22 @@ func (s *Store) connect(ctx context.Context, first bool) error {
 			_ = conn.Close(context.Background())
 		}
 	}()
-	var locked bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`,
-		lockKey(s.node)).Scan(&locked); err != nil {
-
+	// A session that just ended (this store's own, broken, or a
+	// monitor's that was killed) holds the lock until the server has
+	// noticed: wait for it a moment before calling it taken.
+	b := &pgx.Batch{}
+	b.Queue(`SET lock_timeout = '3s'`)
+	b.Queue(`SELECT pg_advisory_lock($1)`, lockKey(s.node))
+	b.Queue(`SET lock_timeout = 0`)
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "55P03" {
+			return s.fail("open", fmt.Errorf("%w: node %v "+
+				"already has a monitor writing its history "+
+				"here (one monitor per node and database)",
+				ErrLocked, s.nodeID))
+		}
 		return s.fail("take the node's lock", err)
-	}
-	if !locked {
-		return s.fail("open", fmt.Errorf("%w: node %v already has a "+
-			"monitor writing its history here (one monitor per "+
-			"node and database)", ErrLocked, s.nodeID))
 	}
 	if first {
 		from, err := migrate(ctx, conn)
@@ -309,21 +319,7 @@ func (s *Store) readCounts(ctx context.Context, conn *pgx.Conn) error {
 		&s.filled); err != nil {
 		return err
 	}
-	rows, err := conn.Query(ctx, `SELECT peer, max(seq) + 1 FROM
-		chanfitness_events WHERE node = $1 GROUP BY peer`, s.node)
-	if err != nil {
-		return err
-	}
-	clear(s.logLen)
-	var peer []byte
-	var n int64
-	_, err = pgx.ForEachRow(rows, []any{&peer, &n}, func() error {
-		var p core.PeerID
-		copy(p[:], peer)
-		s.logLen[p] = uint64(n)
-		return nil
-	})
-	return err
+	return s.readChunks(ctx, conn)
 }
 
 // ready returns the connection, connecting again if it was lost. Callers

@@ -21,7 +21,8 @@ import (
 // Every row belongs to a node (its public key). Times are stored as
 // seconds and nanoseconds since 1970 (two columns), since the history's
 // times need nanoseconds and Go's whole range of years. A peer's log is
-// one row per event, numbered from 0 by seq.
+// one row per event, numbered from 0 by seq, until step 4 packs them in
+// chunks.
 var migrations = []string{
 	`CREATE TABLE chanfitness_nodes (
 		node bytea PRIMARY KEY CHECK (length(node) = 33),
@@ -124,6 +125,24 @@ var migrations = []string{
 		backfill boolean NOT NULL,
 		PRIMARY KEY (node, n)
 	);`,
+	// Logs in chunks of packed events (see chunks.go): a row per write
+	// and peer, merged as they accumulate. The events move over, a
+	// chunk per peer.
+	`CREATE TABLE chanfitness_logs (
+		node bytea NOT NULL REFERENCES chanfitness_nodes,
+		peer bytea NOT NULL,
+		seq bigint NOT NULL,
+		n integer NOT NULL CHECK (n > 0),
+		last_s bigint NOT NULL,
+		data bytea NOT NULL,
+		PRIMARY KEY (node, peer, seq)
+	);
+	INSERT INTO chanfitness_logs (node, peer, seq, n, last_s, data)
+		SELECT node, peer, 0, count(*), max(t_s),
+			string_agg(int8send(t_s) || int4send(t_ns) ||
+				int2send(state), ''::bytea ORDER BY seq)
+		FROM chanfitness_events GROUP BY node, peer;
+	DROP TABLE chanfitness_events;`,
 }
 
 // schemaLockKey is the advisory lock key held while the schema is

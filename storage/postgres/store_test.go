@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/storage"
 	"github.com/chanfitness/chanfitness/storage/postgres"
 	"github.com/chanfitness/chanfitness/storage/postgres/pgtest"
 	"github.com/chanfitness/chanfitness/storage/storagetest"
@@ -177,3 +178,38 @@ func (l *recLogger) Debugf(f string, a ...any) { l.add(f, a...) }
 func (l *recLogger) Infof(f string, a ...any)  { l.add(f, a...) }
 func (l *recLogger) Warnf(f string, a ...any)  { l.add(f, a...) }
 func (l *recLogger) Errorf(f string, a ...any) { l.add(f, a...) }
+
+// TestDamagedLogRefused: a log whose chunk rows were removed or whose
+// packed events were damaged behind the store's back is refused loudly,
+// naming the table and the peer, never loaded short.
+func TestDamagedLogRefused(t *testing.T) {
+	dsn := pgtest.Shared(t).NewDatabase(t)
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, postgres.Options{DSN: dsn, Node: node(1)})
+	require.NoError(t, err)
+	p := node(9)
+	for i := 0; i < 40; i++ {
+		require.NoError(t, s.Write(ctx, event(p, uint64(i), i)))
+	}
+	st, err := s.Load(ctx)
+	require.NoError(t, err)
+	require.Len(t, st.Logs[0].Events, 40)
+	require.NoError(t, s.Close())
+
+	pgtest.Exec(t, dsn, `UPDATE chanfitness_logs
+		SET data = substring(data from 2) WHERE seq = 32`)
+	s, err = postgres.Open(ctx, postgres.Options{DSN: dsn, Node: node(1)})
+	require.NoError(t, err)
+	_, err = s.Load(ctx)
+	require.ErrorIs(t, err, storage.ErrCorrupt)
+	require.ErrorContains(t, err, "chanfitness_logs")
+	require.ErrorContains(t, err, p.String())
+	require.NoError(t, s.Close())
+
+	// The merged first 32 events are one row; without it the log
+	// would start at event 32.
+	pgtest.Exec(t, dsn, `DELETE FROM chanfitness_logs WHERE seq = 0`)
+	_, err = postgres.Open(ctx, postgres.Options{DSN: dsn, Node: node(1)})
+	require.ErrorIs(t, err, storage.ErrCorrupt)
+	require.ErrorContains(t, err, "restore the database")
+}

@@ -48,11 +48,6 @@ const (
 		staged_state = excluded.staged_state,
 		event_s = excluded.event_s, event_ns = excluded.event_ns`
 
-	sqlEvents = `INSERT INTO chanfitness_events
-		(node, peer, seq, t_s, t_ns, state)
-		SELECT $1, * FROM unnest($2::bytea[], $3::bigint[],
-			$4::bigint[], $5::integer[], $6::smallint[])`
-
 	sqlChannels = `INSERT INTO chanfitness_channels (node, txid, idx,
 		peer, scid, opened_s, opened_ns, node_opened_s,
 		node_opened_ns, opened_source, funding_height, closed_s,
@@ -141,7 +136,7 @@ func (s *Store) Write(ctx context.Context, b *core.Batch) error {
 	}
 
 	s.token++
-	q := s.queue(b)
+	q, plan := s.queue(b)
 	err = conn.SendBatch(ctx, q).Close()
 	if err == nil && s.afterCommit != nil {
 		err = s.afterCommit(conn)
@@ -158,9 +153,7 @@ func (s *Store) Write(ctx context.Context, b *core.Batch) error {
 		}
 		return s.fail("write", err)
 	}
-	for i := range b.Logs {
-		s.logLen[b.Logs[i].Peer] += uint64(len(b.Logs[i].Events))
-	}
+	s.apply(plan)
 	s.gaps += int64(len(b.Gaps))
 	s.samples += int64(len(b.Samples))
 	s.filled += int64(len(b.Filled))
@@ -172,8 +165,9 @@ func (s *Store) count(p core.PeerID) uint64 {
 	return s.logLen[p]
 }
 
-// queue builds the statements of b's transaction.
-func (s *Store) queue(b *core.Batch) *pgx.Batch {
+// queue builds the statements of b's transaction, and the plan of its
+// log chunks.
+func (s *Store) queue(b *core.Batch) (*pgx.Batch, *chunkPlan) {
 	q := &pgx.Batch{}
 	var m core.Meta
 	if b.Meta != nil {
@@ -198,9 +192,7 @@ func (s *Store) queue(b *core.Batch) *pgx.Batch {
 	if len(b.Peers) > 0 {
 		queuePeers(q, s.node, lastPeers(b.Peers))
 	}
-	if len(b.Logs) > 0 {
-		queueEvents(q, s.node, b.Logs)
-	}
+	plan := s.queueChunks(q, b.Logs)
 	if len(b.Channels) > 0 {
 		queueChannels(q, s.node, lastChannels(b.Channels))
 	}
@@ -269,7 +261,7 @@ func (s *Store) queue(b *core.Batch) *pgx.Batch {
 		}
 		q.Queue(sqlDeleteAlerts, s.node, keys)
 	}
-	return q
+	return q, plan
 }
 
 // lastPeers returns the records of recs, the last one of each peer only
@@ -331,30 +323,6 @@ func queuePeers(q *pgx.Batch, node []byte, recs []*core.PeerRecord) {
 	}
 	q.Queue(sqlPeers, node, ids, trS, trN, online, stS, stN, flaps, flS,
 		flN, sgS, sgN, sgState, evS, evN)
-}
-
-func queueEvents(q *pgx.Batch, node []byte, logs []core.PeerLog) {
-	n := 0
-	for i := range logs {
-		n += len(logs[i].Events)
-	}
-	if n == 0 {
-		return
-	}
-	peers, seqs := make([][]byte, 0, n), make([]int64, 0, n)
-	ts, tns := make([]int64, 0, n), make([]int32, 0, n)
-	states := make([]int16, 0, n)
-	for i := range logs {
-		l := &logs[i]
-		for j, ev := range l.Events {
-			t := split(ev.Time)
-			peers = append(peers, l.Peer[:])
-			seqs = append(seqs, int64(l.Seq)+int64(j))
-			ts, tns = append(ts, t.s), append(tns, t.ns)
-			states = append(states, int16(ev.State))
-		}
-	}
-	q.Queue(sqlEvents, node, peers, seqs, ts, tns, states)
 }
 
 func queueChannels(q *pgx.Batch, node []byte,
