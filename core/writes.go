@@ -256,17 +256,11 @@ func (m *Monitor) drain(retry bool) {
 	// A write is short and must not fail because a caller gave up
 	// waiting: it is the monitor's, not the caller's.
 	ctx := context.Background()
-	for {
-		w.mu.Lock()
-		if w.pending() == 0 || (w.err != nil && !retry) {
-			w.mu.Unlock()
-			return
-		}
+	w.mu.Lock()
+	for w.pending() > 0 && (w.err == nil || retry) {
 		q := w.queue[w.head]
 		w.mu.Unlock()
-
 		err := m.cfg.Store.Write(ctx, &q.b)
-
 		w.mu.Lock()
 		if err != nil {
 			if w.err == nil {
@@ -276,8 +270,7 @@ func (m *Monitor) drain(retry bool) {
 			}
 			w.err = err
 			w.failing.Store(true)
-			w.mu.Unlock()
-			return
+			break
 		}
 		if w.err != nil {
 			m.log.Infof("store accepts writes again; writing %d "+
@@ -289,8 +282,8 @@ func (m *Monitor) drain(retry bool) {
 		w.written = q.seq
 		q.reset()
 		w.reuse(q)
-		w.mu.Unlock()
 	}
+	w.mu.Unlock()
 }
 
 // flush writes every queued batch, retrying a failed one, and returns
