@@ -11,6 +11,11 @@ import (
 // historyPage is how many records one listnetworkevents call asks for.
 const historyPage = 5000
 
+// historyTimeout bounds the reading of the node's history at start, so
+// that a node with a very long one still gets init's reply in time; the
+// history is then not used.
+const historyTimeout = 20 * time.Second
+
 // nodeHistory reads the node's own network history (listnetworkevents,
 // Core Lightning v25.12 and later): complete since lightningd started,
 // since before that the node's own down time cannot be told from it. ok
@@ -20,6 +25,8 @@ func (s *source) nodeHistory(ctx context.Context) (core.History, bool) {
 	if !ok {
 		return core.History{}, false
 	}
+	ctx, cancel := context.WithTimeout(ctx, historyTimeout)
+	defer cancel()
 	started, err := hr.StartedAt(ctx)
 	if err != nil {
 		s.log.Infof("no start time from lightningd (%v): its network "+
