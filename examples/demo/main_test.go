@@ -34,8 +34,8 @@ func TestDemo(t *testing.T) {
 	require.Contains(t, out.String(), filepath.Join(dir, "report.html"))
 	html, err := os.ReadFile(filepath.Join(dir, "report.html"))
 	require.NoError(t, err)
-	require.Equal(t, 50, strings.Count(string(html), "<tr data-peer="))
-	require.Contains(t, string(html), `class=um><title>unmonitored `)
+	require.Equal(t, 50, strings.Count(string(html), "<tr><td><span title="))
+	require.Contains(t, string(html), `<rect class=um x=`)
 	require.NotContains(t, string(html), `href="peer/`)
 
 	var closed int

@@ -73,7 +73,7 @@ func TestInProcessListenInsecure(t *testing.T) {
 	c := &http.Client{Timeout: time.Minute}
 	peer := lightningdtest.PeerID(1)
 	for path, want := range map[string]string{
-		"/":                   `<tr data-peer="` + peer + `">`,
+		"/":                   `<tr><td><a href="peer/` + peer,
 		"/peer/" + peer:       "Channels",
 		"/v1/report":          `"peer_id":"` + peer + `"`,
 		"/v1/timeline":        `"state":"online"`,

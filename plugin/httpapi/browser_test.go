@@ -76,12 +76,12 @@ type rowInfo struct {
 
 const rowsJS = `Array.from(document.querySelectorAll("#peers tbody tr")).map(function(tr){
 var svg=tr.querySelector("svg").getBoundingClientRect();
-return {peer:tr.dataset.peer,svgX:svg.left,svgW:svg.width,uptime:tr.cells[3].textContent,
+return {peer:tr.cells[0].firstChild.getAttribute("href").slice(5,71),svgX:svg.left,svgW:svg.width,uptime:tr.cells[3].textContent,
 rects:Array.from(tr.querySelectorAll("rect")).map(function(r){var b=r.getBoundingClientRect();
 return {cls:r.getAttribute("class"),x:b.left-svg.left,w:b.width,h:b.height,fill:getComputedStyle(r).fill,
 title:r.querySelector("title").textContent}})}})`
 
-const orderJS = `Array.from(document.querySelectorAll("#peers tbody tr")).map(function(tr){return tr.dataset.peer})`
+const orderJS = `Array.from(document.querySelectorAll("#peers tbody tr")).map(function(tr){return tr.cells[0].firstChild.getAttribute("href").slice(5,71)})`
 
 // TestBrowser drives a real headless Chromium through the page of
 // knownNode: one row per peer, each segment as wide as its interval

@@ -234,10 +234,10 @@ table{border-collapse:collapse;width:100%}
 th,td{padding:3px 6px;text-align:left;border-bottom:1px solid #ddd;
 white-space:nowrap;vertical-align:middle}
 th a{text-decoration:none;color:inherit}
-td.n,th.n{text-align:right}
+td.n,th.n,#peers td:nth-child(n+4):nth-child(-n+7){text-align:right}
 td.tl{width:50%;min-width:240px}
-svg.tl{display:block;width:100%;height:18px;background:#f4f4f4}
-svg.big{height:36px}svg.tl rect{height:100%}
+svg.tl,.tl svg{display:block;width:100%;height:18px;background:#f4f4f4}
+svg.big{height:36px}svg.tl rect,.tl svg rect{height:100%}
 .on{fill:#2e9d4a}.off{fill:#d23c3c}.um{fill:#8a8fa3}.un{fill:#f0a020}
 .o,.c{stroke-width:2;vector-effect:non-scaling-stroke;fill:none}
 .o{stroke:#1a4f9c}.c{stroke:#111;stroke-dasharray:3 2}
@@ -252,24 +252,47 @@ vertical-align:-.1em}
 td.tl{min-width:160px}th,td{padding:2px 3px}}
 </style>`
 
-// sortScript sorts the peer table in place when a column header is
-// clicked; without it the header's link asks the server.
-const sortScript = `document.querySelectorAll("#peers th[data-i]").forEach(function(th){
+// pageScript sorts the peer table in place when a column header is
+// clicked (without it the header's link asks the server), and draws each
+// row's timeline from its data-s with a hover title per segment (without
+// it the row shows the same colours, without titles: each peer's own
+// page has them). data-s lists the segments as "<state><start>", the
+// start in base 36 seconds after the table's data-t0, an unstable one's
+// flaps after a colon, and last the end.
+const pageScript = `(function(){var T=document.getElementById("peers");if(!T)return;
+var t0=+T.dataset.t0,sp=+T.dataset.t1-t0,N="http://www.w3.org/2000/svg",
+S={n:["on","online"],f:["off","offline"],m:["um","unmonitored"],s:["un","unstable"]};
+function p(n){return n<10?"0"+n:""+n}
+function tm(t,d){return(d?t.getUTCFullYear()+"-"+p(t.getUTCMonth()+1)+"-"+p(t.getUTCDate())+" ":"")+
+p(t.getUTCHours())+":"+p(t.getUTCMinutes())}
+function du(d){var u=[86400,"d",3600,"h",60,"m",1,"s"];for(var i=0;i<8;i+=2)if(d>=u[i]){
+var o=Math.floor(d/u[i])+u[i+1];if(i<6){var r=Math.floor(d%u[i]/u[i+2]);if(r>0)o+=r+u[i+3]}return o}return"0s"}
+function x(o){return sp>0?Math.min(Math.max(o/sp*2000,0),2000):0}
+T.querySelectorAll("svg[data-s]").forEach(function(g){
+var z=g.dataset.s.split(" "),m=g.querySelector("path");
+g.querySelectorAll("rect").forEach(function(r){g.removeChild(r)});
+for(var i=0;i+1<z.length;i++){var k=S[z[i][0]],a=z[i].slice(1).split(":"),
+s=parseInt(a[0],36),e=parseInt(z[i+1].replace(/^[a-z]/,"").split(":")[0],36),
+r=document.createElementNS(N,"rect"),h=document.createElementNS(N,"title"),
+sd=new Date((t0+s)*1e3),ed=new Date((t0+e)*1e3);
+r.setAttribute("class",k[0]);r.setAttribute("x",x(s));r.setAttribute("width",Math.max(x(e)-x(s),2));
+h.textContent=k[1]+(a[1]?" ("+a[1]+" flaps)":"")+" "+tm(sd,1)+" – "+
+tm(ed,sd.toISOString().slice(0,10)!==ed.toISOString().slice(0,10))+", "+du(e-s);
+r.appendChild(h);g.insertBefore(r,m)}})
+function v(r,i){var c=r.cells[i],a=c.firstChild;return c.dataset.v||(i?c.textContent:a.title||a.getAttribute("href"))}
+T.querySelectorAll("th[data-i]").forEach(function(th){
 th.querySelector("a").addEventListener("click",function(e){e.preventDefault();
-var i=+th.dataset.i,tb=document.querySelector("#peers tbody"),
-rs=Array.prototype.slice.call(tb.rows),d=th.dataset.o==="asc"?-1:1;
-document.querySelectorAll("#peers th[data-i]").forEach(function(h){h.dataset.o=""});
+var i=+th.dataset.i,tb=T.tBodies[0],rs=Array.prototype.slice.call(tb.rows),d=th.dataset.o==="asc"?-1:1;
+T.querySelectorAll("th[data-i]").forEach(function(h){h.dataset.o=""});
 th.dataset.o=d>0?"asc":"desc";
-rs.sort(function(a,b){var x=a.cells[i].dataset.v||a.dataset.peer,
-y=b.cells[i].dataset.v||b.dataset.peer,
-p=parseFloat(x),q=parseFloat(y);
+rs.sort(function(a,b){var x=v(a,i),y=v(b,i),p=parseFloat(x),q=parseFloat(y);
 return d*(isNaN(p)||isNaN(q)?(x<y?-1:x>y?1:0):p-q)});
-rs.forEach(function(r){tb.appendChild(r)})})})`
+rs.forEach(function(r){tb.appendChild(r)})})})})()`
 
 // pageCSP lets a page use its inline style and its one script, and load
 // nothing.
 var pageCSP = func() string {
-	sum := sha256.Sum256([]byte(sortScript))
+	sum := sha256.Sum256([]byte(pageScript))
 	return "default-src 'none'; style-src 'unsafe-inline'; " +
 		"script-src 'sha256-" +
 		base64.StdEncoding.EncodeToString(sum[:]) + "'; " +
@@ -345,7 +368,11 @@ func renderPage(rep core.Report, tl core.Timeline, o PageOptions) []byte {
 		b.s("</nav>")
 	}
 	writeKey(&b)
-	b.s(`<div class=wrap><table id=peers><thead><tr>`)
+	b.s(`<div class=wrap><table id=peers data-t0=`)
+	b.b = strconv.AppendInt(b.b, tl.Start.Unix(), 10)
+	b.s(` data-t1=`)
+	b.b = strconv.AppendInt(b.b, tl.End.Unix(), 10)
+	b.s(`><thead><tr>`)
 	cols := []struct{ name, label, class string }{
 		{SortPeer, "Peer", ""},
 		{"", "Timeline " + html.EscapeString(tl.Start.UTC().
@@ -392,7 +419,7 @@ func renderPage(rep core.Report, tl core.Timeline, o PageOptions) []byte {
 	if len(rows) == 0 {
 		b.s("<p>No peer with a channel yet.</p>")
 	}
-	b.s("<script>" + sortScript + "</script></body></html>\n")
+	b.s("<script>" + pageScript + "</script></body></html>\n")
 	return b.b
 }
 
@@ -491,28 +518,34 @@ func ratioKey(r *float64) float64 {
 	return *r
 }
 
-// writeRow writes one peer's row.
+// writeRow writes one peer's row. Its cells' end tags are left out, as
+// HTML allows, and its numbers are aligned by the style rather than a
+// class: a row is written thousands of times.
 func writeRow(b *pageBuf, r pageRow, rep core.Report, tl core.Timeline,
 	o PageOptions, hasVerdict bool) {
 
 	p := r.p
-	b.s(`<tr data-peer="` + p.PeerID + `"><td>`)
+	b.s(`<tr><td>`)
 	short := p.PeerID
 	if len(short) > 20 {
 		short = short[:8] + "…" + short[len(short)-8:]
 	}
 	if o.Static {
-		b.s(`<span title="` + p.PeerID + `">` + short + "</span>")
+		b.s(`<span title="` + escape(p.PeerID) + `">` + escape(short) +
+			"</span>")
 	} else {
 		b.s(`<a href="` + strings.TrimPrefix(PathPeerPage, "/") +
-			p.PeerID + "?" + ParamWindow + "=" + rep.Window +
-			`">` + short + "</a>")
+			escape(p.PeerID))
+		if rep.Window != DefaultPageWindow {
+			b.s("?" + ParamWindow + "=" + rep.Window)
+		}
+		b.s(`">` + escape(short) + "</a>")
 	}
-	b.s(`</td><td class=tl>`)
-	writeSVG(b, r.tl, tl, "tl", false)
-	b.s(`</td><td data-v="`)
+	b.s(`<td class=tl>`)
+	writeRowSVG(b, r.tl, tl)
+	b.s(`<td data-v=`)
 	b.f(stateKey(p), 0)
-	b.s(`">`)
+	b.s(`>`)
 	if p.Online {
 		b.s("<span class=up>online</span>")
 	} else {
@@ -521,20 +554,19 @@ func writeRow(b *pageBuf, r pageRow, rep core.Report, tl core.Timeline,
 	if !p.Since.IsZero() {
 		b.s(" " + fmtTime(p.Since.Time))
 	}
-	b.s(`</td><td class=n data-v="`)
+	b.s(`<td data-v=`)
 	b.f(ratioKey(r.win.UptimeRatio), 6)
-	b.s(`">` + fmtRatio(r.win.UptimeRatio))
-	b.s(`</td><td class=n data-v="` + strconv.Itoa(p.FlapCount) + `">` +
-		strconv.Itoa(p.FlapCount))
+	b.s(`>` + fmtRatio(r.win.UptimeRatio))
+	// A number shown as it sorts needs no data-v.
+	b.s(`<td>` + strconv.Itoa(p.FlapCount))
 	out := r.win.LongestOutageSeconds
-	b.s(`</td><td class=n data-v="` + strconv.FormatInt(out, 10) + `">`)
+	b.s(`<td data-v=` + strconv.FormatInt(out, 10) + `>`)
 	b.s(fmtDur(time.Duration(out) * time.Second))
-	b.s(`</td><td class=n data-v="` + strconv.Itoa(p.OpenChannels) +
-		`">` + strconv.Itoa(p.OpenChannels) + "</td>")
+	b.s(`<td>` + strconv.Itoa(p.OpenChannels))
 	if hasVerdict {
 		verdictCell(b, p)
 	}
-	b.s("</tr>\n")
+	b.s("\n")
 }
 
 // writeSVG draws a peer's segments and channel marks over tl's window.
@@ -574,6 +606,98 @@ func writeSVG(b *pageBuf, pt *core.PeerTimeline, tl core.Timeline,
 		b.s(" ")
 		b.span(s.Start.Time, s.End.Time)
 		b.s("</title></rect>")
+	}
+	writeMarks(b, pt, tl, points, svgWidth)
+	b.s("</svg>")
+}
+
+// rowWidth is the width of a row's timeline in SVG units: whole units
+// are finer than a pixel on any screen the table fits.
+const rowWidth = 2000
+
+// writeRowSVG draws a row's timeline in few bytes (the page of thousands
+// of peers stays small): one online rect under the whole timeline, the
+// other segments over it without titles, and every segment in data-s for
+// the page's script, which draws each with its hover title. Channel
+// marks are as writeSVG draws them.
+func writeRowSVG(b *pageBuf, pt *core.PeerTimeline, tl core.Timeline) {
+	b.s(`<svg viewBox="0 0 2000 18" preserveAspectRatio=none`)
+	if pt == nil || len(pt.Segments) == 0 {
+		b.s("></svg>")
+		return
+	}
+	t0 := tl.Start.Unix()
+	b.s(` data-s="`)
+	for i, s := range pt.Segments {
+		if i > 0 {
+			b.s(" ")
+		}
+		b.b = append(b.b, segLetter(s.State))
+		b.b = strconv.AppendInt(b.b, s.Start.Unix()-t0, 36)
+		if s.State == core.SegmentUnstable {
+			b.s(":")
+			b.b = strconv.AppendInt(b.b, int64(s.Flaps), 10)
+		}
+	}
+	last := pt.Segments[len(pt.Segments)-1]
+	b.s(" ")
+	b.b = strconv.AppendInt(b.b, last.End.Unix()-t0, 36)
+	b.s(`">`)
+	start := tl.Start.UnixNano()
+	span := float64(tl.End.UnixNano() - start)
+	x := func(t time.Time) int {
+		if span <= 0 {
+			return 0
+		}
+		v := float64(t.UnixNano()-start) / span * rowWidth
+		return int(math.Round(math.Min(math.Max(v, 0), rowWidth)))
+	}
+	rect := func(class string, x0, x1 int) {
+		b.s(`<rect class=` + class + ` x=`)
+		b.b = strconv.AppendInt(b.b, int64(x0), 10)
+		b.s(` width=`)
+		// The narrowest segments are drawn a thousandth of the
+		// width wide so that they stay visible.
+		b.b = strconv.AppendInt(b.b, int64(max(x1-x0, 2)), 10)
+		b.s(" />")
+	}
+	rect("on", x(pt.Segments[0].Start.Time), x(last.End.Time))
+	for _, s := range pt.Segments {
+		if s.State != core.SegmentOnline {
+			rect(segClass(s.State), x(s.Start.Time), x(s.End.Time))
+		}
+	}
+	writeMarks(b, pt, tl, false, rowWidth)
+	b.s("</svg>")
+}
+
+// segLetter is a segment state's letter in data-s.
+func segLetter(state string) byte {
+	switch state {
+	case core.SegmentOnline:
+		return 'n'
+	case core.SegmentOffline:
+		return 'f'
+	case core.SegmentUnstable:
+		return 's'
+	}
+	return 'm'
+}
+
+// writeMarks draws pt's channel marks on a timeline width units wide.
+// Marks at one place are drawn once, saying how many channels they
+// stand for; with points, each names its channel instead.
+func writeMarks(b *pageBuf, pt *core.PeerTimeline, tl core.Timeline,
+	points bool, width float64) {
+
+	start := tl.Start.UnixNano()
+	span := float64(tl.End.UnixNano() - start)
+	x := func(t time.Time) float64 {
+		if span <= 0 {
+			return 0
+		}
+		v := float64(t.UnixNano()-start) / span * width
+		return math.Min(math.Max(v, 0), width)
 	}
 	// Marks are few per peer: a slice beats maps.
 	type mark struct {
@@ -622,7 +746,6 @@ func writeSVG(b *pageBuf, pt *core.PeerTimeline, tl core.Timeline,
 		}
 		b.s(" " + m.when + "</title></path>")
 	}
-	b.s("</svg>")
 }
 
 // segClass is the CSS class of a segment state.

@@ -73,13 +73,14 @@ func pageNode(b *testing.B) *core.Monitor {
 	return m
 }
 
-// maxPageBytes is the size the page of pageNode must stay under as sent
-// to a browser (gzipped).
-const maxPageBytes = 2 << 20
+// maxPageBytes is the size the page of pageNode must stay under before
+// gzip (a client may not take gzip; sent gzipped it is some tenfold
+// smaller).
+const maxPageBytes = 2_000_000
 
 // BenchmarkPage3000Peers: GET / over 30 days for 3,000 peers and 5,000
 // channels, gzipped as a browser asks for it (goal: under 150 ms and 2
-// MB); page-bytes is its size before gzip.
+// MB before gzip); page-bytes is its size before gzip, sent-bytes after.
 func BenchmarkPage3000Peers(b *testing.B) {
 	h := NewHandler(pageNode(b), "")
 	req := httptest.NewRequest(http.MethodGet, "/?window=30d", nil)
@@ -92,9 +93,8 @@ func BenchmarkPage3000Peers(b *testing.B) {
 	h.ServeHTTP(rec, req)
 	require.Equal(b, "gzip", rec.Header().Get("Content-Encoding"))
 	sent := rec.Body.Len()
-	if sent >= maxPageBytes {
-		b.Fatalf("page of %d bytes gzipped, want under %d", sent,
-			maxPageBytes)
+	if raw >= maxPageBytes {
+		b.Fatalf("page of %d bytes, want under %d", raw, maxPageBytes)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -83,7 +84,8 @@ func getRec(h http.Handler, target string) *httptest.ResponseRecorder {
 	return rec
 }
 
-var rowRE = regexp.MustCompile(`<tr data-peer="([0-9a-f]{66})">`)
+var rowRE = regexp.MustCompile(
+	`<tr><td><(?:a href="peer/|span title=")([0-9a-f]{66})`)
 
 // rowOrder returns the peer ids of a page's rows in order.
 func rowOrder(body string) []string {
@@ -110,13 +112,17 @@ func TestPage(t *testing.T) {
 	ids := []string{knownPeers[0].id, knownPeers[1].id, knownPeers[2].id}
 	require.Equal(t, ids, rowOrder(body))
 	require.NotRegexp(t, `(src|href)="(https?:)?//`, body)
+	// Without script the segments are drawn in their colours; the
+	// script draws them again from data-s with their titles (see
+	// TestBrowser).
 	for _, class := range []string{"on", "off", "um"} {
-		require.Contains(t, body, `class=`+class+`><title>`)
+		require.Contains(t, body, `<rect class=`+class+` x=`)
 	}
-	require.Contains(t, body, "<title>offline 2026-11-21 16:00 – "+
-		"19:00, 3h</title>")
+	b36 := func(h int64) string { return strconv.FormatInt(h*3600, 36) }
+	require.Contains(t, body, `data-s="n0 f`+b36(6)+` n`+b36(9)+` m`+
+		b36(12)+` n`+b36(15)+` `+b36(24)+`"`)
 	require.Contains(t, body, `href="peer/`+ids[0]+`?window=lifetime"`)
-	require.Contains(t, body, `<td data-v="2" class="v too_new" title="`)
+	require.Contains(t, body, `<td data-v=2 class="v too_new" title="`)
 
 	up := rowOrder(getRec(h, "/?window=lifetime&sort=uptime").Body.String())
 	require.Equal(t, []string{ids[1], ids[0], ids[2]}, up)

@@ -43,10 +43,10 @@ func verdictReasons(p *core.PeerReport) string {
 
 // verdictCell writes the verdict cell of p's row.
 func verdictCell(b *pageBuf, p *core.PeerReport) {
-	b.s(`<td data-v="` + strconv.Itoa(verdictKey(p)) + `" class="v ` +
+	b.s(`<td data-v=` + strconv.Itoa(verdictKey(p)) + ` class="v ` +
 		escape(p.Verdict) + `"`)
 	if reasons := verdictReasons(p); reasons != "" {
 		b.s(` title="` + escape(reasons) + `"`)
 	}
-	b.s(">" + escape(peerVerdict(p)) + "</td>")
+	b.s(">" + escape(peerVerdict(p)))
 }

@@ -289,7 +289,7 @@ func TestDaemonFollowsLnd(t *testing.T) {
 	// The timeline page and the segments, behind the same token.
 	code, page := d.get(httpapi.PathPage + "?window=lifetime")
 	require.Equal(t, http.StatusOK, code)
-	require.Contains(t, string(page), `<tr data-peer="`+p1+`">`)
+	require.Contains(t, string(page), `<tr><td><a href="peer/`+p1)
 	code, segs := d.get(httpapi.PathTimeline + "?peer=" + p1)
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, string(segs), `"state":"online"`)
