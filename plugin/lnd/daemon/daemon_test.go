@@ -283,8 +283,10 @@ func TestDaemonFollowsLnd(t *testing.T) {
 	_, metrics := d.get(httpapi.PathMetrics)
 	require.Contains(t, string(metrics), `chanfitness_channel_open{`+
 		`channel_point="`+b+`",peer="`+p2+`"} 0`)
+	// a has a short channel id: lnd's chan_id and CLN's scid label it.
 	require.Contains(t, string(metrics), `chanfitness_channel_uptime_`+
-		`seconds{channel_point="`+a+`",peer="`+p1+`"} 10800`)
+		`seconds{chan_id="893182773266481153",channel_point="`+a+
+		`",peer="`+p1+`",scid="812345x12x1"} 10800`)
 
 	// The timeline page and the segments, behind the same token.
 	code, page := d.get(httpapi.PathPage + "?window=lifetime")
