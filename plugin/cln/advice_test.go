@@ -109,3 +109,18 @@ func TestInProcessAlertsAndExport(t *testing.T) {
 		&params))
 	require.Equal(t, "peer_back", params.Alert.Kind)
 }
+
+// TestInProcessExportDirIsAFile: an export directory that is a file
+// disables the plugin with an error naming it, and the file is left
+// alone.
+func TestInProcessExportDirIsAFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "notadir")
+	require.NoError(t, os.WriteFile(path, []byte("mine"), 0o600))
+	startInProcess(t, inProcessOpts{
+		values:   map[string]any{"chanfitness-export-dir": path},
+		disabled: path,
+	})
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, "mine", string(b))
+}

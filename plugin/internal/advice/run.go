@@ -42,7 +42,9 @@ func Start(ctx context.Context, s Settings, mon Source,
 			return nil, err
 		}
 		if err := exp.Start(ctx); err != nil {
-			return nil, fmt.Errorf("option %s: %w", ExportDir, err)
+			// The error names the directory; the front ends'
+			// option names differ.
+			return nil, fmt.Errorf("export: %w", err)
 		}
 		r.exp = exp
 	}
