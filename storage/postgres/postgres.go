@@ -177,6 +177,10 @@ func parseDSN(dsn string, timeout time.Duration) (*pgx.ConnConfig, error) {
 		cfg.ConnectTimeout = timeout
 	}
 	cfg.RuntimeParams["application_name"] = "chanfitness"
+	// The queries are short and planned once; compiling them costs
+	// more than it saves (the fleet view's took longer to compile than
+	// to run).
+	cfg.RuntimeParams["jit"] = "off"
 	// Statements are prepared once per connection and reused.
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeCacheStatement
 	return cfg, nil
