@@ -331,6 +331,32 @@ func TestServerInsecureWarnsOnce(t *testing.T) {
 	require.Empty(t, entries)
 }
 
+// TestServerWarnsOfAnOpenToken: a token file others may read is used,
+// with a warning naming it, its mode and the fix; one only its owner
+// reads is used silently.
+func TestServerWarnsOfAnOpenToken(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := writeCert(t, dir, time.Now(), 24*time.Hour)
+	for _, mode := range []os.FileMode{0o644, 0o640, 0o600, 0o400} {
+		token := filepath.Join(dir, fmt.Sprintf("%o.token", mode))
+		require.NoError(t, os.WriteFile(token,
+			[]byte("0123456789abcdef0123"), mode))
+		require.NoError(t, os.Chmod(token, mode)) // whatever the umask
+		log := &testLog{}
+		serve(t, Config{TLSCertPath: cert, TLSKeyPath: key,
+			TokenPath: token, Logger: log})
+		warns := log.matching("WRN")
+		if mode&0o077 == 0 {
+			require.Empty(t, warns, "mode %o", mode)
+			continue
+		}
+		require.Len(t, warns, 1, "mode %o", mode)
+		require.Contains(t, warns[0], token)
+		require.Contains(t, warns[0], fmt.Sprintf("mode %04o", mode))
+		require.Contains(t, warns[0], "chmod 600 "+token)
+	}
+}
+
 // writeCert writes a certificate and key made at now, valid for v.
 func writeCert(t *testing.T, dir string, now time.Time,
 	v time.Duration) (string, string) {

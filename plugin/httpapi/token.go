@@ -36,7 +36,19 @@ func loadOrCreateToken(path string, log Logger) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("token: %w", err)
 	}
-	return parseToken(path, b)
+	token, err := parseToken(path, b)
+	if err != nil {
+		return "", err
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() &&
+		fi.Mode().Perm()&0o077 != 0 {
+
+		log.Warnf("token %s has mode %04o: other users of this "+
+			"machine may read it and with it the report (every "+
+			"channel and peer); chmod 600 %s", path,
+			fi.Mode().Perm(), path)
+	}
+	return token, nil
 }
 
 // ReadToken reads the bearer token file at path.
