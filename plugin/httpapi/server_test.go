@@ -357,6 +357,19 @@ func TestServerWarnsOfAnOpenToken(t *testing.T) {
 	}
 }
 
+// TestServerWarnsOfAnOpenKey: a TLS key file that others may read is
+// used, with a warning naming it, its mode and the fix.
+func TestServerWarnsOfAnOpenKey(t *testing.T) {
+	cert, key := writeCert(t, t.TempDir(), time.Now(), 24*time.Hour)
+	require.NoError(t, os.Chmod(key, 0o644))
+	log := &testLog{}
+	serve(t, Config{TLSCertPath: cert, TLSKeyPath: key, Logger: log})
+	warns := log.matching("WRN")
+	require.Len(t, warns, 1)
+	require.Contains(t, warns[0], "TLS key "+key+" has mode 0644")
+	require.Contains(t, warns[0], "chmod 600 "+key)
+}
+
 // writeCert writes a certificate and key made at now, valid for v.
 func writeCert(t *testing.T, dir string, now time.Time,
 	v time.Duration) (string, string) {

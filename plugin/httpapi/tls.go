@@ -53,6 +53,8 @@ func loadOrCreateCert(cfg Config, host string) (tls.Certificate, string,
 	if err != nil {
 		return tls.Certificate{}, "", err
 	}
+	warnIfOpen(cfg.Logger, "TLS key", keyPath, "with it pose as this "+
+		"server")
 	// A client that checks names (Prometheus does) refuses a
 	// certificate that does not carry the one it dials.
 	ip := net.ParseIP(host)

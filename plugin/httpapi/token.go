@@ -40,15 +40,24 @@ func loadOrCreateToken(path string, log Logger) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() &&
-		fi.Mode().Perm()&0o077 != 0 {
-
-		log.Warnf("token %s has mode %04o: other users of this "+
-			"machine may read it and with it the report (every "+
-			"channel and peer); chmod 600 %s", path,
-			fi.Mode().Perm(), path)
-	}
+	warnIfOpen(log, "token", path, "with it the report (every channel "+
+		"and peer)")
 	return token, nil
+}
+
+// warnIfOpen warns when the secret file at path (a what) is readable
+// by users other than its owner, saying what they may read with it and
+// the fix.
+func warnIfOpen(log Logger, what, path, with string) {
+	fi, err := os.Stat(path)
+	if err != nil || !fi.Mode().IsRegular() ||
+		fi.Mode().Perm()&0o077 == 0 {
+
+		return
+	}
+	log.Warnf("%s %s has mode %04o: other users of this machine may "+
+		"read it and %s; chmod 600 %s", what, path, fi.Mode().Perm(),
+		with, path)
 }
 
 // ReadToken reads the bearer token file at path.
