@@ -176,3 +176,33 @@ func reportCPU(b *testing.B, start time.Duration) {
 		b.ReportMetric(float64(used)/float64(b.N), "cpu-ns/op")
 	}
 }
+
+// BenchmarkPeerPageMillion: GET /peer/{id} for the peer of millionNode
+// (1,000,000 events), over 30 days and over its lifetime: its timeline
+// drawn from the merged segments, its newest outages, its recent
+// events, without a walk over the history.
+func BenchmarkPeerPageMillion(b *testing.B) {
+	m, id := millionNode(b)
+	h := NewHandler(m, "")
+	for _, w := range []string{"30d", "lifetime"} {
+		b.Run(w, func(b *testing.B) {
+			req := httptest.NewRequest(http.MethodGet,
+				PathPeerPage+id+"?window="+w, nil)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			require.Equal(b, http.StatusOK, rec.Code)
+			b.SetBytes(int64(rec.Body.Len()))
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu := cpuTime()
+			for i := 0; i < b.N; i++ {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("GET: %d", rec.Code)
+				}
+			}
+			reportCPU(b, cpu)
+		})
+	}
+}
