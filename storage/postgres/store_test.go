@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -212,4 +213,54 @@ func TestDamagedLogRefused(t *testing.T) {
 	_, err = postgres.Open(ctx, postgres.Options{DSN: dsn, Node: node(1)})
 	require.ErrorIs(t, err, storage.ErrCorrupt)
 	require.ErrorContains(t, err, "restore the database")
+}
+
+// TestHeldConnection: a server that accepts the connection and never
+// answers (a wrong port, a stuck proxy) fails Open with an error naming
+// the database, bounded by the timeout, rather than hanging the front
+// end's start.
+func TestHeldConnection(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	dsn := "postgres://u:" + pgtest.Password + "@" + l.Addr().String() +
+		"/db?sslmode=disable"
+	_, err = postgres.Open(context.Background(), postgres.Options{
+		DSN: dsn, Node: node(1), Timeout: time.Second})
+	require.ErrorIs(t, err, postgres.ErrUnreachable)
+	require.ErrorContains(t, err, l.Addr().String())
+	require.NotContains(t, err.Error(), pgtest.Password)
+}
+
+// TestNewerSchemaRefused: a database migrated by a newer chanfitness is
+// refused, saying so, and left as it is.
+func TestNewerSchemaRefused(t *testing.T) {
+	dsn := pgtest.Shared(t).NewDatabase(t)
+	s := open(t, dsn, 1)
+	require.NoError(t, s.Close())
+	pgtest.Exec(t, dsn, `UPDATE chanfitness_schema SET version = 99`)
+	_, err := postgres.Open(context.Background(), postgres.Options{
+		DSN: dsn, Node: node(1)})
+	require.ErrorIs(t, err, postgres.ErrSchema)
+	require.ErrorContains(t, err, "version 99")
 }
