@@ -193,6 +193,60 @@ func TestPageBadQuery(t *testing.T) {
 	}
 }
 
+// TestPageHostileRequests: markup in a query value, a parameter's name
+// or a peer id comes back escaped in a 400 page that may run no script
+// of its own; a peer id of the wrong length is a 400 naming its length,
+// one in capitals is the same peer; HEAD gets the page's headers, POST
+// a 405 that says what is allowed.
+func TestPageHostileRequests(t *testing.T) {
+	h := NewHandler(knownNode(t), "")
+	id := knownPeers[0].id
+	for _, target := range []string{
+		"/?window=%3Cscript%3Ealert(1)%3C/script%3E",
+		"/?sort=%22%3E%3Cscript%3E",
+		"/?%3Cscript%3E=1",
+		"/?window=1d&%3Cscript%3E",
+		"/peer/%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+		"/peer/" + id + "?window=%3Cscript%3E",
+		"/peer/" + id + "?%3Cscript%3E=1",
+		"/?window=99999999999999999999d",
+		"/?window=-30d",
+		"/?open=%00",
+	} {
+		rec := getRec(h, target)
+		require.Equal(t, http.StatusBadRequest, rec.Code, target)
+		body := rec.Body.String()
+		require.NotContains(t, body, "<script", target)
+		require.Contains(t, body, "<p id=error>", target)
+		require.Contains(t, rec.Header().Get("Content-Security-Policy"),
+			"default-src 'none'", target)
+		require.Equal(t, "nosniff",
+			rec.Header().Get("X-Content-Type-Options"), target)
+	}
+	rec := getRec(h, "/peer/"+id[:64])
+	require.Equal(t, http.StatusBadRequest, rec.Code)
+	require.Contains(t, rec.Body.String(), "want 66 hex characters, got 64")
+	rec = getRec(h, "/peer/"+id+"00")
+	require.Equal(t, http.StatusBadRequest, rec.Code)
+	rec = getRec(h, "/peer/"+strings.ToUpper(id))
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.Contains(t, rec.Body.String(), "<span id=peer>"+id+"</span>")
+
+	for _, target := range []string{"/", "/peer/" + id} {
+		head := httptest.NewRecorder()
+		h.ServeHTTP(head, httptest.NewRequest(http.MethodHead, target,
+			nil))
+		require.Equal(t, http.StatusOK, head.Code, target)
+		require.Equal(t, "text/html; charset=utf-8",
+			head.Header().Get("Content-Type"), target)
+		post := httptest.NewRecorder()
+		h.ServeHTTP(post, httptest.NewRequest(http.MethodPost, target,
+			strings.NewReader("x")))
+		require.Equal(t, http.StatusMethodNotAllowed, post.Code, target)
+		require.Equal(t, "GET, HEAD", post.Header().Get("Allow"), target)
+	}
+}
+
 // TestTimelineEndpoint answers /v1/timeline with knownNode's segments.
 func TestTimelineEndpoint(t *testing.T) {
 	h := NewHandler(knownNode(t), "")
