@@ -247,6 +247,59 @@ func TestPageHostileRequests(t *testing.T) {
 	}
 }
 
+// TestPageNoPeers: a monitor without peers gets a page saying so, with
+// no row, and the peer page of an unknown peer is a 404.
+func TestPageNoPeers(t *testing.T) {
+	m := coretest.StartMonitor(t, core.Config{Store: memory.New(),
+		Clock: clock.NewTestClock(t0)})
+	h := NewHandler(m, "")
+	for _, w := range []string{"1d", "lifetime"} {
+		rec := getRec(h, "/?window="+w)
+		require.Equal(t, http.StatusOK, rec.Code, w)
+		require.Contains(t, rec.Body.String(), "No peer with a channel yet.")
+		require.Empty(t, rowOrder(rec.Body.String()))
+	}
+	rec := getRec(h, "/peer/"+knownPeers[0].id)
+	require.Equal(t, http.StatusNotFound, rec.Code)
+}
+
+// TestPageClockStepsBack: with the clock set back past every event, the
+// page is drawn at the monitor's own latest time, as before the step.
+func TestPageClockStepsBack(t *testing.T) {
+	clk := clock.NewTestClock(t0)
+	m := coretest.StartMonitor(t, core.Config{Store: memory.New(),
+		Clock: clk})
+	ctx := context.Background()
+	id, err := core.ParsePeerID(knownPeers[0].id)
+	require.NoError(t, err)
+	cp, err := core.ParseChannelPoint(lndtest.ChanPoint(1))
+	require.NoError(t, err)
+	require.NoError(t, m.Apply(ctx, core.Event{Type: core.ChannelOpened,
+		Peer: id, Channel: cp}))
+	clk.SetTime(t0.Add(5 * time.Hour))
+	require.NoError(t, m.Apply(ctx, core.Event{Type: core.PeerOffline,
+		Peer: id, Time: clk.Now()}))
+	clk.SetTime(t0.Add(6 * time.Hour))
+	h := NewHandler(m, "")
+	before := getRec(h, "/?window=lifetime").Body.String()
+	require.Contains(t, before, `data-s="n0 f`+
+		strconv.FormatInt(5*3600, 36)+" "+
+		strconv.FormatInt(6*3600, 36)+`"`)
+	for _, back := range []time.Duration{time.Hour, 6 * time.Hour,
+		30 * 24 * time.Hour} {
+
+		clk.SetTime(t0.Add(6*time.Hour - back))
+		for _, target := range []string{"/?window=lifetime",
+			"/?window=1d", "/peer/" + id.String()} {
+
+			rec := getRec(h, target)
+			require.Equal(t, http.StatusOK, rec.Code, target)
+		}
+		require.Equal(t, before,
+			getRec(h, "/?window=lifetime").Body.String(), back)
+	}
+}
+
 // TestTimelineEndpoint answers /v1/timeline with knownNode's segments.
 func TestTimelineEndpoint(t *testing.T) {
 	h := NewHandler(knownNode(t), "")
