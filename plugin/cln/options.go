@@ -231,84 +231,13 @@ func (v optionValues) check() (settings, error) {
 		return settings{}, fmt.Errorf("option %s: empty path",
 			optDatadir)
 	}
-	s.PostgresDSN = v.PostgresDSN
-	switch s.Store {
-	case storeBadger, storeMemory:
-		if s.PostgresDSN != "" {
-			return settings{}, fmt.Errorf("option %s is given but "+
-				"%s is %s: set %s=%s", optPostgresDSN,
-				optStore, s.Store, optStore, storePostgres)
-		}
-	case storePostgres:
-		if s.PostgresDSN == "" {
-			return settings{}, fmt.Errorf("option %s=%s needs "+
-				"option %s", optStore, storePostgres,
-				optPostgresDSN)
-		}
-	default:
-		return settings{}, fmt.Errorf("option %s: %q is not a store "+
-			"kind: want %s, %s or %s", optStore, s.Store,
-			storeBadger, storePostgres, storeMemory)
+	if err := v.checkStore(&s); err != nil {
+		return settings{}, err
+	}
+	if err := v.checkDurations(&s); err != nil {
+		return settings{}, err
 	}
 	var err error
-	if s.Reconcile, err = parseDuration(optReconcile, v.Reconcile,
-		time.Second); err != nil {
-
-		return settings{}, err
-	}
-	if err := inRange(optReconcile, s.Reconcile, time.Second,
-		maxReconcile, "never"); err != nil {
-
-		return settings{}, err
-	}
-
-	name, val, legacy := optRetention, v.Retention, 24*time.Hour
-	if v.RetentionDays != "" {
-		if v.Retention != defaultRetention {
-			return settings{}, fmt.Errorf("options %s and %s: "+
-				"give one (%s is the older name)", optRetention,
-				optRetentionDays, optRetentionDays)
-		}
-		name, val = optRetentionDays, v.RetentionDays
-	}
-	if s.Retention, err = parseDuration(name, val, legacy); err != nil {
-		return settings{}, err
-	}
-	if err := inRange(name, s.Retention, time.Second, maxRetention,
-		"forever"); err != nil {
-
-		return settings{}, err
-	}
-	if s.Retention == 0 {
-		// core keeps closed channels forever when negative.
-		s.Retention = -1
-	}
-
-	if s.Grace, err = parseDuration(optGrace, v.Grace,
-		time.Second); err != nil {
-
-		return settings{}, err
-	}
-	if err := inRange(optGrace, s.Grace, time.Second, maxGrace,
-		"none"); err != nil {
-
-		return settings{}, err
-	}
-
-	if s.Sync, err = parseDuration(optSync, v.Sync,
-		time.Second); err != nil {
-
-		return settings{}, err
-	}
-	if s.Sync == 0 {
-		return settings{}, fmt.Errorf("option %s: %q: want a "+
-			"duration of at least 1s", optSync, v.Sync)
-	}
-	if err := inRange(optSync, s.Sync, time.Second, maxReconcile,
-		"never"); err != nil {
-
-		return settings{}, err
-	}
 	if s.Advice, err = advice.Parse(v.Advice, "",
 		adviceName); err != nil {
 
@@ -318,4 +247,93 @@ func (v optionValues) check() (settings, error) {
 		return settings{}, err
 	}
 	return s, nil
+}
+
+// checkStore checks the store options into s.
+func (v optionValues) checkStore(s *settings) error {
+	s.PostgresDSN = v.PostgresDSN
+	switch s.Store {
+	case storeBadger, storeMemory:
+		if s.PostgresDSN != "" {
+			return fmt.Errorf("option %s is given but "+
+				"%s is %s: set %s=%s", optPostgresDSN,
+				optStore, s.Store, optStore, storePostgres)
+		}
+	case storePostgres:
+		if s.PostgresDSN == "" {
+			return fmt.Errorf("option %s=%s needs "+
+				"option %s", optStore, storePostgres,
+				optPostgresDSN)
+		}
+	default:
+		return fmt.Errorf("option %s: %q is not a store "+
+			"kind: want %s, %s or %s", optStore, s.Store,
+			storeBadger, storePostgres, storeMemory)
+	}
+	return nil
+}
+
+// checkDurations checks the reconcile, retention, grace and sync
+// options into s.
+func (v optionValues) checkDurations(s *settings) error {
+	var err error
+	if s.Reconcile, err = parseDuration(optReconcile, v.Reconcile,
+		time.Second); err != nil {
+
+		return err
+	}
+	if err := inRange(optReconcile, s.Reconcile, time.Second,
+		maxReconcile, "never"); err != nil {
+
+		return err
+	}
+
+	name, val, legacy := optRetention, v.Retention, 24*time.Hour
+	if v.RetentionDays != "" {
+		if v.Retention != defaultRetention {
+			return fmt.Errorf("options %s and %s: "+
+				"give one (%s is the older name)", optRetention,
+				optRetentionDays, optRetentionDays)
+		}
+		name, val = optRetentionDays, v.RetentionDays
+	}
+	if s.Retention, err = parseDuration(name, val, legacy); err != nil {
+		return err
+	}
+	if err := inRange(name, s.Retention, time.Second, maxRetention,
+		"forever"); err != nil {
+
+		return err
+	}
+	if s.Retention == 0 {
+		// core keeps closed channels forever when negative.
+		s.Retention = -1
+	}
+
+	if s.Grace, err = parseDuration(optGrace, v.Grace,
+		time.Second); err != nil {
+
+		return err
+	}
+	if err := inRange(optGrace, s.Grace, time.Second, maxGrace,
+		"none"); err != nil {
+
+		return err
+	}
+
+	if s.Sync, err = parseDuration(optSync, v.Sync,
+		time.Second); err != nil {
+
+		return err
+	}
+	if s.Sync == 0 {
+		return fmt.Errorf("option %s: %q: want a "+
+			"duration of at least 1s", optSync, v.Sync)
+	}
+	if err := inRange(optSync, s.Sync, time.Second, maxReconcile,
+		"never"); err != nil {
+
+		return err
+	}
+	return nil
 }

@@ -136,37 +136,11 @@ func ValidateManifest(raw json.RawMessage, optionPrefix string) (*Manifest,
 	if !ok {
 		return nil, fmt.Errorf(`"result.rpcmethods" missing`)
 	}
-	{
-		var methods []ManifestMethod
-		if err := strictArray(r, &methods); err != nil {
-			return nil, fmt.Errorf("rpcmethods: %w", err)
-		}
-		names := map[string]bool{}
-		for _, meth := range methods {
-			switch {
-			case meth.Name == "":
-				return nil, fmt.Errorf("rpcmethod without a name")
-			case meth.Description == "":
-				return nil, fmt.Errorf("rpcmethod %q does "+
-					"not have a string \"description\"",
-					meth.Name)
-			case meth.Usage == "":
-				return nil, fmt.Errorf("rpcmethod %q: \"usage\" not "+
-					"provided", meth.Name)
-			case names[meth.Name]:
-				return nil, fmt.Errorf("rpcmethod %q declared twice",
-					meth.Name)
-			}
-			for _, b := range builtinCommands {
-				if meth.Name == b {
-					return nil, fmt.Errorf("rpcmethod %q: "+
-						"already registered", meth.Name)
-				}
-			}
-			names[meth.Name] = true
-		}
-		m.RPCMethods = methods
+	methods, err := checkMethods(r)
+	if err != nil {
+		return nil, err
 	}
+	m.RPCMethods = methods
 
 	if s, ok := top["subscriptions"]; ok {
 		if err := strictArray(s, &m.Subscriptions); err != nil {
@@ -179,20 +153,13 @@ func ValidateManifest(raw json.RawMessage, optionPrefix string) (*Manifest,
 			}
 		}
 	}
-	for _, b := range []string{"dynamic", "nonnumericids"} {
-		v, ok := top[b]
-		if !ok {
-			continue
-		}
-		var x bool
-		if err := json.Unmarshal(v, &x); err != nil {
-			return nil, fmt.Errorf("%s: %s is not a bool", b, v)
-		}
-		if b == "dynamic" {
-			m.Dynamic = x
-		} else {
-			m.NonNumericIDs = x
-		}
+	if m.Dynamic, err = manifestBool(top, "dynamic"); err != nil {
+		return nil, err
+	}
+	if m.NonNumericIDs, err = manifestBool(top,
+		"nonnumericids"); err != nil {
+
+		return nil, err
 	}
 	if n, ok := top["notifications"]; ok {
 		if err := strictArray(n, &m.Notifications); err != nil {
@@ -212,6 +179,54 @@ func ValidateManifest(raw json.RawMessage, optionPrefix string) (*Manifest,
 		}
 	}
 	return m, nil
+}
+
+// manifestBool reads the manifest's optional bool field name.
+func manifestBool(top map[string]json.RawMessage, name string) (bool,
+	error) {
+
+	var x bool
+	v, ok := top[name]
+	if !ok {
+		return false, nil
+	}
+	if err := json.Unmarshal(v, &x); err != nil {
+		return false, fmt.Errorf("%s: %s is not a bool", name, v)
+	}
+	return x, nil
+}
+
+// checkMethods checks the manifest's rpcmethods as lightningd does.
+func checkMethods(r json.RawMessage) ([]ManifestMethod, error) {
+	var methods []ManifestMethod
+	if err := strictArray(r, &methods); err != nil {
+		return nil, fmt.Errorf("rpcmethods: %w", err)
+	}
+	names := map[string]bool{}
+	for _, meth := range methods {
+		switch {
+		case meth.Name == "":
+			return nil, fmt.Errorf("rpcmethod without a name")
+		case meth.Description == "":
+			return nil, fmt.Errorf("rpcmethod %q does "+
+				"not have a string \"description\"",
+				meth.Name)
+		case meth.Usage == "":
+			return nil, fmt.Errorf("rpcmethod %q: \"usage\" not "+
+				"provided", meth.Name)
+		case names[meth.Name]:
+			return nil, fmt.Errorf("rpcmethod %q declared twice",
+				meth.Name)
+		}
+		for _, b := range builtinCommands {
+			if meth.Name == b {
+				return nil, fmt.Errorf("rpcmethod %q: "+
+					"already registered", meth.Name)
+			}
+		}
+		names[meth.Name] = true
+	}
+	return methods, nil
 }
 
 func strictArray(raw json.RawMessage, into any) error {

@@ -284,92 +284,112 @@ func (s *rpcServer) handle(req *rpcReq) (any, *RPCError) {
 		return info, nil
 
 	case "listpeers":
-		id, err := peerParam(p)
-		if err != nil {
-			return nil, err
-		}
-		peers := []any{}
-		for _, pid := range st.sortedPeers() {
-			pe := st.peers[pid]
-			if id != "" && pid != id {
-				continue
-			}
-			n := st.numChannels(pid)
-			if !pe.Connected && n == 0 {
-				continue
-			}
-			entry := map[string]any{
-				"id":           pid,
-				"connected":    pe.Connected,
-				"num_channels": n,
-			}
-			if pe.Connected {
-				entry["netaddr"] = []string{"127.0.0.1:9735"}
-				entry["features"] = "08a0000a0a69a2"
-			}
-			peers = append(peers, entry)
-		}
-		return map[string]any{"peers": peers}, nil
-
+		return st.listPeers(p)
 	case "listpeerchannels":
-		id, err := peerParam(p)
-		if err != nil {
-			return nil, err
-		}
-		chans := []any{}
-		for _, c := range st.channels {
-			if c.Closed || (id != "" && c.PeerID != id) {
-				continue
-			}
-			chans = append(chans, st.peerChannel(c))
-		}
-		return map[string]any{"channels": chans}, nil
-
+		return st.listPeerChannels(p)
 	case "listnetworkevents":
 		if st.noNetEvents {
 			break
 		}
 		return st.listNetworkEvents(p)
-
 	case "getlog":
 		if st.startedAt.IsZero() {
 			break
 		}
-		return map[string]any{
-			"created_at": fmt.Sprintf("%d.%09d",
-				st.startedAt.Unix(), st.startedAt.Nanosecond()),
-			"bytes_used": 0,
-			"bytes_max":  10485760,
-			"log":        []any{},
-		}, nil
-
+		return st.getlog(), nil
 	case "listclosedchannels":
-		id, err := peerParam(p)
-		if err != nil {
-			return nil, err
-		}
-		chans := []any{}
-		for _, c := range st.channels {
-			if !c.Closed || (id != "" && c.PeerID != id) {
-				continue
-			}
-			chans = append(chans, map[string]any{
-				"peer_id":          c.PeerID,
-				"channel_id":       c.ChannelID,
-				"short_channel_id": c.ShortChannelID,
-				"opener":           "remote",
-				"private":          false,
-				"funding_txid":     c.FundingTxid,
-				"funding_outnum":   c.FundingOutnum,
-				"total_msat":       uint64(100000000),
-				"final_to_us_msat": uint64(0),
-				"close_cause":      "remote",
-			})
-		}
-		return map[string]any{"closedchannels": chans}, nil
+		return st.listClosedChannels(p)
 	}
 	return nil, &RPCError{Code: -32601,
 		Message: "Unknown command '" + req.Method + "'"}
+}
+
+// listPeers answers listpeers [id].
+func (st *state) listPeers(p json.RawMessage) (any, *RPCError) {
+	id, err := peerParam(p)
+	if err != nil {
+		return nil, err
+	}
+	peers := []any{}
+	for _, pid := range st.sortedPeers() {
+		pe := st.peers[pid]
+		if id != "" && pid != id {
+			continue
+		}
+		n := st.numChannels(pid)
+		if !pe.Connected && n == 0 {
+			continue
+		}
+		entry := map[string]any{
+			"id":           pid,
+			"connected":    pe.Connected,
+			"num_channels": n,
+		}
+		if pe.Connected {
+			entry["netaddr"] = []string{"127.0.0.1:9735"}
+			entry["features"] = "08a0000a0a69a2"
+		}
+		peers = append(peers, entry)
+	}
+	return map[string]any{"peers": peers}, nil
+}
+
+// listPeerChannels answers listpeerchannels [id].
+func (st *state) listPeerChannels(p json.RawMessage) (any,
+	*RPCError) {
+
+	id, err := peerParam(p)
+	if err != nil {
+		return nil, err
+	}
+	chans := []any{}
+	for _, c := range st.channels {
+		if c.Closed || (id != "" && c.PeerID != id) {
+			continue
+		}
+		chans = append(chans, st.peerChannel(c))
+	}
+	return map[string]any{"channels": chans}, nil
+}
+
+// getlog answers getlog with no lines: only created_at is read.
+func (st *state) getlog() map[string]any {
+	return map[string]any{
+		"created_at": fmt.Sprintf("%d.%09d",
+			st.startedAt.Unix(), st.startedAt.Nanosecond()),
+		"bytes_used": 0,
+		"bytes_max":  10485760,
+		"log":        []any{},
+	}
+}
+
+// listClosedChannels answers listclosedchannels [id].
+func (st *state) listClosedChannels(p json.RawMessage) (any,
+	*RPCError) {
+
+	id, err := peerParam(p)
+	if err != nil {
+		return nil, err
+	}
+	chans := []any{}
+	for _, c := range st.channels {
+		if !c.Closed || (id != "" && c.PeerID != id) {
+			continue
+		}
+		chans = append(chans, map[string]any{
+			"peer_id":          c.PeerID,
+			"channel_id":       c.ChannelID,
+			"short_channel_id": c.ShortChannelID,
+			"opener":           "remote",
+			"private":          false,
+			"funding_txid":     c.FundingTxid,
+			"funding_outnum":   c.FundingOutnum,
+			"total_msat":       uint64(100000000),
+			"final_to_us_msat": uint64(0),
+			"close_cause":      "remote",
+		})
+	}
+	return map[string]any{"closedchannels": chans}, nil
 }
 
 func (st *state) sortedPeers() []string {
@@ -449,66 +469,4 @@ func peerParam(p json.RawMessage) (string, *RPCError) {
 		return "", bad
 	}
 	return *id, nil
-}
-
-// AddHistory records a state change in the channel's state_changes, at a
-// time of the test's choosing, without changing its state: the history of
-// a channel that was opened before the test's node started.
-func (c *Channel) AddHistory(at time.Time, oldState, newState string) {
-	c.changes = append(c.changes, stateChangeEntry{
-		Timestamp: at.UTC().Format("2006-01-02T15:04:05.000Z"),
-		OldState:  oldState, NewState: newState, Cause: "remote",
-	})
-}
-
-// listNetworkEvents answers listnetworkevents [id] [index] [start]
-// [limit]: index must be "created" when given; start is the first
-// created_index listed.
-func (st *state) listNetworkEvents(p json.RawMessage) (any, *RPCError) {
-	var args struct {
-		ID    *string `json:"id"`
-		Index *string `json:"index"`
-		Start *uint64 `json:"start"`
-		Limit *uint32 `json:"limit"`
-	}
-	bad := func(msg string) *RPCError {
-		return &RPCError{Code: -32602, Message: msg}
-	}
-	if p[0] == '[' {
-		var arr []json.RawMessage
-		if err := json.Unmarshal(p, &arr); err != nil || len(arr) > 4 {
-			return nil, bad("too many parameters")
-		}
-		dst := []any{&args.ID, &args.Index, &args.Start, &args.Limit}
-		for i, a := range arr {
-			if err := json.Unmarshal(a, dst[i]); err != nil {
-				return nil, bad(err.Error())
-			}
-		}
-	} else if err := json.Unmarshal(p, &args); err != nil {
-		return nil, bad(err.Error())
-	}
-	if args.ID != nil && len(*args.ID) != 66 {
-		return nil, bad("id: should be a node id")
-	}
-	if args.Index != nil && *args.Index != "created" {
-		return nil, bad("index: should be one of \"created\"")
-	}
-	if (args.Start != nil || args.Limit != nil) && args.Index == nil {
-		return nil, bad("Can only specify start/limit with index")
-	}
-	evs := []NetworkEvent{}
-	for _, e := range st.netEvents {
-		if args.ID != nil && e.PeerID != *args.ID {
-			continue
-		}
-		if args.Start != nil && e.CreatedIndex < *args.Start {
-			continue
-		}
-		if args.Limit != nil && len(evs) >= int(*args.Limit) {
-			break
-		}
-		evs = append(evs, e)
-	}
-	return map[string]any{"networkevents": evs}, nil
 }
