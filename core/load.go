@@ -9,6 +9,31 @@ func (m *Monitor) load(st *StoredState) error {
 	m.monitoringSince = timeNs(st.Meta.MonitoringSince)
 	m.heartbeat = timeNs(st.Meta.Heartbeat)
 	m.lastTime = m.heartbeat
+	if err := m.loadGaps(st); err != nil {
+		return err
+	}
+	m.loadPeers(st)
+	if err := m.loadLogs(st); err != nil {
+		return err
+	}
+	if err := m.loadChannels(st); err != nil {
+		return err
+	}
+	m.loadSamples(st)
+	for _, a := range st.Alerts {
+		m.alerts[a.Key] = cloneAlert(a)
+	}
+	for _, p := range m.peers {
+		p.queued = p.tl.len()
+		if p.openChans == 0 {
+			p.liveStart = p.tl.len()
+		}
+	}
+	return nil
+}
+
+// loadGaps rebuilds the monitoring gaps, which must come in order.
+func (m *Monitor) loadGaps(st *StoredState) error {
 	for _, g := range st.Gaps {
 		s, e := timeNs(g.Start), timeNs(g.End)
 		if e < s || (len(m.gapEnd) > 0 && s < m.gapEnd[len(m.gapEnd)-1]) {
@@ -17,6 +42,11 @@ func (m *Monitor) load(st *StoredState) error {
 		}
 		m.appendGap(s, e)
 	}
+	return nil
+}
+
+// loadPeers rebuilds the tracked peers from their records.
+func (m *Monitor) loadPeers(st *StoredState) {
 	for _, r := range st.Peers {
 		p := &peerState{id: r.Peer, tl: newTimeline()}
 		p.tracked = true
@@ -38,6 +68,11 @@ func (m *Monitor) load(st *StoredState) error {
 		}
 		m.peers[r.Peer] = p
 	}
+}
+
+// loadLogs replays each peer's event log onto its timeline; a log must
+// belong to a loaded peer, continue its timeline and never go back in time.
+func (m *Monitor) loadLogs(st *StoredState) error {
 	for _, l := range st.Logs {
 		p, ok := m.peers[l.Peer]
 		if !ok {
@@ -61,6 +96,11 @@ func (m *Monitor) load(st *StoredState) error {
 			m.lastTime = max(m.lastTime, last)
 		}
 	}
+	return nil
+}
+
+// loadChannels rebuilds the channels, each of a loaded peer.
+func (m *Monitor) loadChannels(st *StoredState) error {
 	for _, r := range st.Channels {
 		p, ok := m.peers[r.Peer]
 		if !ok {
@@ -76,16 +116,6 @@ func (m *Monitor) load(st *StoredState) error {
 			p.openChans++
 		}
 		m.channels[r.Point] = c
-	}
-	m.loadSamples(st)
-	for _, a := range st.Alerts {
-		m.alerts[a.Key] = cloneAlert(a)
-	}
-	for _, p := range m.peers {
-		p.queued = p.tl.len()
-		if p.openChans == 0 {
-			p.liveStart = p.tl.len()
-		}
 	}
 	return nil
 }
