@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 )
@@ -88,8 +90,8 @@ const orderJS = `Array.from(document.querySelectorAll("#peers tbody tr")).map(fu
 // within a pixel and in its state's colour (the monitor's own downtime in
 // the unmonitored one), hover titles, sorting by uptime in place both
 // ways, a phone-wide window without sideways scrolling of the page, a
-// screenshot in artifacts/page-screenshot.png, and a peer's link to its
-// own page.
+// screenshot in artifacts/page-screenshot.png, a peer's link to its own
+// page, and, with JavaScript off, each segment still in its colour.
 func TestBrowser(t *testing.T) {
 	exe := chromium(t)
 	srv := newLoopbackServer(t, NewHandler(knownNode(t), ""))
@@ -215,6 +217,33 @@ func TestBrowser(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{knownPeers[0].id, "2026-11-21 16:00",
 		"true"}, peerPage)
+
+	// Without JavaScript the timelines show the same colours: what is
+	// drawn at the middle of each known segment is in its state's.
+	_, err = chromedp.Call(bctx, emulation.SetScriptExecutionDisabled,
+		emulation.SetScriptExecutionDisabledParams{Value: true})
+	require.NoError(t, err)
+	require.NoError(t, chromedp.Do(bctx,
+		chromedp.EmulateViewport(1280, 800)))
+	load()
+	scripted, err := chromedp.Run(bctx, chromedp.Evaluate[bool](
+		`document.querySelector("#peers rect title")!==null`))
+	require.NoError(t, err)
+	require.False(t, scripted, "the page's script ran")
+	for i, want := range knownPeers {
+		for j, s := range want.segs {
+			js := fmt.Sprintf(`(function(){
+var b=document.querySelectorAll("#peers tbody tr")[%d].querySelector("svg").getBoundingClientRect(),
+e=document.elementFromPoint(b.left+b.width*%g,b.top+b.height/2);
+return e.tagName+" "+e.getAttribute("class")})()`, i,
+				(s.from+s.to)/2/24)
+			got, err := chromedp.Run(bctx,
+				chromedp.Evaluate[string](js))
+			require.NoError(t, err)
+			require.Equal(t, "rect "+segClass(s.state), got,
+				"without script: peer %d segment %d", i, j)
+		}
+	}
 }
 
 // newLoopbackServer serves h on a loopback port until the test ends and
