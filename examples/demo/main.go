@@ -36,106 +36,151 @@ func main() {
 	}
 }
 
-func run(args []string, out io.Writer) error {
+// options are the demo's flags.
+type options struct {
+	dir    string
+	days   int
+	seed   int64
+	gap    time.Duration
+	window string
+}
+
+// parseArgs reads the demo's flags and checks them.
+func parseArgs(args []string) (options, error) {
+	var o options
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	dir := fs.String("dir", "demo-data", "directory for the badger "+
+	fs.StringVar(&o.dir, "dir", "demo-data", "directory for the badger "+
 		"store and report.json (its store/ is replaced)")
-	days := fs.Int("days", 30, "simulated days")
-	seed := fs.Int64("seed", 1, "random seed of the simulation")
-	gap := fs.Duration("gap", 6*time.Hour, "how long the monitor is "+
+	fs.IntVar(&o.days, "days", 30, "simulated days")
+	fs.Int64Var(&o.seed, "seed", 1, "random seed of the simulation")
+	fs.DurationVar(&o.gap, "gap", 6*time.Hour, "how long the monitor is "+
 		"down at the midway restart")
-	window := fs.String("window", "1d", "headline window of the table "+
-		"(1d, 7d, 30d, lifetime or a duration such as 12h)")
+	fs.StringVar(&o.window, "window", "1d", "headline window of the "+
+		"table (1d, 7d, 30d, lifetime or a duration such as 12h)")
 	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if o.days < 2 {
+		return o, fmt.Errorf("-days %d: want at least 2", o.days)
+	}
+	if _, err := core.ParseWindow(o.window); err != nil {
+		return o, fmt.Errorf("-window: %w", err)
+	}
+	return o, nil
+}
+
+// results are what the simulation's final monitor reported: the table's
+// report over the headline window, and the page's report and timeline
+// over the whole simulation.
+type results struct {
+	rep, pageRep core.Report
+	tl           core.Timeline
+}
+
+// run runs the demo with args and prints its table and legend to out.
+func run(args []string, out io.Writer) error {
+	o, err := parseArgs(args)
+	if err != nil {
 		return err
 	}
-	if *days < 2 {
-		return fmt.Errorf("-days %d: want at least 2", *days)
-	}
-	if _, err := core.ParseWindow(*window); err != nil {
-		return fmt.Errorf("-window: %w", err)
-	}
-
-	storeDir := filepath.Join(*dir, "store")
+	storeDir := filepath.Join(o.dir, "store")
 	if err := os.RemoveAll(storeDir); err != nil {
 		return fmt.Errorf("clear %s: %w", storeDir, err)
 	}
-	if err := os.MkdirAll(*dir, 0o700); err != nil {
-		return fmt.Errorf("create %s: %w", *dir, err)
+	if err := os.MkdirAll(o.dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", o.dir, err)
 	}
 
 	start := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
-	end := start.Add(time.Duration(*days) * 24 * time.Hour)
-	node := newSimNode(*seed, start, end)
-	clk := clock.NewTestClock(start)
-	ctx := context.Background()
-
-	// First half, then the monitor is down for -gap while the node
-	// carries on, then the second half on the same store.
-	mid := start.Add(end.Sub(start) / 2)
+	end := start.Add(time.Duration(o.days) * 24 * time.Hour)
+	node := newSimNode(o.seed, start, end)
 	began := time.Now()
-	if err := runPhase(ctx, storeDir, clk, node, start, mid,
-		nil); err != nil {
+	res, err := simulate(storeDir, node, o, start, end)
+	if err != nil {
 		return err
 	}
-	var rep, pageRep core.Report
-	var tl core.Timeline
-	if err := runPhase(ctx, storeDir, clk, node, mid.Add(*gap), end,
+	elapsed := time.Since(began)
+
+	reportPath, pagePath, err := writeFiles(o.dir, res)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Simulated %d days of a node with %d channel "+
+		"peers (%d events), monitor down for %v on day %d.\n\n", o.days,
+		len(node.peers), node.applied, o.gap, o.days/2)
+	if err := table.Write(out, res.rep); err != nil {
+		return err
+	}
+	fmt.Fprintln(out)
+	writeLegend(out, node, res.rep)
+	fmt.Fprintf(out, "\nJSON report: %s\nTimeline page: %s (open it "+
+		"in a browser)\nStore: %s (badger)\nRan in %v.\n", reportPath,
+		pagePath, storeDir, elapsed.Round(time.Millisecond))
+	return nil
+}
+
+// simulate runs the node from start to end through monitors on the store
+// in storeDir: the first half, then the monitor is down for the gap while
+// the node carries on, then the second half on the same store.
+func simulate(storeDir string, node *simNode, o options, start,
+	end time.Time) (results, error) {
+
+	clk := clock.NewTestClock(start)
+	ctx := context.Background()
+	mid := start.Add(end.Sub(start) / 2)
+	var res results
+	if err := runPhase(ctx, storeDir, clk, node, start, mid,
+		nil); err != nil {
+		return res, err
+	}
+	err := runPhase(ctx, storeDir, clk, node, mid.Add(o.gap), end,
 		func(m *core.Monitor) error {
 			var err error
-			rep, err = m.Report(ctx, core.ReportQuery{
-				Window: *window,
+			res.rep, err = m.Report(ctx, core.ReportQuery{
+				Window: o.window,
 			})
 			if err != nil {
 				return err
 			}
 			// The page covers the whole simulation.
-			pageRep, err = m.Report(ctx, core.ReportQuery{
+			res.pageRep, err = m.Report(ctx, core.ReportQuery{
 				Window: core.WindowLifetime,
 			})
 			if err != nil {
 				return err
 			}
-			tl, err = m.Timeline(ctx, core.TimelineQuery{
+			res.tl, err = m.Timeline(ctx, core.TimelineQuery{
 				Window:      core.WindowLifetime,
 				MaxSegments: httpapi.PageSegments,
 			})
 			return err
-		}); err != nil {
-		return err
-	}
-	elapsed := time.Since(began)
+		})
+	return res, err
+}
 
-	reportPath := filepath.Join(*dir, "report.json")
-	raw, err := json.MarshalIndent(rep, "", "  ")
+// writeFiles writes the JSON report and the static timeline page into dir
+// and returns their paths.
+func writeFiles(dir string, res results) (reportPath, pagePath string,
+	err error) {
+
+	reportPath = filepath.Join(dir, "report.json")
+	raw, err := json.MarshalIndent(res.rep, "", "  ")
 	if err != nil {
-		return err
+		return "", "", err
 	}
 	if err := os.WriteFile(reportPath, raw, 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", reportPath, err)
+		return "", "", fmt.Errorf("write %s: %w", reportPath, err)
 	}
 	var page bytes.Buffer
-	if err := httpapi.WritePage(&page, pageRep, tl, httpapi.PageOptions{
-		Static: true}); err != nil {
-		return err
+	if err := httpapi.WritePage(&page, res.pageRep, res.tl,
+		httpapi.PageOptions{Static: true}); err != nil {
+		return "", "", err
 	}
-	pagePath := filepath.Join(*dir, "report.html")
+	pagePath = filepath.Join(dir, "report.html")
 	if err := os.WriteFile(pagePath, page.Bytes(), 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", pagePath, err)
+		return "", "", fmt.Errorf("write %s: %w", pagePath, err)
 	}
-
-	fmt.Fprintf(out, "Simulated %d days of a node with %d channel "+
-		"peers (%d events), monitor down for %v on day %d.\n\n", *days,
-		len(node.peers), node.applied, *gap, *days/2)
-	if err := table.Write(out, rep); err != nil {
-		return err
-	}
-	fmt.Fprintln(out)
-	writeLegend(out, node, rep)
-	fmt.Fprintf(out, "\nJSON report: %s\nTimeline page: %s (open it "+
-		"in a browser)\nStore: %s (badger)\nRan in %v.\n", reportPath,
-		pagePath, storeDir, elapsed.Round(time.Millisecond))
-	return nil
+	return reportPath, pagePath, nil
 }
 
 // runPhase opens the store, runs a monitor fed by the simulated node from
