@@ -42,7 +42,7 @@ const (
 )
 
 // startTimeout bounds the wait for a server to accept connections.
-const startTimeout = 60 * time.Second
+const startTimeout = 2 * time.Minute
 
 // Server is a PostgreSQL server a test started.
 type Server struct {
@@ -243,6 +243,11 @@ func Exec(t testing.TB, dsn, sql string, args ...any) {
 var (
 	sharedMu  sync.Mutex
 	sharedSrv *Server
+
+	// sharedCleanups are the shared server's cleanups, run by
+	// StopShared: registered as soon as there is something to clean,
+	// so that a start that fails half-way leaves no server behind.
+	sharedCleanups []func()
 )
 
 // Shared returns a server shared by the tests of a package, started by
@@ -264,13 +269,10 @@ func Shared(t testing.TB) *Server {
 func StopShared() {
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
-	if sharedSrv == nil {
-		return
+	for i := len(sharedCleanups) - 1; i >= 0; i-- {
+		sharedCleanups[i]()
 	}
-	k := &keeper{}
-	sharedSrv.Stop(k)
-	_ = os.RemoveAll(sharedSrv.dir)
-	sharedSrv = nil
+	sharedCleanups, sharedSrv = nil, nil
 }
 
 // keeper is a testing.TB for the shared server: cleanups are left to
@@ -279,7 +281,10 @@ type keeper struct {
 	testing.TB
 }
 
-func (k *keeper) Cleanup(func()) {}
+// Cleanup keeps f for StopShared. Callers hold sharedMu.
+func (k *keeper) Cleanup(f func()) {
+	sharedCleanups = append(sharedCleanups, f)
+}
 
 func (k *keeper) Helper() {}
 
