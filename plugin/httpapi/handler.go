@@ -123,8 +123,10 @@ func requireToken(token string, next http.Handler) http.Handler {
 				}
 				w.Header().Set("WWW-Authenticate", challenge)
 				writeJSON(w, http.StatusUnauthorized, ErrorBody{
-					"missing or wrong bearer token (see " +
-						"--auth.tokenpath)"})
+					"missing or wrong bearer token (the " +
+						"content of the token file " +
+						"the server named in its log " +
+						"at start)"})
 				return
 			}
 		}

@@ -342,6 +342,9 @@ func TestPageToken(t *testing.T) {
 	require.Contains(t, rec.Header().Get("WWW-Authenticate"), "Basic")
 	require.Contains(t, getRec(h, PathReport).Header().Get(
 		"WWW-Authenticate"), "Bearer")
+	// Both front ends serve this answer: it names no option of one.
+	require.Contains(t, rec.Body.String(), "token file")
+	require.NotContains(t, rec.Body.String(), "--")
 
 	for _, c := range []struct {
 		user, pass string
