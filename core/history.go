@@ -127,9 +127,21 @@ func (m *Monitor) fillable(from, t int64) (a int64, backfill, ok bool) {
 // replayStep is an event of the replay: a peer event of the node's
 // records, or the open of a channel the snapshot lists.
 type replayStep struct {
-	t  int64
-	ev *Event
-	sc *SnapshotChannel
+	t     int64
+	ev    *Event
+	sc    *SnapshotChannel
+	close *SnapshotClose
+}
+
+// rank orders steps at the same instant: opens, events, closes.
+func (s replayStep) rank() int {
+	switch {
+	case s.sc != nil:
+		return 0
+	case s.ev != nil:
+		return 1
+	}
+	return 2
 }
 
 // replay records the node's events from a to t as if the monitor had
@@ -176,14 +188,18 @@ func (m *Monitor) replay(snap Snapshot, events []Event, a, t int64,
 		}
 		steps = append(steps, replayStep{t: at, sc: sc})
 	}
-	// Opens before events at the same instant; otherwise in order.
+	steps = append(steps, m.closeSteps(snap, a, t)...)
 	slices.SortStableFunc(steps, func(x, y replayStep) int {
 		if x.t != y.t {
 			return cmpInt64(x.t, y.t)
 		}
-		return cmpBool(x.sc == nil, y.sc == nil)
+		return cmpInt64(int64(x.rank()), int64(y.rank()))
 	})
 	for _, s := range steps {
+		if s.close != nil {
+			m.replayClose(s.close.Point, s.t)
+			continue
+		}
 		if s.sc != nil {
 			p := m.peer(s.sc.Peer)
 			m.openChannel(p, s.sc.Point, s.sc.ShortChannelID,
@@ -205,6 +221,34 @@ func (m *Monitor) replay(snap Snapshot, events []Event, a, t int64,
 	}
 	m.log.Infof("%s from the node's records: %v to %v (%d events)",
 		kind, nsTime(a), nsTime(t), len(steps))
+}
+
+// closeSteps are the closes the node recorded within (a, t] of channels
+// the monitor holds open. Callers hold mu.
+func (m *Monitor) closeSteps(snap Snapshot, a, t int64) []replayStep {
+	var steps []replayStep
+	for i := range snap.Closed {
+		sc := &snap.Closed[i]
+		c, ok := m.channels[sc.Point]
+		ct := timeNs(sc.ClosedAt)
+		if ok && c.open() && ct > a && ct <= t {
+			steps = append(steps, replayStep{t: ct, close: sc})
+		}
+	}
+	return steps
+}
+
+// replayClose closes a channel at the node's time of its close, during a
+// replay. Callers hold mu.
+func (m *Monitor) replayClose(cp ChannelPoint, t int64) {
+	c, ok := m.channels[cp]
+	if !ok || !c.open() {
+		return
+	}
+	p := m.peers[c.rec.Peer]
+	m.log.Infof("channel %v closed at %v, by the node's records",
+		cp, nsTime(t))
+	m.closeChannel(p, cp, max(t, p.lastEvent))
 }
 
 // initialStates sets each peer's state at a from the node's records: the
@@ -261,17 +305,6 @@ func cmpInt64(a, b int64) int {
 		return 1
 	}
 	return 0
-}
-
-// cmpBool orders false before true.
-func cmpBool(a, b bool) int {
-	switch {
-	case a == b:
-		return 0
-	case !a:
-		return -1
-	}
-	return 1
 }
 
 // Filled returns the spans filled from the node's records, oldest first.

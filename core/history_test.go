@@ -253,3 +253,70 @@ func TestBadHistory(t *testing.T) {
 	require.False(t, connected)
 	require.Empty(t, sc.report().FilledFromNode)
 }
+
+// TestGapFillClose: a channel that closed 20 minutes into a filled gap,
+// which the node still lists with the time it recorded the close, is
+// closed at that time, not at the gap's end: its lifetime stops there,
+// the peer's outage after it is not charged to it, and a restart keeps
+// it. A close time outside the gap (or without a gap) is not used.
+func TestGapFillClose(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		at       time.Duration // close time, after the stop
+		lifetime int64
+	}{
+		{"in the gap", 20 * time.Minute, 3600 + 1200},
+		{"after the gap", 2 * time.Hour, 7200},
+		{"before the gap", -10 * time.Minute, 7200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := newSourceCtx(t)
+			a := peerN(1)
+			ch := core.SnapshotChannel{Point: chanN(1), Peer: a}
+			sc.syncSnap([]core.PeerID{a}, ch)
+			sc.advance(time.Hour)
+			require.NoError(t, sc.m.Stop())
+			stop := sc.clock.Now()
+			sc.advance(time.Hour)
+			sc.startSource()
+
+			sc.syncHistory(core.Snapshot{
+				Closed: []core.SnapshotClose{{Point: chanN(1),
+					ClosedAt: stop.Add(tc.at)}},
+			}, core.History{
+				From: stop.Add(-time.Hour),
+				Events: []core.Event{
+					peerEv(a, false, stop.Add(30*time.Minute)),
+				},
+			})
+			r := sc.report()
+			c, _ := coretest.Channel(r, chanN(1).String())
+			require.Equal(t, "closed", c.Status)
+			require.Equal(t, tc.lifetime, c.LifetimeSeconds)
+			want := tc.lifetime
+			if tc.lifetime == 7200 {
+				want -= 1800
+			}
+			require.Equal(t, want, c.UptimeSeconds)
+
+			require.NoError(t, sc.m.Stop())
+			sc.startSource()
+			sc.syncSnap(nil)
+			c2, _ := coretest.Channel(sc.report(), chanN(1).String())
+			require.Equal(t, c, c2)
+		})
+	}
+}
+
+// TestSnapshotCloseValidate: a close without a time or channel point is
+// refused, naming the input.
+func TestSnapshotCloseValidate(t *testing.T) {
+	for _, c := range []core.SnapshotClose{
+		{Point: chanN(1)},
+		{ClosedAt: time.Unix(1700000000, 0)},
+	} {
+		err := core.Snapshot{Closed: []core.SnapshotClose{c}}.Validate()
+		require.ErrorIs(t, err, core.ErrBadInput)
+		require.ErrorContains(t, err, "snapshot close")
+	}
+}

@@ -66,6 +66,19 @@ type Snapshot struct {
 
 	Channels    []SnapshotChannel
 	OnlinePeers []PeerID
+
+	// Closed lists channels the node still lists but no longer as
+	// open, with when the node recorded their close, where it knows.
+	// A channel the monitor holds open that closed during a filled gap
+	// closes at that time, not at the gap's end (docs/semantics.md,
+	// "History from the node's records").
+	Closed []SnapshotClose
+}
+
+// SnapshotClose is the node's record of a channel's close.
+type SnapshotClose struct {
+	Point    ChannelPoint
+	ClosedAt time.Time
 }
 
 // Validate checks that the snapshot is well formed: a representable time,
@@ -93,6 +106,15 @@ func (s Snapshot) Validate() error {
 			return fmt.Errorf("%w: snapshot channel %v: open time "+
 				"source %d unknown", ErrBadInput, c.Point,
 				c.OpenedAtSource)
+		}
+	}
+	for _, c := range s.Closed {
+		if c.Point == (ChannelPoint{}) || c.ClosedAt.IsZero() ||
+			!timeInRange(c.ClosedAt) {
+
+			return fmt.Errorf("%w: snapshot close of %v at %v: "+
+				"no channel point or time out of range",
+				ErrBadInput, c.Point, c.ClosedAt)
 		}
 	}
 	for _, p := range s.OnlinePeers {
