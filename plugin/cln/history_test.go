@@ -201,3 +201,69 @@ func TestInProcessHistoryUnusable(t *testing.T) {
 	require.Contains(t, l.Message, "network history")
 	require.Zero(t, p.Shutdown())
 }
+
+// TestInProcessGapFillClose: the channel closed 20 minutes into an hour
+// the plugin did not run while lightningd ran throughout; lightningd
+// still lists it (ONCHAIN) with the time it left CHANNELD_NORMAL. The
+// filled gap closes it at that time, not at the gap's end, so its peer's
+// outage after the close is not charged to it. A close time ahead of
+// the plugin's clock (a node clock set wrong) is not used.
+func TestInProcessGapFillClose(t *testing.T) {
+	a := lightningdtest.PeerID(1)
+	stop := t0.Add(10 * time.Second)
+	for _, tc := range []struct {
+		name     string
+		closed   time.Time
+		lifetime int64
+	}{
+		{"node's time", stop.Add(20 * time.Minute), 10 + 1200},
+		{"ahead of ours", stop.Add(2 * time.Hour), 3610},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			values := map[string]any{"chanfitness-store": "badger",
+				"chanfitness-datadir": t.TempDir()}
+			spec := lightningdtest.NewChannel(a, 1,
+				lightningdtest.StateNormal)
+			p1 := startInProcess(t, inProcessOpts{values: values,
+				dynamic: true,
+				setup: func(n *lightningdtest.Node) {
+					n.SetPeer(a, true)
+					n.AddChannel(spec)
+				}})
+			p1.advance(10 * time.Second)
+			require.Zero(t, p1.Shutdown())
+
+			gone := lightningdtest.NewChannel(a, 1,
+				lightningdtest.StateOnchain)
+			gone.AddHistory(tc.closed, lightningdtest.StateNormal,
+				lightningdtest.StateSpendSeen)
+			gone.AddHistory(tc.closed.Add(time.Second),
+				lightningdtest.StateSpendSeen,
+				lightningdtest.StateOnchain)
+			p2 := startInProcess(t, inProcessOpts{values: values,
+				dynamic: true, at: stop.Add(time.Hour),
+				node: lightningdtest.Options{
+					Payload: lightningdtest.V25_12},
+				setup: func(n *lightningdtest.Node) {
+					n.SetStartedAt(t0.Add(-time.Hour))
+					n.SetPeer(a, false)
+					n.AddChannel(gone)
+					record(n, a, lightningdtest.NetDisconnect,
+						stop.Add(30*time.Minute), 0)
+				}})
+			r := p2.Report()
+			require.Zero(t, r.UnmonitoredSeconds)
+			require.Len(t, r.FilledFromNode, 1)
+			c := channel(t, r, spec.Point())
+			require.Equal(t, "closed", c.Status)
+			require.Equal(t, tc.lifetime, c.LifetimeSeconds)
+			if tc.lifetime == 3610 {
+				require.Equal(t, int64(3610-1800), c.UptimeSeconds)
+			} else {
+				require.Equal(t, tc.lifetime, c.UptimeSeconds)
+				require.Equal(t, tc.closed, c.ClosedAt.Time)
+			}
+			require.Zero(t, p2.Shutdown())
+		})
+	}
+}

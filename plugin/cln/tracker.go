@@ -92,6 +92,30 @@ func listedOpenedAt(ch *peerChannel) time.Time {
 	return time.Time{}
 }
 
+// listedClose returns when the node moved a listed channel to its first
+// closed state, as its state history says: the time a channel that
+// closed while the plugin was not running closes at, when the node's
+// records fill that time. A time after now (a clock that disagrees) or
+// one that does not parse is not used.
+func listedClose(ch *peerChannel, tc *trackedChannel,
+	now time.Time) (core.SnapshotClose, bool) {
+
+	if phaseOf(ch.State) != phaseClosed {
+		return core.SnapshotClose{}, false
+	}
+	for _, c := range ch.StateChanges {
+		if phaseOf(c.NewState) != phaseClosed {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339Nano, c.Timestamp)
+		if err != nil || at.Year() < 2009 || at.After(now) {
+			return core.SnapshotClose{}, false
+		}
+		return core.SnapshotClose{Point: tc.point, ClosedAt: at}, true
+	}
+	return core.SnapshotClose{}, false
+}
+
 // tracker maps CLN's channel ids to the monitor's channel points (CLN's
 // notifications carry the id, not the funding outpoint), decides which
 // state changes open or close a channel, and builds reconcile snapshots.
@@ -255,6 +279,8 @@ func (t *tracker) snapshot(ctx context.Context) (core.Snapshot, error) {
 				sc.OpenedAtSource = core.OpenedAtNode
 			}
 			snap.Channels = append(snap.Channels, sc)
+		} else if c, ok := listedClose(ch, tc, snap.Time); ok {
+			snap.Closed = append(snap.Closed, c)
 		}
 	}
 	for id, tc := range t.chans {
