@@ -62,9 +62,10 @@ var outageT0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // TestServerRestartMidIngest runs a monitor on the store while the
 // server stops and starts again: events applied while it is down are
-// answered from memory, the store reports it is not writing, and the
-// kept batches are written in order once the server is back; a new store
-// loads every event.
+// answered from memory, the store reports it is not writing, the queue
+// of kept batches stops at its bound (the later changes are held in the
+// monitor's state), and everything is written in order once the server
+// is back; a new store loads every event.
 func TestServerRestartMidIngest(t *testing.T) {
 	srv := pgtest.Start(t)
 	dsn := srv.NewDatabase(t)
@@ -75,8 +76,9 @@ func TestServerRestartMidIngest(t *testing.T) {
 
 	clk := clock.NewTestClock(outageT0)
 	sync := ticker.NewForce(time.Minute)
+	const bound = 20
 	m := coretest.StartMonitor(t, core.Config{Store: st, Clock: clk,
-		SyncTicker: sync})
+		SyncTicker: sync, MaxPendingBatches: bound})
 	ctx := context.Background()
 	p := node(50)
 	var cp core.ChannelPoint
@@ -110,6 +112,8 @@ func TestServerRestartMidIngest(t *testing.T) {
 	status := m.StoreStatus()
 	require.False(t, status.Writing)
 	require.Positive(t, status.PendingBatches)
+	require.LessOrEqual(t, status.PendingBatches, bound)
+	require.True(t, status.QueueFull)
 	require.NotContains(t, status.Err.Error(), pgtest.Password)
 
 	// Reads come from memory meanwhile.
@@ -125,7 +129,8 @@ func TestServerRestartMidIngest(t *testing.T) {
 	testproc.WaitFor(t, "the kept batches to be written", time.Minute,
 		func() (bool, error) {
 			s := m.StoreStatus()
-			return s.Writing && s.PendingBatches == 0, s.Err
+			return s.Writing && s.PendingBatches == 0 &&
+				!s.QueueFull, s.Err
 		})
 	require.NoError(t, m.Stop())
 	require.NoError(t, st.Close())
