@@ -187,6 +187,7 @@ func (r *runner) startListener(s *instance, set listenSettings,
 		TLSExtraIPs:     set.IPs,
 		Now:             r.cfg.Clock.Now,
 		Logger:          r.log,
+		Limits:          r.cfg.ListenLimits,
 	}
 	for _, f := range []struct {
 		name, in string

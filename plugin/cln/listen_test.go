@@ -1,9 +1,12 @@
 package cln_test
 
 import (
+	"bufio"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/chanfitness/chanfitness/plugin/cln"
 	"github.com/chanfitness/chanfitness/plugin/cln/lightningdtest"
+	"github.com/chanfitness/chanfitness/plugin/httpapi"
 	"github.com/stretchr/testify/require"
 )
 
@@ -22,11 +26,20 @@ func startListening(t *testing.T, values map[string]any) (*inProcess,
 	string) {
 
 	t.Helper()
+	return startListeningWith(t, values, httpapi.Limits{})
+}
+
+// startListeningWith is startListening with the listener's limits.
+func startListeningWith(t *testing.T, values map[string]any,
+	lim httpapi.Limits) (*inProcess, string) {
+
+	t.Helper()
 	a := lightningdtest.PeerID(1)
 	addr := make(chan string, 1)
 	p := startInProcess(t, inProcessOpts{values: values,
 		config: func(c *cln.Config) {
 			c.OnListen = func(s string) { addr <- s }
+			c.ListenLimits = lim
 		},
 		setup: func(n *lightningdtest.Node) {
 			n.SetPeer(a, true)
@@ -93,6 +106,62 @@ func TestInProcessListenInsecure(t *testing.T) {
 	require.Zero(t, p.Shutdown())
 	_, err := http.Get(base + "/v1/health")
 	require.Error(t, err, "still listening after shutdown")
+}
+
+// TestInProcessListenHeldConnections: the listener applies the server's
+// limits as the lnd companion's does: a connection that sends nothing,
+// or a header that never ends, is closed, and a connection past the cap
+// is not served until one closes.
+func TestInProcessListenHeldConnections(t *testing.T) {
+	values := map[string]any{
+		"chanfitness-listen":          "127.0.0.1:0",
+		"chanfitness-listen-insecure": "true",
+	}
+	p, addr := startListeningWith(t, values, httpapi.Limits{
+		ReadHeaderTimeout: 50 * time.Millisecond})
+	closed := func(c net.Conn) {
+		t.Helper()
+		require.NoError(t, c.SetReadDeadline(
+			time.Now().Add(time.Minute)))
+		_, err := io.ReadAll(c)
+		require.NoError(t, err, "the connection was not closed")
+	}
+	silent, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer silent.Close()
+	closed(silent)
+	slow, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer slow.Close()
+	_, err = io.WriteString(slow, "GET /v1/health HTTP/1.1\r\nHost: x\r\n")
+	require.NoError(t, err)
+	closed(slow)
+	require.Zero(t, p.Shutdown())
+
+	p, addr = startListeningWith(t, values, httpapi.Limits{MaxConns: 1})
+	defer p.Shutdown()
+	held, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer held.Close()
+	extra, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer extra.Close()
+	_, err = io.WriteString(extra,
+		"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	br := bufio.NewReader(extra)
+	require.NoError(t, extra.SetReadDeadline(
+		time.Now().Add(200*time.Millisecond)))
+	_, err = br.Peek(1)
+	var ne net.Error
+	require.True(t, errors.As(err, &ne) && ne.Timeout(),
+		"a connection past the cap was served: %v", err)
+	require.NoError(t, held.Close())
+	require.NoError(t, extra.SetReadDeadline(time.Now().Add(time.Minute)))
+	resp, err := http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
 }
 
 // TestInProcessListenTLS: by default the listener serves TLS with a

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/plugin/httpapi"
 	"github.com/chanfitness/chanfitness/storage"
 	"github.com/elementsproject/glightning/glightning"
 	"github.com/lightningnetwork/lnd/clock"
@@ -79,6 +80,10 @@ type Config struct {
 	// OnListen, when set, is given the address of the HTTP listener
 	// once it listens (see chanfitness-listen).
 	OnListen func(addr string)
+
+	// ListenLimits bounds the HTTP listener's connections and requests
+	// (zero: the server's defaults, as the lnd companion's).
+	ListenLimits httpapi.Limits
 }
 
 func (c *Config) setDefaults() {
