@@ -160,10 +160,7 @@ func Listen(cfg Config, m Monitor) (*Server, error) {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	if cfg.Insecure {
-		who := "anyone who can reach it"
-		if isLoopback(host) {
-			who = "anyone on this machine"
-		}
+		who := insecureReaders(host)
 		cfg.Logger.Warnf("insecure listener on %s: the report (every "+
 			"channel point and peer, private channels included) "+
 			"and the metrics are served over plain HTTP without a "+
@@ -250,6 +247,15 @@ func (s *Server) Close() error {
 }
 
 // isLoopback reports whether host names the loopback interface only.
+// insecureReaders says who may read what an insecure listener on host
+// serves.
+func insecureReaders(host string) string {
+	if isLoopback(host) {
+		return "anyone on this machine"
+	}
+	return "anyone who can reach it"
+}
+
 func isLoopback(host string) bool {
 	if host == "localhost" {
 		return true

@@ -370,6 +370,23 @@ func TestServerWarnsOfAnOpenKey(t *testing.T) {
 	require.Contains(t, warns[0], "chmod 600 "+key)
 }
 
+// TestInsecureReaders: the warning of an insecure listener says that
+// anyone who can reach it may read it unless it listens on loopback only
+// (no test listens elsewhere).
+func TestInsecureReaders(t *testing.T) {
+	for host, local := range map[string]bool{
+		"127.0.0.1": true, "127.1.2.3": true, "::1": true,
+		"localhost": true, "": false, "0.0.0.0": false, "::": false,
+		"192.0.2.1": false, "2001:db8::1": false, "example.com": false,
+	} {
+		want := "anyone who can reach it"
+		if local {
+			want = "anyone on this machine"
+		}
+		require.Equal(t, want, insecureReaders(host), host)
+	}
+}
+
 // writeCert writes a certificate and key made at now, valid for v.
 func writeCert(t *testing.T, dir string, now time.Time,
 	v time.Duration) (string, string) {
