@@ -622,8 +622,14 @@ const rowWidth = 2000
 // marks are as writeSVG draws them.
 func writeRowSVG(b *pageBuf, pt *core.PeerTimeline, tl core.Timeline) {
 	b.s(`<svg viewBox="0 0 2000 18" preserveAspectRatio=none`)
-	if pt == nil || len(pt.Segments) == 0 {
+	if pt == nil {
 		b.s("></svg>")
+		return
+	}
+	if len(pt.Segments) == 0 {
+		b.s(">")
+		writeMarks(b, pt, tl, false, rowWidth)
+		b.s("</svg>")
 		return
 	}
 	t0 := tl.Start.Unix()

@@ -412,3 +412,29 @@ func TestPageSpan(t *testing.T) {
 		require.Equal(t, c.want, string(b.b))
 	}
 }
+
+// TestPageRowWithoutSegments: a row whose peer has channel marks in the
+// window but no segment still shows its marks; one with an unstable
+// segment gives its flaps to the script.
+func TestPageRowWithoutSegments(t *testing.T) {
+	at := func(h int) core.Time {
+		return core.Time{Time: t0.Add(time.Duration(h) * time.Hour)}
+	}
+	id := knownPeers[0].id
+	rep := core.Report{Window: "1d", Peers: []core.PeerReport{
+		{PeerID: id}, {PeerID: knownPeers[1].id}}}
+	tl := core.Timeline{Start: at(0), End: at(24), Peers: []core.PeerTimeline{
+		{PeerID: id, Channels: []core.ChannelMark{{
+			ChannelPoint: lndtest.ChanPoint(1), OpenedAt: at(12)}}},
+		{PeerID: knownPeers[1].id, Segments: []core.Segment{
+			{Start: at(0), End: at(6), State: core.SegmentUnstable,
+				Flaps: 7},
+			{Start: at(6), End: at(24), State: core.SegmentOnline}}},
+	}}
+	body := string(renderPage(rep, tl, PageOptions{}))
+	require.Contains(t, body, `<path class=o d="M1000 0v18"><title>`+
+		`channel opened 2026-11-21 22:00</title></path>`)
+	require.Contains(t, body, `data-s="s0:7 n`+
+		strconv.FormatInt(6*3600, 36)+` `+
+		strconv.FormatInt(24*3600, 36)+`"`)
+}
