@@ -2,6 +2,7 @@ package cln
 
 import (
 	"context"
+	"math"
 	"slices"
 	"time"
 
@@ -48,7 +49,10 @@ func (s *source) nodeHistory(ctx context.Context) (core.History, bool) {
 		Samples: samples}, true
 }
 
-// readNetworkEvents reads the records after those read before.
+// readNetworkEvents reads the records after those read before. Records
+// of an index already read are dropped, and a page that brings no new
+// index ends the read, so a node that ignores start cannot hold it in a
+// loop or repeat its records.
 func (s *source) readNetworkEvents(ctx context.Context,
 	hr historyRPC) ([]networkEvent, error) {
 
@@ -58,11 +62,19 @@ func (s *source) readNetworkEvents(ctx context.Context,
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, page...)
+		next := s.nextIndex
 		for _, e := range page {
-			s.nextIndex = max(s.nextIndex, e.CreatedIndex+1)
+			if e.CreatedIndex < s.nextIndex ||
+				e.CreatedIndex == math.MaxUint64 {
+
+				continue
+			}
+			all = append(all, e)
+			next = max(next, e.CreatedIndex+1)
 		}
-		if len(page) < historyPage {
+		advanced := next > s.nextIndex
+		s.nextIndex = next
+		if len(page) < historyPage || !advanced {
 			return all, nil
 		}
 	}
