@@ -34,6 +34,17 @@ func (s *source) nodeHistory(ctx context.Context) (core.History, bool) {
 			"history is not used", err)
 		return core.History{}, false
 	}
+	// A start before Bitcoin's, or ahead of our clock (beyond the
+	// hour core allows a node's clock), would claim records complete
+	// over time lightningd did not record.
+	if started.Year() < 2009 ||
+		started.After(s.clock.Now().Add(time.Hour)) {
+
+		s.log.Warnf("lightningd's start time %v (getlog created_at) "+
+			"cannot be right: its network history is not used",
+			started)
+		return core.History{}, false
+	}
 	recs, err := s.readNetworkEvents(ctx, hr)
 	if err != nil {
 		s.log.Infof("no network history from lightningd (%v; it "+

@@ -267,3 +267,33 @@ func TestInProcessGapFillClose(t *testing.T) {
 		})
 	}
 }
+
+// TestInProcessHistoryBadStart: a getlog created_at of 1970 (a node that
+// lost its clock) or a day ahead of ours would claim the records
+// complete over time lightningd did not record (a 1970 start backfilled
+// 30 days of uptime nobody saw): the history is not used, with the
+// reason at unusual level.
+func TestInProcessHistoryBadStart(t *testing.T) {
+	a := lightningdtest.PeerID(1)
+	for _, started := range []time.Time{time.Unix(0, 0),
+		t0.Add(day)} {
+
+		t.Run(started.Format(time.DateOnly), func(t *testing.T) {
+			p := startInProcess(t, inProcessOpts{dynamic: true,
+				node: lightningdtest.Options{
+					Payload: lightningdtest.V25_12},
+				setup: func(n *lightningdtest.Node) {
+					n.SetStartedAt(started)
+					n.SetPeer(a, true)
+					n.AddChannel(lightningdtest.NewChannel(a,
+						1, lightningdtest.StateNormal))
+				}})
+			r := p.Report()
+			require.Empty(t, r.FilledFromNode)
+			require.Equal(t, t0, r.MonitoringSince.Time)
+			l := p.WaitLog("cannot be right", time.Minute)
+			require.Equal(t, "unusual", l.Level)
+			require.Zero(t, p.Shutdown())
+		})
+	}
+}
