@@ -304,9 +304,11 @@ func TestPluginInRealLightningd(t *testing.T) {
 
 	// lightningd restarts with the plugin: the time it is down and its
 	// peers are reconnecting is unmonitored and no peer's fault.
+	// It comes back with the HTTP listener on (TLS and a token).
 	restarting := time.Now()
 	c.stop()
-	c.start(true)
+	listen := fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(t))
+	c.start(true, "--chanfitness-listen="+listen)
 	c.waitReport("every peer back", func(r core.Report) bool {
 		for _, nd := range []*lndNode{bob, carol, dave} {
 			if !peerOf(r, nd.Pubkey).Online {
@@ -335,6 +337,7 @@ func TestPluginInRealLightningd(t *testing.T) {
 			"%s: lightningd's restart is no outage", cp)
 	}
 	checkKept(t, r3, r4, time.Second, bobChan, carolChan, daveChan)
+	checkListener(t, c, listen, []*lndNode{bob, carol, dave})
 
 	// carol closes cooperatively, dave unilaterally, once their links
 	// are back.
