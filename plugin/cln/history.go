@@ -147,7 +147,25 @@ func (s *source) convert(recs []networkEvent,
 	slices.SortStableFunc(events, func(a, b core.Event) int {
 		return a.Time.Compare(b.Time)
 	})
-	return events, samples
+	return dropRepeats(events), samples
+}
+
+// dropRepeats drops a peer event that repeats the peer's previous one in
+// type and time: the node listing a record again, not a second event
+// (which the monitor would count as a flap).
+func dropRepeats(events []core.Event) []core.Event {
+	last := make(map[core.PeerID]core.Event)
+	kept := events[:0]
+	for _, ev := range events {
+		if prev, ok := last[ev.Peer]; ok && prev.Type == ev.Type &&
+			prev.Time.Equal(ev.Time) {
+
+			continue
+		}
+		last[ev.Peer] = ev
+		kept = append(kept, ev)
+	}
+	return kept
 }
 
 // pollSamples reads the pings and failed connection attempts the node

@@ -2,10 +2,15 @@ package cln
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/chanfitness/chanfitness/core"
 	"github.com/stretchr/testify/require"
 )
 
@@ -58,4 +63,33 @@ func TestReadNetworkEventsIgnoredStart(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, recs)
 	require.Equal(t, uint64(historyPage), s.nextIndex)
+}
+
+// TestConvertRepeats: records the node lists twice (the same peer, type
+// and second under another index), out of order, give each event once,
+// in time order, so that a repeat is not counted as a flap; events of
+// the same second that alternate are all kept.
+func TestConvertRepeats(t *testing.T) {
+	peer := "02" + strings.Repeat("ab", 32)
+	rec := func(i uint64, typ string, at int64) networkEvent {
+		return networkEvent{CreatedIndex: i, PeerID: peer, Type: typ,
+			Timestamp: json.Number(strconv.FormatInt(at, 10))}
+	}
+	s := &source{}
+	events, _ := s.convert([]networkEvent{
+		rec(1, netDisconnect, 1700000100),
+		rec(2, netConnect, 1700000200),
+		rec(3, netDisconnect, 1700000100),
+		rec(4, netConnect, 1700000200),
+		rec(5, netDisconnect, 1700000200),
+		rec(6, netConnect, 1700000200),
+	}, time.Unix(1700000000, 0))
+	var got []string
+	for _, ev := range events {
+		got = append(got, fmt.Sprintf("%v@%d", ev.Type, ev.Time.Unix()))
+	}
+	require.Len(t, got, 4, "%v", got)
+	require.Equal(t, int64(1700000100), events[0].Time.Unix())
+	require.Equal(t, core.PeerOffline, events[0].Type)
+	require.Equal(t, core.PeerOnline, events[3].Type)
 }
