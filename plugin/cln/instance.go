@@ -6,6 +6,7 @@ import (
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/plugin/httpapi"
 	"github.com/chanfitness/chanfitness/plugin/internal/advice"
+	"github.com/chanfitness/chanfitness/storage/postgres"
 )
 
 // instance is a bootstrapped plugin: store, monitor, RPC client and the
@@ -23,6 +24,9 @@ type instance struct {
 
 	// adv is the export and the alerts (nil until started).
 	adv *advice.Running
+
+	// fleet reads the fleet view (nil unless the postgres store).
+	fleet *postgres.FleetReader
 }
 
 // close stops the monitor (and with it the source; a last heartbeat and a
@@ -36,6 +40,9 @@ func (s *instance) close(reason string) error {
 		if serr := s.mon.Stop(); serr != nil {
 			err = fmt.Errorf("stop monitor: %w", serr)
 		}
+	}
+	if s.fleet != nil {
+		_ = s.fleet.Close()
 	}
 	if s.store != nil {
 		if cerr := s.store.Close(); cerr != nil && err == nil {

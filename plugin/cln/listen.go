@@ -189,6 +189,9 @@ func (r *runner) startListener(s *instance, set listenSettings,
 		Logger:          r.log,
 		Limits:          r.cfg.ListenLimits,
 	}
+	if s.fleet != nil {
+		cfg.Fleet = s.fleet.View
+	}
 	for _, f := range []struct {
 		name, in string
 		out      *string

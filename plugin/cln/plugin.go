@@ -177,6 +177,10 @@ func run(ctx context.Context, cfg Config, out *protoWriter) error {
 		return fmt.Errorf("register method %s: %w", adviceMethodName,
 			err)
 	}
+	if err := p.RegisterMethod(newFleetMethod(r)); err != nil {
+		return fmt.Errorf("register method %s: %w", fleetMethodName,
+			err)
+	}
 	p.SetDynamic(true)
 	br, err := startBridge(p, out, r.log, r.disableReason)
 	if err != nil {
@@ -312,6 +316,13 @@ func (r *runner) request(br *bridge, env envelope) {
 	if env.Method == adviceMethodName {
 		var err error
 		if params, err = parseAdviceParams(env.Params); err != nil {
+			_ = r.out.fail(env.ID, codeInvalidParams, err.Error())
+			return
+		}
+	}
+	if env.Method == fleetMethodName {
+		var err error
+		if params, err = parseFleetParams(env.Params); err != nil {
 			_ = r.out.fail(env.ID, codeInvalidParams, err.Error())
 			return
 		}

@@ -46,6 +46,9 @@ func (r *runner) bootstrap(p *glightning.Plugin,
 		return nil, fmt.Errorf("lightningd RPC at %s: %w", rpcPath, err)
 	}
 	where, err := r.openStore(s, set, info.ID)
+	if err == nil {
+		err = s.openFleet(set)
+	}
 	if err != nil {
 		_ = s.close("")
 		return nil, err
