@@ -60,7 +60,8 @@ func (s *source) nodeHistory(ctx context.Context) (core.History, bool) {
 		Samples: samples}, true
 }
 
-// readNetworkEvents reads the records after those read before. Records
+// readNetworkEvents reads the records after those read before (all of
+// them again after a failed call, so that none is lost). Records
 // of an index already read are dropped, and a page that brings no new
 // index ends the read, so a node that ignores start cannot hold it in a
 // loop or repeat its records.
@@ -68,9 +69,12 @@ func (s *source) readNetworkEvents(ctx context.Context,
 	hr historyRPC) ([]networkEvent, error) {
 
 	var all []networkEvent
+	from := s.nextIndex
 	for {
 		page, err := hr.ListNetworkEvents(ctx, s.nextIndex, historyPage)
 		if err != nil {
+			// The pages read are read again next time.
+			s.nextIndex = from
 			return nil, err
 		}
 		next := s.nextIndex

@@ -20,6 +20,7 @@ import (
 type repeatingHistory struct {
 	page  []networkEvent
 	calls int
+	fail  int // the call that fails, 0: none but after 10
 }
 
 func (h *repeatingHistory) StartedAt(context.Context) (time.Time, error) {
@@ -30,7 +31,7 @@ func (h *repeatingHistory) ListNetworkEvents(_ context.Context, _ uint64,
 	_ uint32) ([]networkEvent, error) {
 
 	h.calls++
-	if h.calls > 10 {
+	if h.calls > 10 || h.calls == h.fail {
 		return nil, errors.New("read again and again")
 	}
 	return h.page, nil
@@ -92,4 +93,22 @@ func TestConvertRepeats(t *testing.T) {
 	require.Equal(t, int64(1700000100), events[0].Time.Unix())
 	require.Equal(t, core.PeerOffline, events[0].Type)
 	require.Equal(t, core.PeerOnline, events[3].Type)
+}
+
+// TestReadNetworkEventsFailedCall: a call that fails after a full page
+// leaves the next index where it was, so the next read reads that page
+// again rather than losing it.
+func TestReadNetworkEventsFailedCall(t *testing.T) {
+	h := &repeatingHistory{fail: 2}
+	for i := range historyPage {
+		h.page = append(h.page, networkEvent{
+			CreatedIndex: uint64(i), Type: netPing})
+	}
+	s := &source{nextIndex: 0}
+	_, err := s.readNetworkEvents(context.Background(), h)
+	require.Error(t, err)
+	require.Zero(t, s.nextIndex)
+	recs, err := s.readNetworkEvents(context.Background(), h)
+	require.NoError(t, err)
+	require.Len(t, recs, historyPage)
 }
