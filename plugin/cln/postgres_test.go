@@ -50,10 +50,12 @@ func TestPostgresStore(t *testing.T) {
 }
 
 // TestPostgresFleet: chanfitness-fleet returns the fleet view of the
-// database (the /v1/fleet JSON) with an optional window, and refuses
-// bad params with an error naming them.
+// database (the /v1/fleet JSON) with an optional window, refuses bad
+// params with an error naming them, and while the server is down says
+// so, without the password.
 func TestPostgresFleet(t *testing.T) {
-	dsn := pgtest.Start(t).NewDatabase(t)
+	srv := pgtest.Start(t)
+	dsn := srv.NewDatabase(t)
 	a := lightningdtest.PeerID(1)
 	p := startInProcess(t, inProcessOpts{
 		values: map[string]any{
@@ -91,6 +93,15 @@ func TestPostgresFleet(t *testing.T) {
 	require.Contains(t, resp.Error.Message, `"zz"`)
 	resp = p.CLI("chanfitness-fleet", "peer_id="+a)
 	require.Contains(t, resp.Error.Message, "peer_id")
+
+	srv.Stop(t)
+	resp = p.CLI("chanfitness-fleet")
+	require.NotNil(t, resp.Error)
+	require.Contains(t, resp.Error.Message, "fleet view")
+	require.NotContains(t, resp.Error.Message, pgtest.Password)
+	srv.Restart(t)
+	resp = p.CLI("chanfitness-fleet")
+	require.Nil(t, resp.Error)
 }
 
 // TestFleetNeedsPostgres: on another store chanfitness-fleet answers an
