@@ -151,7 +151,7 @@ func (s replayStep) rank() int {
 func (m *Monitor) replay(snap Snapshot, events []Event, a, t int64,
 	backfill bool) {
 
-	m.initialStates(snap, events, a, backfill)
+	m.initialStates(snap, events, a, t, backfill)
 	if backfill {
 		m.monitoringSince = a
 	} else {
@@ -253,18 +253,20 @@ func (m *Monitor) replayClose(cp ChannelPoint, t int64) {
 
 // initialStates sets each peer's state at a from the node's records: the
 // state of its last event before a, else the opposite of its first event
-// after a (a backfill only: the monitor knows nothing earlier), else what
-// the monitor knew, else the snapshot's.
-func (m *Monitor) initialStates(snap Snapshot, events []Event, a int64,
+// after a and no later than t (a backfill only: the monitor knows nothing
+// earlier; a later one is not replayed), else what the monitor knew, else
+// the snapshot's.
+func (m *Monitor) initialStates(snap Snapshot, events []Event, a, t int64,
 	backfill bool) {
 
 	before := make(map[PeerID]bool)
 	after := make(map[PeerID]bool)
 	for _, ev := range events {
 		on := ev.Type == PeerOnline
-		if timeNs(ev.Time) <= a {
+		et := timeNs(ev.Time)
+		if et <= a {
 			before[ev.Peer] = on
-		} else if _, ok := after[ev.Peer]; !ok {
+		} else if _, ok := after[ev.Peer]; !ok && et <= t {
 			after[ev.Peer] = !on
 		}
 	}

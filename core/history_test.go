@@ -320,3 +320,23 @@ func TestSnapshotCloseValidate(t *testing.T) {
 		require.ErrorContains(t, err, "snapshot close")
 	}
 }
+
+// TestBackfillFutureRecord: a record stamped after the snapshot (a node
+// clock ahead of ours) is not replayed, and does not set the peer's
+// state over the backfill either: the peer the node lists online with
+// no other record is online throughout, not offline for 30 days.
+func TestBackfillFutureRecord(t *testing.T) {
+	sc := newSourceCtx(t)
+	now := sc.clock.Now()
+	a := peerN(1)
+	sc.syncHistory(core.Snapshot{
+		Channels: []core.SnapshotChannel{{Point: chanN(1), Peer: a,
+			OpenedAt: now.Add(-2 * day)}},
+		OnlinePeers: []core.PeerID{a},
+	}, core.History{From: now.Add(-3 * day), Events: []core.Event{
+		peerEv(a, true, now.Add(30*time.Minute)),
+	}})
+	c, _ := coretest.Channel(sc.report(), chanN(1).String())
+	require.Equal(t, int64(2*day/time.Second), c.LifetimeSeconds)
+	require.Equal(t, c.LifetimeSeconds, c.UptimeSeconds)
+}
