@@ -84,6 +84,24 @@ func writePeerPage(w *bytes.Buffer, rep core.Report, tl core.Timeline) {
 	}
 	b.s("</nav>")
 
+	writePeerStatus(&b, p, pt, win)
+	writeKey(&b)
+	writeSVG(&b, pt, tl, "tl big", true)
+	b.s("<p class=muted>" + fmtTime(tl.Start.Time) + " – " +
+		fmtTime(tl.End.Time) + " UTC; runs shorter than " +
+		fmtDur(tl.Resolution) + " are merged.</p>")
+
+	writePeerChannels(&b, rep)
+	writePeerOutages(&b, pt)
+	writePeerEvents(&b, p)
+	b.s("</body></html>\n")
+	w.Write(b.b)
+}
+
+// writePeerStatus writes the peer's state, uptime, flaps and verdict
+// with its reasons.
+func writePeerStatus(b *pageBuf, p *core.PeerReport, pt *core.PeerTimeline,
+	win core.PeerWindow) {
 	b.s("<p>")
 	if p.Online {
 		b.s("<span class=up>Online</span>")
@@ -115,12 +133,10 @@ func writePeerPage(w *bytes.Buffer, rep core.Report, tl core.Timeline) {
 		}
 		b.s("</ul>")
 	}
-	writeKey(&b)
-	writeSVG(&b, pt, tl, "tl big", true)
-	b.s("<p class=muted>" + fmtTime(tl.Start.Time) + " – " +
-		fmtTime(tl.End.Time) + " UTC; runs shorter than " +
-		fmtDur(tl.Resolution) + " are merged.</p>")
+}
 
+// writePeerChannels writes the table of the peer's channels.
+func writePeerChannels(b *pageBuf, rep core.Report) {
 	b.s("<h2>Channels</h2><div class=wrap><table id=channels><thead><tr>" +
 		"<th>Channel point</th><th>Short id</th><th>Status</th>" +
 		"<th>Opened</th><th>Closed</th><th class=n>Age</th>" +
@@ -146,7 +162,11 @@ func writePeerPage(w *bytes.Buffer, rep core.Report, tl core.Timeline) {
 			"</td></tr>\n")
 	}
 	b.s("</tbody></table></div>")
+}
 
+// writePeerOutages writes the window's outages and how many are not
+// listed.
+func writePeerOutages(b *pageBuf, pt *core.PeerTimeline) {
 	b.s("<h2>Outages in the window</h2>")
 	if pt.OutageCount == 0 {
 		b.s("<p>None.</p>")
@@ -169,7 +189,10 @@ func writePeerPage(w *bytes.Buffer, rep core.Report, tl core.Timeline) {
 				" not listed.</p>")
 		}
 	}
+}
 
+// writePeerEvents writes the peer's recent events.
+func writePeerEvents(b *pageBuf, p *core.PeerReport) {
 	b.s("<h2>Recent events</h2>")
 	if len(p.RecentEvents) == 0 {
 		b.s("<p>None.</p>")
@@ -186,8 +209,6 @@ func writePeerPage(w *bytes.Buffer, rep core.Report, tl core.Timeline) {
 		}
 		b.s("</tbody></table>")
 	}
-	b.s("</body></html>\n")
-	w.Write(b.b)
 }
 
 // plural writes "1 outage", "2 outages".
