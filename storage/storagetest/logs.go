@@ -86,10 +86,32 @@ func testLogSeqRejected(t *testing.T, h *harness) {
 		Logs:     []core.PeerLog{{Peer: p, Events: events(0, 5)}},
 	}
 
-	tests := []struct {
-		name string
-		logs []core.PeerLog
-	}{
+	for _, tc := range badLogRuns(p) {
+		t.Run(tc.name, func(t *testing.T) {
+			h.t = t
+			requireLogRunRejected(t, h, tc.logs, ch.Point, want)
+		})
+	}
+	h.t = t
+
+	// The store still takes the right continuation.
+	h.write(&core.Batch{Logs: []core.PeerLog{
+		{Peer: p, Seq: 5, Events: events(10, 1)},
+	}})
+	want.Logs[0].Events = append(events(0, 5), events(10, 1)...)
+	h.check(want)
+}
+
+// logRun is a batch's logs under a name.
+type logRun struct {
+	name string
+	logs []core.PeerLog
+}
+
+// badLogRuns are log runs that do not continue peer p's log of 5 events
+// (seq 0 to 4).
+func badLogRuns(p core.PeerID) []logRun {
+	return []logRun{
 		{
 			name: "hole",
 			logs: []core.PeerLog{{Peer: p, Seq: 6,
@@ -141,34 +163,28 @@ func testLogSeqRejected(t *testing.T, h *harness) {
 			}(),
 		},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			h.t = t
-			other := core.Meta{MonitoringSince: at(50),
-				Heartbeat: at(60)}
-			err := h.s.Write(context.Background(), &core.Batch{
-				Meta:  &other,
-				Gaps:  []core.Gap{{Start: at(70), End: at(80)}},
-				Peers: []core.PeerRecord{fullPeer(3)},
-				Logs:  tc.logs,
-				Channels: []core.ChannelRecord{{
-					Point: chanPoint(3, 1),
-					Peer:  peerID(3),
-				}},
-				DeleteChannels: []core.ChannelPoint{ch.Point},
-			})
-			require.Error(t, err)
-			require.ErrorIs(t, err, storage.ErrLogSeq)
-			require.Contains(t, err.Error(), "seq")
-			h.check(want)
-		})
-	}
-	h.t = t
+}
 
-	// The store still takes the right continuation.
-	h.write(&core.Batch{Logs: []core.PeerLog{
-		{Peer: p, Seq: 5, Events: events(10, 1)},
-	}})
-	want.Logs[0].Events = append(events(0, 5), events(10, 1)...)
+// requireLogRunRejected writes logs in a batch that changes everything
+// else too and requires that the batch fails with storage.ErrLogSeq and
+// leaves the store holding want.
+func requireLogRunRejected(t *testing.T, h *harness, logs []core.PeerLog,
+	point core.ChannelPoint, want *core.StoredState) {
+	other := core.Meta{MonitoringSince: at(50),
+		Heartbeat: at(60)}
+	err := h.s.Write(context.Background(), &core.Batch{
+		Meta:  &other,
+		Gaps:  []core.Gap{{Start: at(70), End: at(80)}},
+		Peers: []core.PeerRecord{fullPeer(3)},
+		Logs:  logs,
+		Channels: []core.ChannelRecord{{
+			Point: chanPoint(3, 1),
+			Peer:  peerID(3),
+		}},
+		DeleteChannels: []core.ChannelPoint{point},
+	})
+	require.Error(t, err)
+	require.ErrorIs(t, err, storage.ErrLogSeq)
+	require.Contains(t, err.Error(), "seq")
 	h.check(want)
 }

@@ -32,56 +32,65 @@ func testTimesRoundTrip(t *testing.T, h *harness) {
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h.t = t
-			tm := tc.t
-			p := peerID(byte(i))
-			meta := core.Meta{MonitoringSince: tm, Heartbeat: tm}
-			rec := core.PeerRecord{Peer: p, TrackedSince: tm,
-				StateSince: tm, LastFlap: tm, LastEvent: tm,
-				Staged: &core.LogEvent{Time: tm}}
-			h.write(&core.Batch{
-				Meta:  &meta,
-				Gaps:  []core.Gap{{Start: tm, End: tm}},
-				Peers: []core.PeerRecord{rec},
-				Logs: []core.PeerLog{{Peer: p,
-					Events: []core.LogEvent{{Time: tm}}}},
-				Channels: []core.ChannelRecord{{
-					Point:    chanPoint(byte(i), 0),
-					Peer:     p,
-					OpenedAt: tm,
-					ClosedAt: tm,
-				}},
-			})
-			st := h.load()
-			eq := func(what string, got time.Time) {
-				require.Truef(t, got.Equal(tm), "%s: got %v, "+
-					"want %v", what, got, tm)
-			}
-			eq("meta since", st.Meta.MonitoringSince)
-			eq("heartbeat", st.Meta.Heartbeat)
-			eq("gap start", st.Gaps[len(st.Gaps)-1].Start)
-			eq("gap end", st.Gaps[len(st.Gaps)-1].End)
-			pr := findPeer(t, st, p)
-			eq("tracked since", pr.TrackedSince)
-			eq("state since", pr.StateSince)
-			eq("last flap", pr.LastFlap)
-			eq("last event", pr.LastEvent)
-			eq("staged", pr.Staged.Time)
-			for _, l := range st.Logs {
-				if l.Peer == p {
-					eq("log", l.Events[0].Time)
-				}
-			}
-			for _, c := range st.Channels {
-				if c.Point == chanPoint(byte(i), 0) {
-					eq("opened", c.OpenedAt)
-					eq("closed", c.ClosedAt)
-				}
-			}
+			requireTimeRoundTrip(t, h, byte(i), tc.t)
 		})
 	}
 	h.t = t
 
-	// Zero times stay zero.
+	requireZeroTimesStayZero(t, h)
+}
+
+// requireTimeRoundTrip writes tm into every time field of a batch for
+// peer n and requires that Load returns times equal to it.
+func requireTimeRoundTrip(t *testing.T, h *harness, n byte, tm time.Time) {
+	p := peerID(n)
+	meta := core.Meta{MonitoringSince: tm, Heartbeat: tm}
+	rec := core.PeerRecord{Peer: p, TrackedSince: tm,
+		StateSince: tm, LastFlap: tm, LastEvent: tm,
+		Staged: &core.LogEvent{Time: tm}}
+	h.write(&core.Batch{
+		Meta:  &meta,
+		Gaps:  []core.Gap{{Start: tm, End: tm}},
+		Peers: []core.PeerRecord{rec},
+		Logs: []core.PeerLog{{Peer: p,
+			Events: []core.LogEvent{{Time: tm}}}},
+		Channels: []core.ChannelRecord{{
+			Point:    chanPoint(n, 0),
+			Peer:     p,
+			OpenedAt: tm,
+			ClosedAt: tm,
+		}},
+	})
+	st := h.load()
+	eq := func(what string, got time.Time) {
+		require.Truef(t, got.Equal(tm), "%s: got %v, "+
+			"want %v", what, got, tm)
+	}
+	eq("meta since", st.Meta.MonitoringSince)
+	eq("heartbeat", st.Meta.Heartbeat)
+	eq("gap start", st.Gaps[len(st.Gaps)-1].Start)
+	eq("gap end", st.Gaps[len(st.Gaps)-1].End)
+	pr := findPeer(t, st, p)
+	eq("tracked since", pr.TrackedSince)
+	eq("state since", pr.StateSince)
+	eq("last flap", pr.LastFlap)
+	eq("last event", pr.LastEvent)
+	eq("staged", pr.Staged.Time)
+	for _, l := range st.Logs {
+		if l.Peer == p {
+			eq("log", l.Events[0].Time)
+		}
+	}
+	for _, c := range st.Channels {
+		if c.Point == chanPoint(n, 0) {
+			eq("opened", c.OpenedAt)
+			eq("closed", c.ClosedAt)
+		}
+	}
+}
+
+// requireZeroTimesStayZero requires that zero times load as zero.
+func requireZeroTimesStayZero(t *testing.T, h *harness) {
 	p := peerID(200)
 	h.write(&core.Batch{
 		Meta:  &core.Meta{},
