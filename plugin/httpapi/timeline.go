@@ -49,75 +49,99 @@ func appendTimeline(b []byte, tl core.Timeline) []byte {
 	b = append(b, `,"resolution_seconds":`...)
 	b = appendFloat(b, tl.ResolutionSeconds)
 	b = append(b, `,"peers":[`...)
-	for i, p := range tl.Peers {
+	for i := range tl.Peers {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"peer_id":`...)
-		b = appendString(b, p.PeerID)
-		b = append(b, `,"segments":`...)
-		if p.Segments == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for j, s := range p.Segments {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = append(b, `{"start":`...)
-				b = appendTime(b, s.Start)
-				b = append(b, `,"end":`...)
-				b = appendTime(b, s.End)
-				b = append(b, `,"state":`...)
-				b = appendString(b, s.State)
-				if s.Flaps != 0 {
-					b = append(b, `,"flaps":`...)
-					b = strconv.AppendInt(b, int64(s.Flaps), 10)
-				}
-				b = append(b, '}')
-			}
-			b = append(b, ']')
-		}
-		b = append(b, `,"channels":`...)
-		if p.Channels == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for j, c := range p.Channels {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = append(b, `{"channel_point":`...)
-				b = appendString(b, c.ChannelPoint)
-				b = append(b, `,"opened_at":`...)
-				b = appendTime(b, c.OpenedAt)
-				b = append(b, `,"closed_at":`...)
-				b = appendTime(b, c.ClosedAt)
-				b = append(b, '}')
-			}
-			b = append(b, ']')
-		}
-		b = append(b, `,"outage_count":`...)
-		b = strconv.AppendInt(b, int64(p.OutageCount), 10)
-		if len(p.Outages) > 0 {
-			b = append(b, `,"outages":[`...)
-			for j, o := range p.Outages {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = append(b, `{"start":`...)
-				b = appendTime(b, o.Start)
-				b = append(b, `,"end":`...)
-				b = appendTime(b, o.End)
-				b = append(b, `,"ongoing":`...)
-				b = strconv.AppendBool(b, o.Ongoing)
-				b = append(b, '}')
-			}
-			b = append(b, ']')
-		}
-		b = append(b, '}')
+		b = appendPeerTimeline(b, &tl.Peers[i])
 	}
 	return append(b, "]}\n"...)
+}
+
+// appendPeerTimeline appends one peer of /v1/timeline's JSON.
+func appendPeerTimeline(b []byte, p *core.PeerTimeline) []byte {
+	b = append(b, `{"peer_id":`...)
+	b = appendString(b, p.PeerID)
+	b = append(b, `,"segments":`...)
+	b = appendSegments(b, p.Segments)
+	b = append(b, `,"channels":`...)
+	b = appendChannelMarks(b, p.Channels)
+	b = append(b, `,"outage_count":`...)
+	b = strconv.AppendInt(b, int64(p.OutageCount), 10)
+	b = appendOutages(b, p.Outages)
+	return append(b, '}')
+}
+
+// appendSegments appends a peer's segments, null when it has none.
+func appendSegments(b []byte, segs []core.Segment) []byte {
+	if segs == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for j, s := range segs {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"start":`...)
+			b = appendTime(b, s.Start)
+			b = append(b, `,"end":`...)
+			b = appendTime(b, s.End)
+			b = append(b, `,"state":`...)
+			b = appendString(b, s.State)
+			if s.Flaps != 0 {
+				b = append(b, `,"flaps":`...)
+				b = strconv.AppendInt(b, int64(s.Flaps), 10)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return b
+}
+
+// appendChannelMarks appends a peer's channel marks, null when it has
+// none.
+func appendChannelMarks(b []byte, marks []core.ChannelMark) []byte {
+	if marks == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for j, c := range marks {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"channel_point":`...)
+			b = appendString(b, c.ChannelPoint)
+			b = append(b, `,"opened_at":`...)
+			b = appendTime(b, c.OpenedAt)
+			b = append(b, `,"closed_at":`...)
+			b = appendTime(b, c.ClosedAt)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return b
+}
+
+// appendOutages appends a peer's outages, nothing when it has none.
+func appendOutages(b []byte, outs []core.Outage) []byte {
+	if len(outs) > 0 {
+		b = append(b, `,"outages":[`...)
+		for j, o := range outs {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"start":`...)
+			b = appendTime(b, o.Start)
+			b = append(b, `,"end":`...)
+			b = appendTime(b, o.End)
+			b = append(b, `,"ongoing":`...)
+			b = strconv.AppendBool(b, o.Ongoing)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return b
 }
 
 // appendTime appends t as core.Time's MarshalJSON writes it.
