@@ -104,6 +104,8 @@ const sqlFleetEvents = `SELECT c.node, c.peer, c.open, w.n, w.data
 			AND g.last_s >= $1)) w ON true
 	ORDER BY c.node, c.peer, w.seq`
 
+// readFleet reads, in one read-only snapshot, every node's history from
+// the event before since on, for the fleet view at now.
 func readFleet(ctx context.Context, conn *pgx.Conn, since,
 	now time.Time) ([]fleet.NodeHistory, error) {
 
@@ -114,7 +116,28 @@ func readFleet(ctx context.Context, conn *pgx.Conn, since,
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
 
-	// The locks held now, by the monitors that run.
+	held, err := readHeldLocks(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	a := fleetAssembler{since: since, byNode: make(map[core.PeerID]int)}
+	if err := a.readNodes(ctx, tx, held, now); err != nil {
+		return nil, err
+	}
+	if a.staged, err = readStaged(ctx, tx); err != nil {
+		return nil, err
+	}
+	if err := a.readEvents(ctx, tx); err != nil {
+		return nil, err
+	}
+	return a.nodes, tx.Commit(ctx)
+}
+
+// readHeldLocks returns the advisory locks held now, by the monitors that
+// run, keyed by the lock's two halves.
+func readHeldLocks(ctx context.Context, tx pgx.Tx) (map[[2]uint32]bool,
+	error) {
+
 	held := make(map[[2]uint32]bool)
 	rows, err := tx.Query(ctx, `SELECT classid::bigint, objid::bigint
 		FROM pg_locks WHERE locktype = 'advisory' AND granted
@@ -130,19 +153,69 @@ func readFleet(ctx context.Context, conn *pgx.Conn, since,
 	}); err != nil {
 		return nil, err
 	}
+	return held, nil
+}
 
-	byNode := make(map[core.PeerID]int)
-	var nodes []fleet.NodeHistory
-	rows, err = tx.Query(ctx, `SELECT node, heartbeat_s, heartbeat_ns
-		FROM chanfitness_nodes ORDER BY node`)
+// readStaged returns each node's peers' staged events (their newest
+// state), keyed by node and peer.
+func readStaged(ctx context.Context, tx pgx.Tx) (
+	map[[2]core.PeerID]core.LogEvent, error) {
+
+	staged := make(map[[2]core.PeerID]core.LogEvent)
+	rows, err := tx.Query(ctx, `SELECT node, peer, staged_s, staged_ns,
+		staged_state FROM chanfitness_peers
+		WHERE staged_s IS NOT NULL`)
 	if err != nil {
 		return nil, err
+	}
+	var (
+		id, peer []byte
+		sg       stamp
+		state    int16
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &peer, &sg.s, &sg.ns,
+		&state}, func() error {
+		var k [2]core.PeerID
+		copy(k[0][:], id)
+		copy(k[1][:], peer)
+		staged[k] = core.LogEvent{Time: sg.time(),
+			State: core.State(state)}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return staged, nil
+}
+
+// fleetAssembler builds the nodes' histories from the rows readFleet
+// reads, one peer of one node at a time.
+type fleetAssembler struct {
+	since  time.Time
+	nodes  []fleet.NodeHistory
+	byNode map[core.PeerID]int
+	staged map[[2]core.PeerID]core.LogEvent
+
+	// cur is the peer being read, of node curK[0] and peer curK[1].
+	cur  *fleet.PeerHistory
+	curK [2]core.PeerID
+}
+
+// readNodes reads every node of the database: live when its monitor
+// holds its lock now (then its history runs until now), else until its
+// last heartbeat.
+func (a *fleetAssembler) readNodes(ctx context.Context, tx pgx.Tx,
+	held map[[2]uint32]bool, now time.Time) error {
+
+	rows, err := tx.Query(ctx, `SELECT node, heartbeat_s, heartbeat_ns
+		FROM chanfitness_nodes ORDER BY node`)
+	if err != nil {
+		return err
 	}
 	var (
 		id []byte
 		hb stamp
 	)
-	if _, err := pgx.ForEachRow(rows, []any{&id, &hb.s, &hb.ns},
+	_, err = pgx.ForEachRow(rows, []any{&id, &hb.s, &hb.ns},
 		func() error {
 			var n fleet.NodeHistory
 			if err := peerID(&n.Node, id,
@@ -156,110 +229,93 @@ func readFleet(ctx context.Context, conn *pgx.Conn, since,
 			if n.Live {
 				n.Until = now
 			}
-			byNode[n.Node] = len(nodes)
-			nodes = append(nodes, n)
+			a.byNode[n.Node] = len(a.nodes)
+			a.nodes = append(a.nodes, n)
 			return nil
-		}); err != nil {
-		return nil, err
-	}
-
-	// The staged events: each peer's newest state.
-	staged := make(map[[2]core.PeerID]core.LogEvent)
-	rows, err = tx.Query(ctx, `SELECT node, peer, staged_s, staged_ns,
-		staged_state FROM chanfitness_peers
-		WHERE staged_s IS NOT NULL`)
-	if err != nil {
-		return nil, err
-	}
-	var (
-		peer  []byte
-		sg    stamp
-		state int16
-	)
-	if _, err := pgx.ForEachRow(rows, []any{&id, &peer, &sg.s, &sg.ns,
-		&state}, func() error {
-		var k [2]core.PeerID
-		copy(k[0][:], id)
-		copy(k[1][:], peer)
-		staged[k] = core.LogEvent{Time: sg.time(),
-			State: core.State(state)}
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-
-	zero := split(time.Time{})
-	rows, err = tx.Query(ctx, sqlFleetEvents, split(since).s, zero.s)
-	if err != nil {
-		return nil, err
-	}
-	var (
-		open int64
-		n    *int32
-		data []byte
-		cur  *fleet.PeerHistory
-		curK [2]core.PeerID
-	)
-	// done trims the finished peer's log to the last event before since
-	// and what follows, and adds its staged event.
-	done := func() {
-		if cur == nil {
-			return
-		}
-		evs := cur.Events
-		k := sort.Search(len(evs), func(i int) bool {
-			return !evs[i].Time.Before(since)
 		})
-		cur.Events = evs[max(k-1, 0):]
-		if ev, ok := staged[curK]; ok {
-			cur.Events = append(cur.Events, ev)
-		}
-		nodes[byNode[curK[0]]].Peers = append(
-			nodes[byNode[curK[0]]].Peers, *cur)
-		cur = nil
+	return err
+}
+
+// readEvents reads the peers' logs of every node, from the event before
+// since on.
+func (a *fleetAssembler) readEvents(ctx context.Context, tx pgx.Tx) error {
+	zero := split(time.Time{})
+	rows, err := tx.Query(ctx, sqlFleetEvents, split(a.since).s, zero.s)
+	if err != nil {
+		return err
 	}
+	var (
+		id, peer, data []byte
+		open           int64
+		n              *int32
+	)
 	if _, err := pgx.ForEachRow(rows, []any{&id, &peer, &open, &n,
 		&data}, func() error {
-
-		var k [2]core.PeerID
-		if err := peerID(&k[0], id, "chanfitness_channels"); err != nil {
-			return err
-		}
-		if err := peerID(&k[1], peer, "chanfitness_channels"); err != nil {
-			return err
-		}
-		if _, ok := byNode[k[0]]; !ok {
-			return nil
-		}
-		if cur == nil || curK != k {
-			done()
-			cur = &fleet.PeerHistory{Peer: k[1],
-				OpenChannels: int(open)}
-			curK = k
-		}
-		if n == nil {
-			return nil
-		}
-		if len(data) != int(*n)*eventSize {
-			return fmt.Errorf("%w: table chanfitness_logs: log of "+
-				"peer %v: %d bytes for %d events",
-				base.ErrCorrupt, k[1], len(data), *n)
-		}
-		// Only the events from the one before since on count.
-		from := firstFrom(data, int(*n), split(since).s)
-		var err error
-		cur.Events, err = unpack(cur.Events, data[from*eventSize:],
-			int(*n)-from)
-		if err != nil {
-			return fmt.Errorf("%w: table chanfitness_logs: log of "+
-				"peer %v: %v", base.ErrCorrupt, k[1], err)
-		}
-		return nil
+		return a.addRow(id, peer, open, n, data)
 	}); err != nil {
-		return nil, err
+		return err
 	}
-	done()
-	return nodes, tx.Commit(ctx)
+	a.done()
+	return nil
+}
+
+// addRow adds one row of sqlFleetEvents: a chunk of a peer's log (or
+// none, n nil) with the peer's open channel count.
+func (a *fleetAssembler) addRow(id, peer []byte, open int64, n *int32,
+	data []byte) error {
+
+	var k [2]core.PeerID
+	if err := peerID(&k[0], id, "chanfitness_channels"); err != nil {
+		return err
+	}
+	if err := peerID(&k[1], peer, "chanfitness_channels"); err != nil {
+		return err
+	}
+	if _, ok := a.byNode[k[0]]; !ok {
+		return nil
+	}
+	if a.cur == nil || a.curK != k {
+		a.done()
+		a.cur = &fleet.PeerHistory{Peer: k[1], OpenChannels: int(open)}
+		a.curK = k
+	}
+	if n == nil {
+		return nil
+	}
+	if len(data) != int(*n)*eventSize {
+		return fmt.Errorf("%w: table chanfitness_logs: log of "+
+			"peer %v: %d bytes for %d events",
+			base.ErrCorrupt, k[1], len(data), *n)
+	}
+	// Only the events from the one before since on count.
+	from := firstFrom(data, int(*n), split(a.since).s)
+	var err error
+	a.cur.Events, err = unpack(a.cur.Events, data[from*eventSize:],
+		int(*n)-from)
+	if err != nil {
+		return fmt.Errorf("%w: table chanfitness_logs: log of "+
+			"peer %v: %v", base.ErrCorrupt, k[1], err)
+	}
+	return nil
+}
+
+// done trims the finished peer's log to the last event before since and
+// what follows, adds its staged event, and hands it to its node.
+func (a *fleetAssembler) done() {
+	if a.cur == nil {
+		return
+	}
+	evs := a.cur.Events
+	k := sort.Search(len(evs), func(i int) bool {
+		return !evs[i].Time.Before(a.since)
+	})
+	a.cur.Events = evs[max(k-1, 0):]
+	if ev, ok := a.staged[a.curK]; ok {
+		a.cur.Events = append(a.cur.Events, ev)
+	}
+	i := a.byNode[a.curK[0]]
+	a.nodes[i].Peers = append(a.nodes[i].Peers, *a.cur)
+	a.cur = nil
 }
 
 // View reads what the windows need and computes the fleet view at now
