@@ -177,18 +177,7 @@ func (s *Store) queue(b *core.Batch) (*pgx.Batch, *chunkPlan) {
 	q.Queue(sqlMeta, s.node, s.token, b.Meta != nil, since.s, since.ns,
 		hb.s, hb.ns)
 
-	if len(b.Gaps) > 0 {
-		n := len(b.Gaps)
-		ns, ss, sns := make([]int64, n), make([]int64, n),
-			make([]int32, n)
-		es, ens := make([]int64, n), make([]int32, n)
-		for i, g := range b.Gaps {
-			st, en := split(g.Start), split(g.End)
-			ns[i] = s.gaps + int64(i)
-			ss[i], sns[i], es[i], ens[i] = st.s, st.ns, en.s, en.ns
-		}
-		q.Queue(sqlGaps, s.node, ns, ss, sns, es, ens)
-	}
+	s.queueGaps(q, b.Gaps)
 	if len(b.Peers) > 0 {
 		queuePeers(q, s.node, lastPeers(b.Peers))
 	}
@@ -196,19 +185,60 @@ func (s *Store) queue(b *core.Batch) (*pgx.Batch, *chunkPlan) {
 	if len(b.Channels) > 0 {
 		queueChannels(q, s.node, lastChannels(b.Channels))
 	}
-	if len(b.DeleteChannels) > 0 {
-		n := len(b.DeleteChannels)
-		txids, idx := make([][]byte, n), make([]int64, n)
-		for i := range b.DeleteChannels {
-			txids[i] = b.DeleteChannels[i].Txid[:]
-			idx[i] = int64(b.DeleteChannels[i].Index)
+	queueDeleteChannels(q, s.node, b.DeleteChannels)
+	queueAlerts(q, s.node, b.Alerts)
+	s.queueSamples(q, b)
+	s.queueFilled(q, b.Filled)
+	if len(b.DeleteAlerts) > 0 {
+		keys := make([][]byte, len(b.DeleteAlerts))
+		for i, k := range b.DeleteAlerts {
+			keys[i] = []byte(k)
 		}
-		q.Queue(sqlDelete, s.node, txids, idx)
+		q.Queue(sqlDeleteAlerts, s.node, keys)
 	}
-	// Alerts are few (one per peer and event, until delivered): one
-	// statement each, in order, so a key written twice keeps the last.
-	for i := range b.Alerts {
-		a := &b.Alerts[i]
+	return q, plan
+}
+
+// queueGaps queues the gaps' rows, numbered after those already stored.
+func (s *Store) queueGaps(q *pgx.Batch, gaps []core.Gap) {
+	if len(gaps) == 0 {
+		return
+	}
+	n := len(gaps)
+	ns, ss, sns := make([]int64, n), make([]int64, n),
+		make([]int32, n)
+	es, ens := make([]int64, n), make([]int32, n)
+	for i, g := range gaps {
+		st, en := split(g.Start), split(g.End)
+		ns[i] = s.gaps + int64(i)
+		ss[i], sns[i], es[i], ens[i] = st.s, st.ns, en.s, en.ns
+	}
+	q.Queue(sqlGaps, s.node, ns, ss, sns, es, ens)
+}
+
+// queueDeleteChannels queues the removal of the channels whose retention
+// expired.
+func queueDeleteChannels(q *pgx.Batch, node []byte,
+	del []core.ChannelPoint) {
+
+	if len(del) == 0 {
+		return
+	}
+	n := len(del)
+	txids, idx := make([][]byte, n), make([]int64, n)
+	for i := range del {
+		txids[i] = del[i].Txid[:]
+		idx[i] = int64(del[i].Index)
+	}
+	q.Queue(sqlDelete, node, txids, idx)
+}
+
+// queueAlerts queues the alert records. Alerts are few (one per peer and
+// event, until delivered): one statement each, in order, so a key written
+// twice keeps the last.
+func queueAlerts(q *pgx.Batch, node []byte, alerts []core.AlertRecord) {
+	for i := range alerts {
+		a := &alerts[i]
 		cr, nx := split(a.CreatedAt), split(a.NextAttempt)
 		body := a.Body
 		if body == nil {
@@ -218,9 +248,14 @@ func (s *Store) queue(b *core.Batch) (*pgx.Batch, *chunkPlan) {
 		if pending == nil {
 			pending = []string{}
 		}
-		q.Queue(sqlAlerts, s.node, []byte(a.Key), body, cr.s, cr.ns,
+		q.Queue(sqlAlerts, node, []byte(a.Key), body, cr.s, cr.ns,
 			pending, int64(a.Attempts), nx.s, nx.ns)
 	}
+}
+
+// queueSamples queues the batch's samples, numbered after those already
+// stored, then its cut of old samples (which applies to them too).
+func (s *Store) queueSamples(q *pgx.Batch, b *core.Batch) {
 	if len(b.Samples) > 0 {
 		n := len(b.Samples)
 		ns, peers := make([]int64, n), make([][]byte, n)
@@ -240,28 +275,25 @@ func (s *Store) queue(b *core.Batch) (*pgx.Batch, *chunkPlan) {
 		c := split(b.DeleteSamplesBefore)
 		q.Queue(sqlCutSamples, s.node, c.s, c.ns)
 	}
-	if len(b.Filled) > 0 {
-		n := len(b.Filled)
-		ns, ss, es := make([]int64, n), make([]int64, n),
-			make([]int64, n)
-		sns, ens := make([]int32, n), make([]int32, n)
-		back := make([]bool, n)
-		for i, f := range b.Filled {
-			st, en := split(f.Start), split(f.End)
-			ns[i] = s.filled + int64(i)
-			ss[i], sns[i], es[i], ens[i] = st.s, st.ns, en.s, en.ns
-			back[i] = f.Backfill
-		}
-		q.Queue(sqlFilled, s.node, ns, ss, sns, es, ens, back)
+}
+
+// queueFilled queues the spans filled from the node's own records.
+func (s *Store) queueFilled(q *pgx.Batch, filled []core.FilledSpan) {
+	if len(filled) == 0 {
+		return
 	}
-	if len(b.DeleteAlerts) > 0 {
-		keys := make([][]byte, len(b.DeleteAlerts))
-		for i, k := range b.DeleteAlerts {
-			keys[i] = []byte(k)
-		}
-		q.Queue(sqlDeleteAlerts, s.node, keys)
+	n := len(filled)
+	ns, ss, es := make([]int64, n), make([]int64, n),
+		make([]int64, n)
+	sns, ens := make([]int32, n), make([]int32, n)
+	back := make([]bool, n)
+	for i, f := range filled {
+		st, en := split(f.Start), split(f.End)
+		ns[i] = s.filled + int64(i)
+		ss[i], sns[i], es[i], ens[i] = st.s, st.ns, en.s, en.ns
+		back[i] = f.Backfill
 	}
-	return q, plan
+	q.Queue(sqlFilled, s.node, ns, ss, sns, es, ens, back)
 }
 
 // lastPeers returns the records of recs, the last one of each peer only
