@@ -385,99 +385,120 @@ func queueChannels(q *pgx.Batch, node []byte,
 // fingerprint is a digest of everything b writes, to recognize a batch
 // written again after its first write's outcome was in doubt.
 func fingerprint(b *core.Batch) [32]byte {
-	h := sha256.New()
-	var buf []byte
-	tm := func(t time.Time) {
-		x := split(t)
-		buf = binary.BigEndian.AppendUint64(buf, uint64(x.s))
-		buf = binary.BigEndian.AppendUint32(buf, uint32(x.ns))
-	}
-	num := func(v uint64) {
-		buf = binary.BigEndian.AppendUint64(buf, v)
-	}
+	var f fpBuf
+	f.state(b)
+	f.channels(b)
+	f.records(b)
+	return sha256.Sum256(f)
+}
+
+// fpBuf is the byte string a batch's fingerprint hashes.
+type fpBuf []byte
+
+func (f *fpBuf) add(b ...byte) { *f = append(*f, b...) }
+
+func (f *fpBuf) str(s string) { *f = append(*f, s...) }
+
+func (f *fpBuf) tm(t time.Time) {
+	x := split(t)
+	*f = binary.BigEndian.AppendUint64(*f, uint64(x.s))
+	*f = binary.BigEndian.AppendUint32(*f, uint32(x.ns))
+}
+
+func (f *fpBuf) num(v uint64) {
+	*f = binary.BigEndian.AppendUint64(*f, v)
+}
+
+// state adds the batch's meta, gaps, peers and logs.
+func (f *fpBuf) state(b *core.Batch) {
 	if b.Meta != nil {
-		buf = append(buf, 'm')
-		tm(b.Meta.MonitoringSince)
-		tm(b.Meta.Heartbeat)
+		f.add('m')
+		f.tm(b.Meta.MonitoringSince)
+		f.tm(b.Meta.Heartbeat)
 	}
 	for _, g := range b.Gaps {
-		buf = append(buf, 'g')
-		tm(g.Start)
-		tm(g.End)
+		f.add('g')
+		f.tm(g.Start)
+		f.tm(g.End)
 	}
 	for _, p := range b.Peers {
-		buf = append(buf, 'p')
-		buf = append(buf, p.Peer[:]...)
-		tm(p.TrackedSince)
-		tm(p.StateSince)
-		tm(p.LastFlap)
-		tm(p.LastEvent)
-		num(uint64(p.FlapCount))
+		f.add('p')
+		f.add(p.Peer[:]...)
+		f.tm(p.TrackedSince)
+		f.tm(p.StateSince)
+		f.tm(p.LastFlap)
+		f.tm(p.LastEvent)
+		f.num(uint64(p.FlapCount))
 		if p.Online {
-			buf = append(buf, 1)
+			f.add(1)
 		}
 		if p.Staged != nil {
-			buf = append(buf, 's', byte(p.Staged.State))
-			tm(p.Staged.Time)
+			f.add('s', byte(p.Staged.State))
+			f.tm(p.Staged.Time)
 		}
 	}
 	for _, l := range b.Logs {
-		buf = append(buf, 'l')
-		buf = append(buf, l.Peer[:]...)
-		num(l.Seq)
-		num(uint64(len(l.Events)))
+		f.add('l')
+		f.add(l.Peer[:]...)
+		f.num(l.Seq)
+		f.num(uint64(len(l.Events)))
 		for _, ev := range l.Events {
-			tm(ev.Time)
-			buf = append(buf, byte(ev.State))
+			f.tm(ev.Time)
+			f.add(byte(ev.State))
 		}
 	}
+}
+
+// channels adds the batch's channels and deleted channels.
+func (f *fpBuf) channels(b *core.Batch) {
 	for _, c := range b.Channels {
-		buf = append(buf, 'c')
-		buf = append(buf, c.Point.Txid[:]...)
-		num(uint64(c.Point.Index))
-		buf = append(buf, c.ShortChannelID...)
-		tm(c.ClosedAt)
-		tm(c.OpenedAt)
+		f.add('c')
+		f.add(c.Point.Txid[:]...)
+		f.num(uint64(c.Point.Index))
+		f.str(c.ShortChannelID)
+		f.tm(c.ClosedAt)
+		f.tm(c.OpenedAt)
 	}
 	for _, cp := range b.DeleteChannels {
-		buf = append(buf, 'd')
-		buf = append(buf, cp.Txid[:]...)
-		num(uint64(cp.Index))
+		f.add('d')
+		f.add(cp.Txid[:]...)
+		f.num(uint64(cp.Index))
 	}
+}
+
+// records adds the batch's alerts, samples, filled spans and deleted
+// alerts.
+func (f *fpBuf) records(b *core.Batch) {
 	for _, a := range b.Alerts {
-		buf = append(buf, 'a')
-		num(uint64(len(a.Key)))
-		buf = append(buf, a.Key...)
-		num(uint64(a.Attempts))
-		tm(a.NextAttempt)
-		num(uint64(len(a.Pending)))
+		f.add('a')
+		f.num(uint64(len(a.Key)))
+		f.str(a.Key)
+		f.num(uint64(a.Attempts))
+		f.tm(a.NextAttempt)
+		f.num(uint64(len(a.Pending)))
 	}
 	for _, x := range b.Samples {
-		buf = append(buf, 'y')
-		buf = append(buf, x.Peer[:]...)
-		tm(x.Time)
-		buf = append(buf, byte(x.Kind))
-		num(uint64(x.RTT))
+		f.add('y')
+		f.add(x.Peer[:]...)
+		f.tm(x.Time)
+		f.add(byte(x.Kind))
+		f.num(uint64(x.RTT))
 	}
 	if !b.DeleteSamplesBefore.IsZero() {
-		buf = append(buf, 'z')
-		tm(b.DeleteSamplesBefore)
+		f.add('z')
+		f.tm(b.DeleteSamplesBefore)
 	}
-	for _, f := range b.Filled {
-		buf = append(buf, 'f')
-		tm(f.Start)
-		tm(f.End)
-		if f.Backfill {
-			buf = append(buf, 1)
+	for _, sp := range b.Filled {
+		f.add('f')
+		f.tm(sp.Start)
+		f.tm(sp.End)
+		if sp.Backfill {
+			f.add(1)
 		}
 	}
 	for _, k := range b.DeleteAlerts {
-		buf = append(buf, 'x')
-		num(uint64(len(k)))
-		buf = append(buf, k...)
+		f.add('x')
+		f.num(uint64(len(k)))
+		f.str(k)
 	}
-	h.Write(buf)
-	var sum [32]byte
-	h.Sum(sum[:0])
-	return sum
 }
