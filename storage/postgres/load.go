@@ -63,22 +63,9 @@ func loadNode(ctx context.Context, conn *pgx.Conn,
 	st.Meta = core.Meta{MonitoringSince: since.time(),
 		Heartbeat: hb.time()}
 
-	rows, err := tx.Query(ctx, `SELECT start_s, start_ns, end_s, end_ns
-		FROM chanfitness_gaps WHERE node = $1 ORDER BY n`, node)
-	if err != nil {
+	if st.Gaps, err = loadGaps(ctx, tx, node); err != nil {
 		return nil, err
 	}
-	var a, b stamp
-	_, err = pgx.ForEachRow(rows, []any{&a.s, &a.ns, &b.s, &b.ns},
-		func() error {
-			st.Gaps = append(st.Gaps, core.Gap{Start: a.time(),
-				End: b.time()})
-			return nil
-		})
-	if err != nil {
-		return nil, err
-	}
-
 	if st.Peers, err = loadPeers(ctx, tx, node); err != nil {
 		return nil, err
 	}
@@ -91,17 +78,54 @@ func loadNode(ctx context.Context, conn *pgx.Conn,
 	if st.Alerts, err = loadAlerts(ctx, tx, node); err != nil {
 		return nil, err
 	}
-	rows, err = tx.Query(ctx, `SELECT peer, t_s, t_ns, kind, rtt
+	if st.Samples, err = loadSamples(ctx, tx, node); err != nil {
+		return nil, err
+	}
+	if st.Filled, err = loadFilled(ctx, tx, node); err != nil {
+		return nil, err
+	}
+	return st, tx.Commit(ctx)
+}
+
+// loadGaps reads the node's gaps in the order they were written.
+func loadGaps(ctx context.Context, tx pgx.Tx, node []byte) ([]core.Gap,
+	error) {
+
+	rows, err := tx.Query(ctx, `SELECT start_s, start_ns, end_s, end_ns
+		FROM chanfitness_gaps WHERE node = $1 ORDER BY n`, node)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		gaps []core.Gap
+		a, b stamp
+	)
+	_, err = pgx.ForEachRow(rows, []any{&a.s, &a.ns, &b.s, &b.ns},
+		func() error {
+			gaps = append(gaps, core.Gap{Start: a.time(),
+				End: b.time()})
+			return nil
+		})
+	return gaps, err
+}
+
+// loadSamples reads the node's samples in time order (ties in the order
+// they were written).
+func loadSamples(ctx context.Context, tx pgx.Tx, node []byte) (
+	[]core.PeerSample, error) {
+
+	rows, err := tx.Query(ctx, `SELECT peer, t_s, t_ns, kind, rtt
 		FROM chanfitness_samples WHERE node = $1
 		ORDER BY t_s, t_ns, n`, node)
 	if err != nil {
 		return nil, err
 	}
 	var (
-		peer     []byte
-		kind     int16
-		rtt      int64
-		backfill bool
+		samples []core.PeerSample
+		peer    []byte
+		a       stamp
+		kind    int16
+		rtt     int64
 	)
 	_, err = pgx.ForEachRow(rows, []any{&peer, &a.s, &a.ns, &kind, &rtt},
 		func() error {
@@ -112,28 +136,35 @@ func loadNode(ctx context.Context, conn *pgx.Conn,
 				"chanfitness_samples"); err != nil {
 				return err
 			}
-			st.Samples = append(st.Samples, x)
+			samples = append(samples, x)
 			return nil
 		})
-	if err != nil {
-		return nil, err
-	}
-	rows, err = tx.Query(ctx, `SELECT start_s, start_ns, end_s, end_ns,
+	return samples, err
+}
+
+// loadFilled reads the node's filled spans in the order they were
+// written.
+func loadFilled(ctx context.Context, tx pgx.Tx, node []byte) (
+	[]core.FilledSpan, error) {
+
+	rows, err := tx.Query(ctx, `SELECT start_s, start_ns, end_s, end_ns,
 		backfill FROM chanfitness_filled WHERE node = $1 ORDER BY n`,
 		node)
 	if err != nil {
 		return nil, err
 	}
+	var (
+		filled   []core.FilledSpan
+		a, b     stamp
+		backfill bool
+	)
 	_, err = pgx.ForEachRow(rows, []any{&a.s, &a.ns, &b.s, &b.ns,
 		&backfill}, func() error {
-		st.Filled = append(st.Filled, core.FilledSpan{Start: a.time(),
+		filled = append(filled, core.FilledSpan{Start: a.time(),
 			End: b.time(), Backfill: backfill})
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return st, tx.Commit(ctx)
+	return filled, err
 }
 
 func loadPeers(ctx context.Context, tx pgx.Tx,
