@@ -51,7 +51,8 @@ func listenOptions() []glightning.Option {
 	return []glightning.Option{
 		glightning.NewStringOption(optListen, "host:port of an HTTP "+
 			"server with the timeline page (/), /v1/report, "+
-			"/v1/timeline, /v1/health and /metrics, as the lnd "+
+			"/v1/timeline, /v1/fleet, /v1/health and /metrics, "+
+			"as the lnd "+
 			"companion's, over TLS with a bearer token; a port "+
 			"alone, or an empty host, is on 127.0.0.1; empty "+
 			"(the default) serves nothing", ""),

@@ -77,7 +77,7 @@ type Config struct {
 
 	Store string `long:"store" description:"Where history is kept: badger (on disk, in --datadir), postgres (in the database of --postgres.dsn, beside other nodes') or memory (lost at exit)"`
 
-	Listen string `long:"listen" description:"Address of the HTTP server (the timeline page at /, /v1/report, /v1/timeline, /v1/health, /metrics), served over TLS with a bearer token unless --listen.insecure; the report command asks it"`
+	Listen string `long:"listen" description:"Address of the HTTP server (the timeline page at /, /v1/report, /v1/timeline, /v1/fleet, /v1/health, /metrics), served over TLS with a bearer token unless --listen.insecure; the report command asks it"`
 
 	DebugLevel string `long:"debuglevel" description:"Logging level for all subsystems {trace, debug, info, warn, error, critical, off}, or per subsystem: <subsystem>=<level>,... with subsystems LNDC (the companion), STOR (the store) and CHFT (the monitor); both may be given, as in info,CHFT=debug"`
 
