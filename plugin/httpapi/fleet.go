@@ -21,7 +21,8 @@ type FleetFunc func(ctx context.Context, now time.Time,
 
 // errNoFleet answers PathFleet on a front end without a shared database.
 var errNoFleet = errors.New("the fleet view needs the postgres store " +
-	"(--store=postgres): only there do several nodes share a history")
+	"(--store=postgres, or chanfitness-store=postgres on Core " +
+	"Lightning): only there do several nodes share a history")
 
 // withFleet serves PathFleet from f (or says why there is none) and
 // everything else from h, with the token (when there is one) on
