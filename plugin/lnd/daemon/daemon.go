@@ -1,7 +1,9 @@
 // Package daemon is the chanfitness-lnd companion: it runs the chanfitness
 // monitor against an lnd node, keeps its history in a store, and serves
-// the report, a health check and Prometheus metrics over HTTP. Its report
-// command prints the report of a running daemon.
+// the report, the timeline page, a health check, Prometheus metrics and
+// (on the postgres store) the fleet view over HTTP. Its report, advice
+// and fleet commands ask a running daemon; restore and migrate work on
+// a stopped one's history.
 package daemon
 
 import (

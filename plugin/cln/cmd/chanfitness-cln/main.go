@@ -1,7 +1,8 @@
 // Command chanfitness-cln is the chanfitness plugin for Core Lightning.
 // lightningd starts it (--plugin=/path/to/chanfitness-cln, or
 // lightning-cli plugin start /path/to/chanfitness-cln); it adds the
-// chanfitness command. See the README.
+// chanfitness, chanfitness-advice and chanfitness-fleet commands. See the
+// README.
 //
 // Run by hand while the node is stopped, chanfitness-cln restore
 // --datadir=DIR [--from=FILE] rebuilds the history in DIR from its
