@@ -128,8 +128,13 @@ func registerOptions(p *glightning.Plugin) error {
 	}
 	opts = append(opts, listenOptions()...)
 	for _, o := range advice.Options() {
+		usage := o.Usage
+		if o.Name == advice.ExportDir {
+			usage += " (a relative path is under " +
+				"<lightning-dir>/<network>)"
+		}
 		opts = append(opts, glightning.NewStringOption(
-			optPrefix+o.Name, o.Usage, o.Default))
+			optPrefix+o.Name, usage, o.Default))
 	}
 	for _, o := range opts {
 		if err := p.RegisterOption(o); err != nil {
