@@ -408,9 +408,14 @@ func TestClockStepBackRetries(t *testing.T) {
 // timeout per round, not one per alert, and Stop does not wait for it.
 func TestWebhookHeldConnection(t *testing.T) {
 	held := make(chan struct{})
+	arrived := make(chan struct{}, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter,
 		*http.Request) {
 
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
 		<-held
 	}))
 	t.Cleanup(srv.Close)
@@ -440,6 +445,13 @@ func TestWebhookHeldConnection(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return a.Counts().Raised[alert.KindOffline] == 1
 	}, 10*time.Second, time.Millisecond)
+	// Stop only once the receiver holds the request: a Stop before the
+	// round reached it would attempt nothing.
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the webhook request never reached the receiver")
+	}
 	a.Stop()
 	c := a.Counts()
 	require.EqualValues(t, 1, c.Failed["webhook"])
