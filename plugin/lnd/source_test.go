@@ -54,13 +54,16 @@ func (r *recSink) Sync(_ context.Context, snap core.Snapshot) error {
 }
 
 func (r *recSink) Apply(_ context.Context, ev core.Event) error {
-	r.calls <- call{kind: "apply", ev: ev}
+	// The error and gate are taken before the call is recorded: a test
+	// that sets the next ones once it sees this call must not have them
+	// taken by this one.
 	r.mu.Lock()
 	gate := r.gate
 	r.gate = nil
 	err := r.applyErr
 	r.applyErr = nil
 	r.mu.Unlock()
+	r.calls <- call{kind: "apply", ev: ev}
 	if gate != nil {
 		<-gate
 	}
