@@ -16,10 +16,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/internal/loop"
 	"github.com/lightningnetwork/lnd/clock"
 	"github.com/lightningnetwork/lnd/ticker"
 )
@@ -149,10 +149,7 @@ type Alerter struct {
 	sinks map[string]Sink
 	names []string
 
-	started atomic.Bool
-	stopped atomic.Bool
-	quit    chan struct{}
-	wg      sync.WaitGroup
+	loop *loop.Loop
 
 	// recs mirrors the alerter's records in the store; only the loop
 	// touches it.
@@ -186,7 +183,7 @@ func New(cfg Config) (*Alerter, error) {
 	a := &Alerter{
 		cfg:   cfg,
 		sinks: make(map[string]Sink),
-		quit:  make(chan struct{}),
+		loop:  loop.New(cfg.Ticker),
 		recs:  make(map[string]core.AlertRecord),
 		counts: Counts{Raised: map[string]uint64{},
 			Delivered: map[string]uint64{},
@@ -266,7 +263,7 @@ func copyCounts(c Counts) Counts {
 
 // Start loads the records and starts the loop, which checks at once.
 func (a *Alerter) Start() error {
-	if !a.started.CompareAndSwap(false, true) {
+	if !a.loop.Claim() {
 		return errors.New("alert: already started")
 	}
 	for _, r := range a.cfg.Source.Alerts() {
@@ -275,24 +272,14 @@ func (a *Alerter) Start() error {
 		}
 	}
 	changed, cancel := a.cfg.Source.Subscribe()
-	a.cfg.Ticker.Resume()
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		defer cancel()
-		a.loop(changed)
-	}()
+	a.loop.Run(changed, cancel, loop.Handlers{First: a.round,
+		Changed: a.round, Tick: a.round})
 	return nil
 }
 
 // Stop ends the loop and waits for it; safe to call more than once.
 func (a *Alerter) Stop() {
-	if !a.started.Load() || !a.stopped.CompareAndSwap(false, true) {
-		return
-	}
-	close(a.quit)
-	a.wg.Wait()
-	a.cfg.Ticker.Stop()
+	a.loop.Stop()
 }
 
 func isOurs(key string) bool {
@@ -304,25 +291,6 @@ func isOurs(key string) bool {
 		}
 	}
 	return false
-}
-
-func (a *Alerter) loop(changed <-chan struct{}) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		<-a.quit
-		cancel()
-	}()
-	a.round(ctx)
-	for {
-		select {
-		case <-a.quit:
-			return
-		case <-changed:
-		case <-a.cfg.Ticker.Ticks():
-		}
-		a.round(ctx)
-	}
 }
 
 // round raises what is due and delivers what is pending.

@@ -16,11 +16,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/internal/loop"
 	"github.com/lightningnetwork/lnd/clock"
 	"github.com/lightningnetwork/lnd/ticker"
 )
@@ -74,12 +74,8 @@ type Config struct {
 // Exporter keeps the files current. Start writes them and starts the
 // loop; Stop ends it.
 type Exporter struct {
-	cfg Config
-
-	started atomic.Bool
-	stopped atomic.Bool
-	quit    chan struct{}
-	wg      sync.WaitGroup
+	cfg  Config
+	loop *loop.Loop
 
 	// last is the state of the files written last (open channels and
 	// verdicts); a change makes the loop rewrite them.
@@ -105,7 +101,7 @@ func New(cfg Config) (*Exporter, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = nopLogger{}
 	}
-	return &Exporter{cfg: cfg, quit: make(chan struct{})}, nil
+	return &Exporter{cfg: cfg, loop: loop.New(cfg.Ticker)}, nil
 }
 
 type nopLogger struct{}
@@ -116,7 +112,7 @@ func (nopLogger) Errorf(string, ...any) {}
 // Start prepares the directory, writes the files once and starts
 // keeping them current. An error names the directory.
 func (e *Exporter) Start(ctx context.Context) error {
-	if !e.started.CompareAndSwap(false, true) {
+	if !e.loop.Claim() {
 		return errors.New("export: already started")
 	}
 	if err := prepareDir(e.cfg.Dir); err != nil {
@@ -127,25 +123,15 @@ func (e *Exporter) Start(ctx context.Context) error {
 		cancel()
 		return err
 	}
-	e.cfg.Ticker.Resume()
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		defer cancel()
-		e.loop(changed)
-	}()
+	e.loop.Run(changed, cancel, loop.Handlers{
+		Changed: e.logged(e.writeIfChanged), Tick: e.logged(e.write)})
 	return nil
 }
 
 // Stop ends the loop and waits for it. It is safe to call more than
 // once.
 func (e *Exporter) Stop() {
-	if !e.started.Load() || !e.stopped.CompareAndSwap(false, true) {
-		return
-	}
-	close(e.quit)
-	e.wg.Wait()
-	e.cfg.Ticker.Stop()
+	e.loop.Stop()
 }
 
 // Writes returns how many times the files were written.
@@ -153,24 +139,12 @@ func (e *Exporter) Writes() uint64 {
 	return e.writes.Load()
 }
 
-func (e *Exporter) loop(changed <-chan struct{}) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		<-e.quit
-		cancel()
-	}()
-	for {
-		var err error
-		select {
-		case <-e.quit:
-			return
-		case <-changed:
-			err = e.writeIfChanged(ctx)
-		case <-e.cfg.Ticker.Ticks():
-			err = e.write(ctx)
-		}
-		if err != nil && ctx.Err() == nil {
+// logged returns write, logging its error unless the loop is stopping.
+func (e *Exporter) logged(write func(context.Context) error) func(
+	context.Context) {
+
+	return func(ctx context.Context) {
+		if err := write(ctx); err != nil && ctx.Err() == nil {
 			e.cfg.Logger.Errorf("%v", err)
 		}
 	}
