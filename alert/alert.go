@@ -156,8 +156,11 @@ type Alerter struct {
 	recs map[string]core.AlertRecord
 
 	// mass is set while most channel peers are offline at once (see
-	// massOutage); only the loop touches it.
-	mass bool
+	// massOutage), and massEnd is when that last ended; only the loop
+	// touches them. massEnd is not kept across a restart: the
+	// monitor's connection starts anew then, which counts the same.
+	mass    bool
+	massEnd time.Time
 
 	mu     sync.Mutex
 	counts Counts

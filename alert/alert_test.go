@@ -364,8 +364,10 @@ func TestCommandSink(t *testing.T) {
 }
 
 // TestMassOutageNoOfflineAlerts: when most channel peers drop at once
-// (our own connection, most likely), no offline alert; once most are
-// back, a peer still away alerts.
+// (our own connection, most likely), no offline alert, not even when
+// most are back: a peer that dropped with them alerts only once it
+// stayed away the full threshold after that, and one back before then
+// never alerts.
 func TestMassOutageNoOfflineAlerts(t *testing.T) {
 	e := newEnv(t)
 	for n := byte(1); n <= 5; n++ {
@@ -380,19 +382,78 @@ func TestMassOutageNoOfflineAlerts(t *testing.T) {
 	require.Empty(t, e.recv.alerts())
 
 	// Peers come back one at a time; each change may start a round.
-	// With one back, 3 of 5 are still away: still ours, no alert.
-	// With two back, the two still away are theirs.
+	// With one back, 3 of 5 are still away: still ours. With two
+	// back the outage is over, but the two still away are given the
+	// full threshold from then to come back.
 	e.apply(core.PeerOnline, peer(1), core.ChannelPoint{})
 	e.apply(core.PeerOnline, peer(2), core.ChannelPoint{})
 	e.round()
+	require.Empty(t, e.recv.alerts())
+
+	// A straggler back within the threshold: nothing to tell.
+	e.advance(10 * time.Minute)
+	e.apply(core.PeerOnline, peer(3), core.ChannelPoint{})
+	e.round()
+	e.advance(20*time.Minute - time.Second)
+	e.round()
+	require.Empty(t, e.recv.alerts())
+
+	// One away the full threshold after the outage ended is theirs;
+	// its alert counts its whole outage.
+	e.advance(time.Second)
+	e.round()
 	got := e.recv.alerts()
-	require.Len(t, got, 2)
-	ids := []string{got[0].PeerID, got[1].PeerID}
-	require.ElementsMatch(t, []string{peer(3).String(), peer(4).String()},
-		ids)
-	for _, a := range got {
-		require.Equal(t, alert.KindOffline, a.Kind)
+	require.Len(t, got, 1)
+	require.Equal(t, alert.KindOffline, got[0].Kind)
+	require.Equal(t, peer(4).String(), got[0].PeerID)
+	require.EqualValues(t, 90*60, got[0].OfflineSeconds)
+
+	e.apply(core.PeerOnline, peer(4), core.ChannelPoint{})
+	e.round()
+	require.Equal(t, []string{alert.KindOffline, alert.KindBack},
+		e.recv.kinds())
+}
+
+// TestAfterMassOutageNewOutage: a peer that drops after a mass outage
+// ended alerts the threshold after its own drop, and a peer alerted on
+// before a mass outage gets its back alert when it returns.
+func TestAfterMassOutageNewOutage(t *testing.T) {
+	e := newEnv(t)
+	for n := byte(1); n <= 6; n++ {
+		e.apply(core.PeerOnline, peer(n), core.ChannelPoint{})
+		e.apply(core.ChannelOpened, peer(n), point(n))
 	}
+	// Peer 6 is away long enough to alert before the mass outage.
+	e.apply(core.PeerOffline, peer(6), core.ChannelPoint{})
+	e.advance(time.Hour)
+	e.round()
+	require.Equal(t, []string{alert.KindOffline}, e.recv.kinds())
+
+	for n := byte(1); n <= 4; n++ {
+		e.apply(core.PeerOffline, peer(n), core.ChannelPoint{})
+	}
+	e.advance(time.Hour)
+	e.round()
+	for n := byte(1); n <= 4; n++ {
+		e.apply(core.PeerOnline, peer(n), core.ChannelPoint{})
+	}
+	e.round()
+	// Peer 5 drops 5 minutes after the outage ended: its own 30m.
+	e.advance(5 * time.Minute)
+	e.apply(core.PeerOffline, peer(5), core.ChannelPoint{})
+	e.advance(30*time.Minute - time.Second)
+	e.round()
+	require.Equal(t, []string{alert.KindOffline}, e.recv.kinds())
+	e.advance(time.Second)
+	e.round()
+	e.apply(core.PeerOnline, peer(6), core.ChannelPoint{})
+	e.round()
+	got := e.recv.alerts()
+	require.Len(t, got, 3)
+	require.Equal(t, peer(5).String(), got[1].PeerID)
+	require.Equal(t, alert.KindOffline, got[1].Kind)
+	require.Equal(t, peer(6).String(), got[2].PeerID)
+	require.Equal(t, alert.KindBack, got[2].Kind)
 }
 
 // TestClockStepBackRetries: a retry scheduled before the clock stepped

@@ -48,7 +48,7 @@ func (a *Alerter) raise(ctx context.Context) error {
 	}
 	now := r.GeneratedAt.Time
 	offline := a.offlineRecords()
-	quiet := a.massOutage(r.Peers)
+	quiet := a.massOutage(r.Peers, now)
 	var put []core.AlertRecord
 	var del []string
 	add := func(al Alert) {
@@ -75,9 +75,13 @@ func (a *Alerter) raise(ctx context.Context) error {
 			}
 		}
 		if !p.Online && !hasOff && p.OpenChannels > 0 && !quiet {
+			// Counted from the latest of its drop, our
+			// connection and the end of a mass outage.
 			start := p.Since.Time
-			if connSince.After(start) {
-				start = connSince
+			for _, t := range []time.Time{connSince, a.massEnd} {
+				if t.After(start) {
+					start = t
+				}
 			}
 			if now.Sub(start) >= a.cfg.OfflineAfter {
 				key := offlinePrefix + p.PeerID + "/" +
@@ -117,12 +121,15 @@ func (a *Alerter) raise(ctx context.Context) error {
 // Mass outages: when at least massMinPeers peers with channels are
 // known and more than half of them are offline at once, the cause is
 // most likely our own connection, not theirs: no offline alert is
-// raised until most are back.
+// raised until most are back, and a peer that was away then is given
+// the full threshold from that moment, like the time after a
+// reconnection of our node: peers come back one by one as their
+// reconnection backoffs run out.
 const massMinPeers = 4
 
-// massOutage says whether most peers with channels are offline, and
-// logs when that starts and ends.
-func (a *Alerter) massOutage(peers []core.PeerReport) bool {
+// massOutage says whether most peers with channels are offline, notes
+// when that ends (at now) and logs when it starts and ends.
+func (a *Alerter) massOutage(peers []core.PeerReport, now time.Time) bool {
 	n, off := 0, 0
 	for _, p := range peers {
 		if p.OpenChannels > 0 {
@@ -141,8 +148,10 @@ func (a *Alerter) massOutage(peers []core.PeerReport) bool {
 				"connection: no offline alerts until most are "+
 				"back", off, n)
 		} else {
-			a.cfg.Logger.Infof("alerts: most channel peers are " +
-				"back; offline alerts resume")
+			a.massEnd = now
+			a.cfg.Logger.Infof("alerts: most channel peers are "+
+				"back; a peer still away alerts after %s",
+				fmtDur(a.cfg.OfflineAfter))
 		}
 	}
 	return mass
