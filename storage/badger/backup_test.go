@@ -16,17 +16,27 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// backupNow has the store's loop write a backup on a forced tick and
+// returns once it is written: the loop takes the next tick (here a GC
+// tick) only after the backup is done. A forced tick alone returns as
+// soon as the loop took it, while the backup still runs and may take in
+// the Writes that follow.
+func backupNow(backups, gc *ticker.Force) {
+	backups.Force <- time.Now()
+	gc.Force <- time.Now()
+}
+
 // TestBackupRestore writes backups at Open, on the backup ticker and at
 // Close, keeps the newest two, and restores the one that holds the most
 // batches, even when the clock stepped back in between; a damaged backup
 // is passed over, and a store restored from a backup holds exactly its
-// history.
+// history and goes on from it.
 func TestBackupRestore(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	clk := clock.NewTestClock(t0)
-	tick := ticker.NewForce(time.Hour)
+	tick, gc := ticker.NewForce(time.Hour), ticker.NewForce(time.Hour)
 	s, err := badgerstore.Open(dir, badgerstore.Options{Clock: clk,
-		BackupTicker: tick})
+		BackupTicker: tick, GCTicker: gc})
 	require.NoError(t, err)
 	ctx := context.Background()
 	var b core.Batch
@@ -36,21 +46,21 @@ func TestBackupRestore(t *testing.T) {
 	}
 	// The clock steps back before the daily backup.
 	clk.SetTime(t0.Add(-time.Hour))
-	tick.Force <- time.Now()
-	tick.Force <- time.Now()
+	backupNow(tick, gc)
 	daily, err := badgerstore.NewestBackup(dir)
 	require.NoError(t, err)
-	want, err := s.Load(ctx)
+	at500, err := s.Load(ctx)
 	require.NoError(t, err)
-	require.Equal(t, storagetest.Normalize(want),
+	require.Equal(t, storagetest.Normalize(at500),
 		storagetest.Normalize(daily.State))
+	require.Equal(t, t0.Add(-time.Hour), daily.Taken.UTC())
 
 	for i := 500; i < 700; i++ {
 		crashBatch(&b, i)
 		require.NoError(t, s.Write(ctx, &b))
 	}
 	clk.SetTime(t0.Add(-2 * time.Hour))
-	want, err = s.Load(ctx)
+	want, err := s.Load(ctx)
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
 
@@ -78,6 +88,8 @@ func TestBackupRestore(t *testing.T) {
 	got, err := s.Load(ctx)
 	require.NoError(t, err)
 	requireCrashState(t, got, 500)
+	require.Equal(t, storagetest.Normalize(at500),
+		storagetest.Normalize(got))
 	_, err = os.Stat(filepath.Join(dir, "db.damaged"))
 	require.NoError(t, err)
 
