@@ -23,7 +23,9 @@ import (
 // the body: recordVersion, the time the backup was taken, the sequence
 // number of the last batch in it, and the history encoded as one batch
 // (the write-ahead encoding of earlier versions: about eight bytes an
-// event). The store keeps the newest two, written as lnd writes its
+// event), its alert records included (in the batch's alert section,
+// which backups of earlier versions lack: they restore without alerts).
+// The store keeps the newest two, written as lnd writes its
 // channel backup: to a temporary file, synced, then renamed over the
 // older one.
 const (
@@ -121,6 +123,7 @@ func encodeBackup(st *core.StoredState, lsn uint64, at time.Time) []byte {
 		Channels: st.Channels,
 		Samples:  st.Samples,
 		Filled:   st.Filled,
+		Alerts:   st.Alerts,
 	}
 	e.batch(&b)
 	body := e.b[backupHdrLen:]
@@ -199,6 +202,7 @@ func decodeBackup(data []byte) (*Backup, error) {
 		Channels: b.Channels,
 		Samples:  b.Samples,
 		Filled:   b.Filled,
+		Alerts:   b.Alerts,
 	}
 	if b.Meta != nil {
 		bk.State.Meta = *b.Meta
@@ -379,6 +383,11 @@ func writeState(db *bdb.DB, bk *Backup) error {
 	for i := 0; err == nil && i < len(st.Filled); i++ {
 		err = set(filledKey(0, uint32(i)), func(e *encoder) {
 			e.filled(&st.Filled[i])
+		})
+	}
+	for i := 0; err == nil && i < len(st.Alerts); i++ {
+		err = set(alertKey(st.Alerts[i].Key), func(e *encoder) {
+			e.alert(&st.Alerts[i])
 		})
 	}
 	for i := 0; err == nil && i < len(st.Logs); i++ {

@@ -201,6 +201,11 @@ const (
 	// batchSamples: the sample cut, the samples and the filled spans
 	// follow the deleted channels.
 	batchSamples
+	// batchAlerts: the alert records (each its key, then the record as
+	// the store keeps it) and the deleted alerts' keys come last.
+	// Backups of earlier versions have none; an earlier build fails on
+	// the flag rather than drop the alerts.
+	batchAlerts
 )
 
 // batch writes a whole batch (a write-ahead log entry's body).
@@ -213,6 +218,10 @@ func (e *encoder) batch(b *core.Batch) {
 		len(b.Filled) > 0
 	if extra {
 		flags |= batchSamples
+	}
+	alerts := len(b.Alerts) > 0 || len(b.DeleteAlerts) > 0
+	if alerts {
+		flags |= batchAlerts
 	}
 	e.byte(flags)
 	if b.Meta != nil {
@@ -243,17 +252,28 @@ func (e *encoder) batch(b *core.Batch) {
 	for _, cp := range b.DeleteChannels {
 		e.point(cp)
 	}
-	if !extra {
+	if extra {
+		e.time(b.DeleteSamplesBefore)
+		e.uvarint(uint64(len(b.Samples)))
+		for i := range b.Samples {
+			e.fullSample(&b.Samples[i])
+		}
+		e.uvarint(uint64(len(b.Filled)))
+		for i := range b.Filled {
+			e.filled(&b.Filled[i])
+		}
+	}
+	if !alerts {
 		return
 	}
-	e.time(b.DeleteSamplesBefore)
-	e.uvarint(uint64(len(b.Samples)))
-	for i := range b.Samples {
-		e.fullSample(&b.Samples[i])
+	e.uvarint(uint64(len(b.Alerts)))
+	for i := range b.Alerts {
+		e.string(b.Alerts[i].Key)
+		e.alert(&b.Alerts[i])
 	}
-	e.uvarint(uint64(len(b.Filled)))
-	for i := range b.Filled {
-		e.filled(&b.Filled[i])
+	e.uvarint(uint64(len(b.DeleteAlerts)))
+	for _, k := range b.DeleteAlerts {
+		e.string(k)
 	}
 }
 

@@ -282,7 +282,7 @@ func (d *decoder) point() core.ChannelPoint {
 func (d *decoder) batch(b *core.Batch) {
 	*b = core.Batch{}
 	flags := d.byte()
-	if flags&^(batchMeta|batchSamples) != 0 {
+	if flags&^(batchMeta|batchSamples|batchAlerts) != 0 {
 		d.fail(fmt.Sprintf("unknown batch flags %#x", flags))
 	}
 	if flags&batchMeta != 0 {
@@ -322,9 +322,28 @@ func (d *decoder) batch(b *core.Batch) {
 			b.DeleteChannels[i] = d.point()
 		}
 	}
-	if flags&batchSamples == 0 {
+	if flags&batchSamples != 0 {
+		d.batchSamples(b)
+	}
+	if flags&batchAlerts == 0 {
 		return
 	}
+	if n := d.count(); n > 0 {
+		b.Alerts = make([]core.AlertRecord, n)
+		for i := 0; i < n && d.err == nil; i++ {
+			b.Alerts[i] = d.alert(d.string())
+		}
+	}
+	if n := d.count(); n > 0 {
+		b.DeleteAlerts = make([]string, n)
+		for i := 0; i < n && d.err == nil; i++ {
+			b.DeleteAlerts[i] = d.string()
+		}
+	}
+}
+
+// batchSamples reads a batch's sample cut, samples and filled spans.
+func (d *decoder) batchSamples(b *core.Batch) {
 	b.DeleteSamplesBefore = d.time()
 	if n := d.count(); n > 0 {
 		b.Samples = make([]core.PeerSample, n)
