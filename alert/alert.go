@@ -34,6 +34,7 @@ const (
 // Defaults of Config.
 const (
 	DefaultOfflineAfter = 30 * time.Minute
+	DefaultVerdictAfter = 6 * time.Hour
 	DefaultInterval     = 30 * time.Second
 
 	// firstRetry is the wait after a first failed delivery; it doubles
@@ -54,8 +55,13 @@ const (
 	// changedPrefix + peer + "/" + time: a verdict change alert.
 	changedPrefix = "changed/"
 
-	// verdictPrefix + peer: the peer's last verdict (never delivered).
+	// verdictPrefix + peer: the peer's last verdict told (never
+	// delivered).
 	verdictPrefix = "verdict/"
+
+	// awayPrefix + peer: since when the peer's verdict has not been
+	// the one told (never delivered; see verdictChange).
+	awayPrefix = "verdict-away/"
 )
 
 // Alert is the JSON body of an alert.
@@ -122,6 +128,12 @@ type Config struct {
 	// counting only time the node was connected, before it alerts.
 	OfflineAfter time.Duration
 
+	// VerdictAfter is how long, counting only monitored time, a peer
+	// with an open channel keeps away from the verdict last told
+	// before its verdict change alerts (0: DefaultVerdictAfter;
+	// negative: at once).
+	VerdictAfter time.Duration
+
 	// Clock gives the time; nil: the system's.
 	Clock clock.Clock
 
@@ -173,6 +185,12 @@ func New(cfg Config) (*Alerter, error) {
 	}
 	if cfg.OfflineAfter <= 0 {
 		cfg.OfflineAfter = DefaultOfflineAfter
+	}
+	switch {
+	case cfg.VerdictAfter == 0:
+		cfg.VerdictAfter = DefaultVerdictAfter
+	case cfg.VerdictAfter < 0:
+		cfg.VerdictAfter = 0
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.NewDefaultClock()
@@ -287,7 +305,7 @@ func (a *Alerter) Stop() {
 
 func isOurs(key string) bool {
 	for _, p := range []string{offlinePrefix, backPrefix, changedPrefix,
-		verdictPrefix} {
+		verdictPrefix, awayPrefix} {
 
 		if strings.HasPrefix(key, p) {
 			return true

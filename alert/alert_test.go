@@ -85,6 +85,17 @@ func (r *receiver) kinds() []string {
 	return out
 }
 
+// kindsOf returns the alerts of one kind.
+func (r *receiver) kindsOf(kind string) []alert.Alert {
+	var out []alert.Alert
+	for _, a := range r.alerts() {
+		if a.Kind == kind {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 func (r *receiver) setDown(down bool) {
 	r.mu.Lock()
 	r.down = down
@@ -102,27 +113,53 @@ type env struct {
 	tick  *ticker.Force
 	recv  *receiver
 	sinks []alert.Sink
+
+	// mono, when set, is the clock of both (clk is its wall clock),
+	// so that a test can step the wall clock.
+	mono *coretest.Clock
+
+	// verdict is the monitor's verdict configuration and
+	// verdictAfter the alerter's (zero: the defaults).
+	verdict      core.VerdictConfig
+	verdictAfter time.Duration
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, opts ...func(*env)) *env {
 	e := &env{t: t, ctx: context.Background(),
 		clk: clock.NewTestClock(t0), store: memory.New(),
 		recv: newReceiver(t)}
 	e.sinks = []alert.Sink{&alert.Webhook{URL: e.recv.srv.URL}}
+	for _, o := range opts {
+		o(e)
+	}
 	e.start()
 	return e
 }
 
+// withMono runs the env on a clock whose wall time can step.
+func withMono(e *env) {
+	e.mono = coretest.NewClock(t0)
+	e.clk = e.mono.TestClock
+}
+
+func (e *env) clock() clock.Clock {
+	if e.mono != nil {
+		return e.mono
+	}
+	return e.clk
+}
+
 func (e *env) start() {
 	e.m = coretest.StartMonitor(e.t, core.Config{Store: e.store,
-		Clock: e.clk})
+		Clock: e.clock(), Verdict: e.verdict})
 	e.startAlerter()
 }
 
 func (e *env) startAlerter() {
 	e.tick = ticker.NewForce(time.Hour)
 	a, err := alert.New(alert.Config{Source: e.m, Sinks: e.sinks,
-		OfflineAfter: 30 * time.Minute, Clock: e.clk, Ticker: e.tick})
+		OfflineAfter: 30 * time.Minute, VerdictAfter: e.verdictAfter,
+		Clock: e.clock(), Ticker: e.tick})
 	require.NoError(e.t, err)
 	require.NoError(e.t, a.Start())
 	e.a = a
@@ -138,7 +175,12 @@ func (e *env) restart(gap time.Duration) {
 	e.start()
 }
 
+// advance lets d of real time pass.
 func (e *env) advance(d time.Duration) {
+	if e.mono != nil {
+		e.mono.Advance(d)
+		return
+	}
 	e.clk.SetTime(e.clk.Now().Add(d))
 }
 
@@ -323,14 +365,16 @@ func TestVerdictChangeAlert(t *testing.T) {
 	e.round()
 	e.advance(2 * 24 * time.Hour)
 	e.round()
-	var verdicts []alert.Alert
-	for _, a := range e.recv.alerts() {
-		if a.Kind == alert.KindVerdict {
-			verdicts = append(verdicts, a)
-		}
-	}
-	require.NotEmpty(t, verdicts)
-	last := verdicts[len(verdicts)-1]
+	// The new verdict alerts once it has held 6h (the default).
+	require.Empty(t, e.recv.kindsOf(alert.KindVerdict))
+	e.advance(6*time.Hour - time.Second)
+	e.round()
+	require.Empty(t, e.recv.kindsOf(alert.KindVerdict))
+	e.advance(time.Second)
+	e.round()
+	verdicts := e.recv.kindsOf(alert.KindVerdict)
+	require.Len(t, verdicts, 1)
+	last := verdicts[0]
 	require.Equal(t, core.VerdictConsiderClosing, last.Verdict)
 	require.NotEmpty(t, last.Reasons)
 	require.Contains(t, last.Text, "-> consider_closing")

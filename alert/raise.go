@@ -92,26 +92,20 @@ func (a *Alerter) raise(ctx context.Context) error {
 			}
 		}
 
-		vk := verdictPrefix + p.PeerID
-		old, known := a.recs[vk]
-		if known && string(old.Body) == p.Verdict {
-			continue
-		}
-		put = append(put, core.AlertRecord{Key: vk,
-			Body: []byte(p.Verdict), CreatedAt: now})
-		// A peer without an open channel has nothing to act on.
-		if known && p.OpenChannels > 0 &&
-			notable(string(old.Body), p.Verdict) {
-			add(verdictAlert(changedPrefix+p.PeerID+"/"+unixKey(now),
-				p, string(old.Body), now))
+		vput, vdel, changed := a.verdictChange(p, r, now)
+		put = append(put, vput...)
+		del = append(del, vdel...)
+		if changed != nil {
+			add(*changed)
 		}
 	}
 	// A peer gone from the report (retention expired) needs no mark.
 	for k := range a.recs {
-		if peer, ok := strings.CutPrefix(k, verdictPrefix); ok &&
-			!seen[peer] {
-
-			del = append(del, k)
+		for _, prefix := range []string{verdictPrefix, awayPrefix} {
+			peer, ok := strings.CutPrefix(k, prefix)
+			if ok && !seen[peer] {
+				del = append(del, k)
+			}
 		}
 	}
 	sort.Strings(del)
@@ -155,15 +149,6 @@ func (a *Alerter) massOutage(peers []core.PeerReport, now time.Time) bool {
 		}
 	}
 	return mass
-}
-
-// notable says whether a verdict change is worth an alert: not the end
-// of too_new with nothing found, nor a return to too_new.
-func notable(old, now string) bool {
-	if now == core.VerdictTooNew {
-		return false
-	}
-	return !(old == core.VerdictTooNew && now == core.VerdictOK)
 }
 
 func offlineAlert(key string, p core.PeerReport, now time.Time) Alert {
