@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chanfitness/chanfitness/alert"
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/plugin/internal/duration"
 )
@@ -29,12 +30,21 @@ const (
 	CloseOutage  = "verdict-close-outage"
 	ExportDir    = "export-dir"
 	OfflineAfter = "alert-offline-after"
+	VerdictAfter = "alert-verdict-after"
 	Webhook      = "alert-webhook"
 	Command      = "alert-command"
 )
 
-// DefaultOfflineAfter is how long a peer is offline before it alerts.
-const DefaultOfflineAfter = 30 * time.Minute
+// Defaults of the alert options.
+const (
+	// DefaultOfflineAfter is how long a peer is offline before it
+	// alerts.
+	DefaultOfflineAfter = alert.DefaultOfflineAfter
+
+	// DefaultVerdictAfter is how long a new verdict lasts before it
+	// alerts.
+	DefaultVerdictAfter = alert.DefaultVerdictAfter
+)
 
 // Option is one option of both front ends.
 type Option struct {
@@ -86,6 +96,9 @@ func Options() []Option {
 			"current; empty: none"},
 		{OfflineAfter, d(DefaultOfflineAfter), "How long a peer with " +
 			"a channel is offline before an alert, such as 30m"},
+		{VerdictAfter, d(DefaultVerdictAfter), "How long a peer " +
+			"with a channel keeps a new verdict (monitored time) " +
+			"before a verdict change alert, such as 6h; 0 at once"},
 		{Webhook, "", "URL that alerts are POSTed to as JSON; empty: " +
 			"none"},
 		{Command, "", "Command run (by /bin/sh) for each alert, with " +
@@ -102,6 +115,10 @@ type Settings struct {
 
 	// OfflineAfter is how long a peer is offline before it alerts.
 	OfflineAfter time.Duration
+
+	// VerdictAfter is how long a new verdict lasts before it alerts
+	// (alert.Config's: negative for at once).
+	VerdictAfter time.Duration
 
 	// Webhook and Command are the alerts' deliveries ("": none).
 	Webhook string
@@ -198,6 +215,12 @@ func (s *Settings) set(o Option, v string) error {
 		s.ExportDir = v
 	case OfflineAfter:
 		return dur(&s.OfflineAfter, time.Minute)
+	case VerdictAfter:
+		if v == "0" {
+			s.VerdictAfter = -1
+			return nil
+		}
+		return dur(&s.VerdictAfter, time.Minute)
 	case Webhook:
 		return s.setWebhook(v)
 	case Command:

@@ -27,6 +27,7 @@ func TestParseDefaults(t *testing.T) {
 		CloseOutage:  core.DefaultCloseOutage,
 	}, s.Verdict)
 	require.Equal(t, advice.DefaultOfflineAfter, s.OfflineAfter)
+	require.Equal(t, advice.DefaultVerdictAfter, s.VerdictAfter)
 	require.Empty(t, s.ExportDir)
 	require.Empty(t, s.Webhook)
 	require.Empty(t, s.Command)
@@ -75,6 +76,26 @@ func TestParse(t *testing.T) {
 		name:    "offline after zero",
 		values:  map[string]string{advice.OfflineAfter: "0"},
 		wantErr: `alert-offline-after "0": want 1m to`,
+	}, {
+		name:   "verdict after zero: at once",
+		values: map[string]string{advice.VerdictAfter: "0"},
+		check: func(t *testing.T, s advice.Settings) {
+			require.Negative(t, s.VerdictAfter)
+		},
+	}, {
+		name:   "verdict after 1h",
+		values: map[string]string{advice.VerdictAfter: "1h"},
+		check: func(t *testing.T, s advice.Settings) {
+			require.Equal(t, time.Hour, s.VerdictAfter)
+		},
+	}, {
+		name:    "verdict after under a minute",
+		values:  map[string]string{advice.VerdictAfter: "30s"},
+		wantErr: `alert-verdict-after "30s": want 1m to`,
+	}, {
+		name:    "verdict after negative",
+		values:  map[string]string{advice.VerdictAfter: "-1h"},
+		wantErr: `alert-verdict-after "-1h"`,
 	}, {
 		name:    "webhook without host",
 		values:  map[string]string{advice.Webhook: "http:///x"},

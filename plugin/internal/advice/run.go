@@ -57,7 +57,8 @@ func Start(ctx context.Context, s Settings, mon Source,
 	}
 	if len(sinks) > 0 {
 		al, err := alert.New(alert.Config{Source: mon, Sinks: sinks,
-			OfflineAfter: s.OfflineAfter, Clock: clk, Logger: log})
+			OfflineAfter: s.OfflineAfter,
+			VerdictAfter: s.VerdictAfter, Clock: clk, Logger: log})
 		if err == nil {
 			err = al.Start()
 		}

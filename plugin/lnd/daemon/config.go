@@ -107,6 +107,8 @@ type Config struct {
 
 	AlertOfflineAfter string `long:"alertofflineafter" description:"How long a peer with a channel is offline before an alert, such as 30m"`
 
+	AlertVerdictAfter string `long:"alertverdictafter" description:"How long a peer with a channel keeps a new verdict (monitored time) before a verdict change alert, such as 6h; 0 at once"`
+
 	AlertWebhook string `long:"alertwebhook" description:"URL that alerts are POSTed to as JSON; empty: none"`
 
 	AlertCommand string `long:"alertcommand" description:"Command run (by /bin/sh) for each alert, with its JSON on stdin; empty: none"`
@@ -190,6 +192,7 @@ func (c *Config) adviceField(name string) *string {
 		advice.CloseOutage:  &c.VerdictCloseOutage,
 		advice.ExportDir:    &c.ExportDir,
 		advice.OfflineAfter: &c.AlertOfflineAfter,
+		advice.VerdictAfter: &c.AlertVerdictAfter,
 		advice.Webhook:      &c.AlertWebhook,
 		advice.Command:      &c.AlertCommand,
 	}[name]
