@@ -13,26 +13,30 @@ import (
 )
 
 // historySignal passes a source's calls on to a monitor and reports each
-// Sync once the monitor returned.
+// AddSamples once the monitor returned. The source adds a snapshot's ping
+// samples after the monitor synced the snapshot, so the monitor holds both
+// from then on; a signal at Sync would come before the samples are kept.
 type historySignal struct {
 	core.HistorySink
-	synced chan error
+	added chan error
 }
 
-func (s historySignal) Sync(ctx context.Context, snap core.Snapshot) error {
-	err := s.HistorySink.Sync(ctx, snap)
-	s.synced <- err
+func (s historySignal) AddSamples(ctx context.Context,
+	samples []core.PeerSample) error {
+
+	err := s.HistorySink.AddSamples(ctx, samples)
+	s.added <- err
 	return err
 }
 
 type historySignalSource struct {
-	src    *Source
-	synced chan error
+	src   *Source
+	added chan error
 }
 
 func (s historySignalSource) Run(ctx context.Context, sink core.Sink) error {
 	return s.src.Run(ctx, historySignal{
-		HistorySink: sink.(core.HistorySink), synced: s.synced})
+		HistorySink: sink.(core.HistorySink), added: s.added})
 }
 
 // TestSourcePingTimes: the ping time lnd gives for each connected peer
@@ -47,28 +51,29 @@ func TestSourcePingTimes(t *testing.T) {
 	c.srv.SetOnline(p2, true)
 	c.srv.SetPingTime(p1, 1500)
 
-	synced := make(chan error, 10)
+	added := make(chan error, 10)
 	mon := coretest.StartMonitor(t, core.Config{
 		Store:  memory.New(),
 		Clock:  c.clock,
-		Source: historySignalSource{src: c.newSource(), synced: synced},
+		Source: historySignalSource{src: c.newSource(), added: added},
 		Logger: c.log,
 	})
-	waitSynced := func() {
+	// Each snapshot has p1's ping, so each sync ends with AddSamples.
+	waitAdded := func() {
 		t.Helper()
 		select {
-		case err := <-synced:
+		case err := <-added:
 			require.NoError(t, err)
 		case <-time.After(lndtest.WaitTimeout):
-			require.FailNow(t, "no sync")
+			require.FailNow(t, "no samples added")
 		}
 	}
-	waitSynced()
+	waitAdded()
 	c.srv.WaitSubscribed(t, 1)
 	c.clock.SetTime(t0.Add(2 * time.Minute))
 	c.srv.SetPingTime(p1, 2500)
 	c.tick()
-	waitSynced()
+	waitAdded()
 
 	r, err := mon.Report(context.Background(), core.ReportQuery{})
 	require.NoError(t, err)
