@@ -5,12 +5,14 @@
 // the manifest, serves the RPC socket (getinfo, listpeers,
 // listpeerchannels, listclosedchannels), sends notifications in the shapes
 // of several CLN versions and calls the plugin's methods as lightning-cli
-// would. Like lightningd, it kills the plugin on anything on stdout that
-// is not a JSON-RPC object and on a log level it does not know; the test
-// then fails. It is stricter than lightningd, which drops a reply to a
-// request it never sent and only logs a notification the plugin did not
-// declare: both kill the plugin here, since either means a plugin bug (a
-// mangled id leaves the caller without an answer).
+// would. An RPC call can be made to hang or to get a garbled reply, as
+// from a busy or broken lightningd. Like lightningd, it kills the plugin
+// on anything on stdout that is not a JSON-RPC object and on a log level
+// it does not know; the test then fails. It is stricter than lightningd,
+// which drops a reply to a request it never sent and only logs a
+// notification the plugin did not declare: both kill the plugin here,
+// since either means a plugin bug (a mangled id leaves the caller without
+// an answer).
 package lightningdtest
 
 import (

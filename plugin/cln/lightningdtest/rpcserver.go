@@ -102,6 +102,11 @@ type state struct {
 	// startedAt is when the emulated lightningd started, as getlog's
 	// created_at gives it; zero: getlog is not served.
 	startedAt time.Time
+
+	// holds and garbled are the faults set for the next call of a
+	// method (see HoldRPC and GarbleRPC).
+	holds   map[string]*hold
+	garbled map[string]string
 }
 
 // Network event types listnetworkevents lists.
@@ -145,6 +150,8 @@ func newState(nodeID, network, version string) *state {
 		peers:   make(map[string]*Peer),
 		calls:   make(map[string]int),
 		failing: make(map[string]bool),
+		holds:   make(map[string]*hold),
+		garbled: make(map[string]string),
 	}
 }
 
@@ -153,6 +160,9 @@ type rpcServer struct {
 	st *state
 	ln net.Listener
 	wg sync.WaitGroup
+
+	// quit is closed when the server closes; it releases held calls.
+	quit chan struct{}
 
 	mu    sync.Mutex
 	conns map[net.Conn]bool
@@ -163,7 +173,8 @@ func startRPC(path string, st *state) (*rpcServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", path, err)
 	}
-	s := &rpcServer{st: st, ln: ln, conns: make(map[net.Conn]bool)}
+	s := &rpcServer{st: st, ln: ln, conns: make(map[net.Conn]bool),
+		quit: make(chan struct{})}
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
@@ -193,6 +204,7 @@ func (s *rpcServer) accept() {
 
 // close stops the server and waits for its goroutines.
 func (s *rpcServer) close() {
+	close(s.quit)
 	s.ln.Close()
 	s.mu.Lock()
 	for c := range s.conns {
@@ -221,12 +233,22 @@ func (s *rpcServer) serve(c net.Conn) {
 			}
 			return
 		}
-		res, rerr := s.handle(&req)
 		id := req.ID
 		if len(id) == 0 {
 			id = json.RawMessage("null")
 		}
-		if err := writeReply(c, id, res, rerr); err != nil {
+		h, garbled, isGarbled := s.st.takeFaults(req.Method)
+		if h != nil && !s.wait(h) {
+			return
+		}
+		res, rerr := s.handle(&req)
+		var err error
+		if isGarbled && rerr == nil {
+			err = writeGarbled(c, id, garbled)
+		} else {
+			err = writeReply(c, id, res, rerr)
+		}
+		if err != nil {
 			return
 		}
 	}
