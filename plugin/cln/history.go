@@ -2,6 +2,7 @@ package cln
 
 import (
 	"context"
+	"errors"
 	"math"
 	"slices"
 	"time"
@@ -180,8 +181,14 @@ func (s *source) pollSamples(ctx context.Context) {
 		return
 	}
 	recs, err := s.readNetworkEvents(s.rpcCtx, s.rpc.(historyRPC))
-	if err != nil {
+	switch {
+	case errors.Is(err, context.Canceled):
+		// lightningd announced its shutdown.
 		s.log.Debugf("network history: %v", err)
+		return
+	case err != nil:
+		s.log.Warnf("network history: %v (its new records are read "+
+			"at the next reconcile)", err)
 		return
 	}
 	_, samples := s.convert(recs, time.Time{})

@@ -26,6 +26,10 @@ var (
 	// errNotRunning is returned by a chanfitness call before init
 	// succeeded or after the plugin stopped.
 	errNotRunning = errors.New("chanfitness is not running")
+
+	// errRPCTimeout is wrapped by the error of an RPC call that
+	// lightningd did not answer in time (see rpcTimeout).
+	errRPCTimeout = errors.New("no answer from lightningd")
 )
 
 const (

@@ -9,13 +9,16 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/chanfitness/chanfitness/core"
+	"github.com/lightningnetwork/lnd/clock"
 )
 
-// rpcTimeout bounds one call on lightningd's RPC socket.
+// rpcTimeout bounds one call on lightningd's RPC socket: a lightningd
+// that is busy or wedged cannot hold the plugin longer. A call it does not
+// answer in time fails, and what needed it is tried again later (the next
+// reconcile).
 const rpcTimeout = 30 * time.Second
 
 // nodeRPC is what the plugin asks lightningd over its RPC socket. The
@@ -89,12 +92,19 @@ func fundingPoint(txid string, outnum *uint32) (core.ChannelPoint, error) {
 }
 
 // rpcClient is a JSON-RPC client for lightningd's unix socket. Calls are
-// serialized over one connection, which is redialed after any error. It
-// is safe for concurrent use.
+// serialized over one connection, which is redialed after any error. Each
+// call, the wait for an earlier one included, is bounded by timeout on
+// clock. It is safe for concurrent use.
 type rpcClient struct {
-	path string
+	path    string
+	clock   clock.Clock
+	timeout time.Duration
 
-	mu   sync.Mutex
+	// turn is held by the call in progress: a channel rather than a
+	// mutex, so that a call queued behind a hung one gives up in time.
+	turn chan struct{}
+
+	// Held with turn.
 	conn net.Conn
 	dec  *json.Decoder
 	seq  uint64
@@ -102,8 +112,49 @@ type rpcClient struct {
 
 var _ nodeRPC = (*rpcClient)(nil)
 
-func newRPCClient(path string) *rpcClient {
-	return &rpcClient{path: path}
+// newRPCClient returns a client of the socket at path whose calls time
+// out after rpcTimeout on clk (nil: the system clock).
+func newRPCClient(path string, clk clock.Clock) *rpcClient {
+	if clk == nil {
+		clk = clock.NewDefaultClock()
+	}
+	return &rpcClient{path: path, clock: clk, timeout: rpcTimeout,
+		turn: make(chan struct{}, 1)}
+}
+
+// bound returns ctx, canceled with a cause wrapping errRPCTimeout once
+// the client's timeout passed on its clock. The test clock then makes a
+// call's timeout exact; the system clock's timer is not moved by a step
+// of the wall clock. stop must be called when the call is done.
+func (c *rpcClient) bound(ctx context.Context,
+	method string) (bctx context.Context, stop func()) {
+
+	bctx, cancel := context.WithCancelCause(ctx)
+	expired := c.clock.TickAfter(c.timeout)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-expired:
+			cancel(fmt.Errorf("rpc %s: %w within %v", method,
+				errRPCTimeout, c.timeout))
+		case <-done:
+		}
+	}()
+	return bctx, func() {
+		close(done)
+		cancel(nil)
+	}
+}
+
+// abortErr returns why ctx ended, for a call of method that it aborted:
+// the timeout's cause as it is, anything else (lightningd's shutdown)
+// wrapped.
+func abortErr(ctx context.Context, method string) error {
+	err := context.Cause(ctx)
+	if errors.Is(err, errRPCTimeout) {
+		return err
+	}
+	return fmt.Errorf("rpc %s: %w", method, err)
 }
 
 // rpcRequest is a JSON-RPC request to lightningd.
@@ -122,20 +173,31 @@ type rpcResponse struct {
 }
 
 // call sends one request and decodes its result into out. A canceled ctx
-// aborts the call in flight.
+// aborts the call in flight, as does the client's timeout; an aborted
+// call's connection is dropped, so that its reply, should it come later,
+// is never read.
 func (c *rpcClient) call(ctx context.Context, method string, params,
 	out any) error {
 
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	ctx, stopTimer := c.bound(ctx, method)
+	defer stopTimer()
+	select {
+	case c.turn <- struct{}{}:
+	case <-ctx.Done():
+		return abortErr(ctx, method)
+	}
+	defer func() { <-c.turn }()
 
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("rpc %s: %w", method, err)
+	if ctx.Err() != nil {
+		return abortErr(ctx, method)
 	}
 	if c.conn == nil {
 		var d net.Dialer
 		conn, err := d.DialContext(ctx, "unix", c.path)
 		if err != nil {
+			if ctx.Err() != nil {
+				return abortErr(ctx, method)
+			}
 			return fmt.Errorf("rpc %s: connect to %s: %w", method,
 				c.path, err)
 		}
@@ -143,22 +205,37 @@ func (c *rpcClient) call(ctx context.Context, method string, params,
 		c.dec = json.NewDecoder(conn)
 	}
 	conn := c.conn
+	// The same bound on the system clock, should ctx never end; set
+	// before the abort below may move it.
+	if err := conn.SetDeadline(time.Now().Add(c.timeout)); err != nil {
+		c.drop()
+		return fmt.Errorf("rpc %s: %w", method, err)
+	}
 	stop := context.AfterFunc(ctx, func() {
 		// Unblocks the read or write below.
 		_ = conn.SetDeadline(time.Unix(1, 0))
 	})
-	defer stop()
 
 	connOK, err := c.roundTrip(method, params, out)
-	if !connOK {
-		// The stream may hold half a reply: start over next time.
-		_ = c.conn.Close()
-		c.conn, c.dec = nil, nil
-		if ctx.Err() != nil {
-			err = fmt.Errorf("rpc %s: %w", method, ctx.Err())
+	if !stop() {
+		// The abort ran or is running: the connection's deadline
+		// is spent, whatever the call's outcome.
+		connOK = false
+		if err != nil {
+			err = abortErr(ctx, method)
 		}
 	}
+	if !connOK {
+		// The stream may hold half a reply: start over next time.
+		c.drop()
+	}
 	return err
+}
+
+// drop closes the connection; the next call dials again.
+func (c *rpcClient) drop() {
+	_ = c.conn.Close()
+	c.conn, c.dec = nil, nil
 }
 
 // roundTrip sends one request and reads its reply. connOK is false when
@@ -172,9 +249,6 @@ func (c *rpcClient) roundTrip(method string, params,
 		Method: method, Params: params})
 	if err != nil {
 		return true, fmt.Errorf("rpc %s: %w", method, err)
-	}
-	if err := c.conn.SetDeadline(time.Now().Add(rpcTimeout)); err != nil {
-		return false, fmt.Errorf("rpc %s: %w", method, err)
 	}
 	if _, err := c.conn.Write(append(req, frameEnd...)); err != nil {
 		return false, fmt.Errorf("rpc %s: send: %w", method, err)
@@ -202,10 +276,10 @@ func (c *rpcClient) roundTrip(method string, params,
 	}
 }
 
-// Close closes the connection, if any.
+// Close closes the connection, if any, once the call in progress is done.
 func (c *rpcClient) Close() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.turn <- struct{}{}
+	defer func() { <-c.turn }()
 	if c.conn == nil {
 		return nil
 	}

@@ -24,7 +24,7 @@ func TestRPCClient(t *testing.T) {
 		lightningdtest.StateNormal))
 	n.SetState(gone, lightningdtest.StateClosed, true)
 
-	c := newRPCClient(filepath.Join(n.NetDir, "lightning-rpc"))
+	c := newRPCClient(filepath.Join(n.NetDir, "lightning-rpc"), nil)
 	defer c.Close()
 	ctx := context.Background()
 
@@ -105,7 +105,7 @@ func TestRPCClient(t *testing.T) {
 }
 
 func TestRPCClientNoSocket(t *testing.T) {
-	c := newRPCClient(filepath.Join(t.TempDir(), "lightning-rpc"))
+	c := newRPCClient(filepath.Join(t.TempDir(), "lightning-rpc"), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	_, err := c.GetInfo(ctx)

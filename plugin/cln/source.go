@@ -366,7 +366,8 @@ func (s *source) reconcile(ctx context.Context) {
 		return
 	}
 	if err != nil {
-		s.log.Warnf("reconcile: %v", err)
+		s.log.Warnf("reconcile: %v (retrying at the next reconcile)",
+			err)
 		return
 	}
 	err = s.sink.Sync(ctx, snap)

@@ -39,7 +39,7 @@ func (r *runner) bootstrap(p *glightning.Plugin,
 	ctx, cancel := context.WithTimeout(r.rpcCtx, bootstrapTimeout)
 	defer cancel()
 	s := &instance{log: r.log}
-	s.rpc = newRPCClient(rpcPath)
+	s.rpc = newRPCClient(rpcPath, r.cfg.Clock)
 	info, err := s.rpc.GetInfo(ctx)
 	if err != nil {
 		_ = s.close("")
