@@ -500,6 +500,42 @@ func TestAfterMassOutageNewOutage(t *testing.T) {
 	require.Equal(t, alert.KindBack, got[2].Kind)
 }
 
+// TestMassOutageEndThenRestart: a restart within the threshold after
+// a mass outage ended gives a peer still away the full threshold from
+// the restart (the end of the outage is not kept; it need not be).
+func TestMassOutageEndThenRestart(t *testing.T) {
+	e := newEnv(t)
+	for n := byte(1); n <= 4; n++ {
+		e.apply(core.PeerOnline, peer(n), core.ChannelPoint{})
+		e.apply(core.ChannelOpened, peer(n), point(n))
+	}
+	for n := byte(1); n <= 3; n++ {
+		e.apply(core.PeerOffline, peer(n), core.ChannelPoint{})
+	}
+	e.advance(time.Hour)
+	e.round()
+	e.apply(core.PeerOnline, peer(1), core.ChannelPoint{})
+	e.round()
+	e.advance(20 * time.Minute)
+	e.restart(time.Minute)
+	require.NoError(t, e.m.Sync(e.ctx, core.Snapshot{
+		OnlinePeers: []core.PeerID{peer(1), peer(3), peer(4)},
+		Channels: []core.SnapshotChannel{
+			{Point: point(1), Peer: peer(1)},
+			{Point: point(2), Peer: peer(2)},
+			{Point: point(3), Peer: peer(3)},
+			{Point: point(4), Peer: peer(4)}},
+	}))
+	e.advance(30*time.Minute - time.Second)
+	e.round()
+	require.Empty(t, e.recv.alerts())
+	e.advance(time.Second)
+	e.round()
+	got := e.recv.alerts()
+	require.Len(t, got, 1)
+	require.Equal(t, peer(2).String(), got[0].PeerID)
+}
+
 // TestClockStepBackRetries: a retry scheduled before the clock stepped
 // back a day is not held a day.
 func TestClockStepBackRetries(t *testing.T) {

@@ -239,3 +239,42 @@ func TestVerdictAlertReceiverDown(t *testing.T) {
 	require.Len(t, e.recv.kindsOf(alert.KindVerdict), 1)
 	require.EqualValues(t, 1, e.a.Counts().Raised[alert.KindVerdict])
 }
+
+// TestVerdictAwayRecordDamaged: a damaged count in the store (a body
+// that does not parse, or a start later than now) starts the count
+// anew: no alert at once, one after the full hold.
+func TestVerdictAwayRecordDamaged(t *testing.T) {
+	tests := []struct {
+		name string
+		rec  core.AlertRecord
+	}{{
+		name: "junk body",
+		rec:  core.AlertRecord{Body: []byte("junk"), CreatedAt: t0},
+	}, {
+		name: "start after now",
+		rec: core.AlertRecord{Body: []byte(`{"unmonitored":0}`),
+			CreatedAt: t0.Add(1000 * time.Hour)},
+	}, {
+		name: "more unmonitored than now",
+		rec: core.AlertRecord{Body: []byte(`{"unmonitored":1000000000}`),
+			CreatedAt: t0},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := flipEnv(t, 0, dayWindow)
+			e.a.Stop()
+			tt.rec.Key = "verdict-away/" + peer(1).String()
+			require.NoError(t, e.m.PutAlerts(e.ctx,
+				[]core.AlertRecord{tt.rec}, nil))
+			e.startAlerter()
+			e.awayFrom()
+			require.Empty(t, e.recv.kindsOf(alert.KindVerdict))
+			e.advance(5*time.Hour - time.Second)
+			e.round()
+			require.Empty(t, e.recv.kindsOf(alert.KindVerdict))
+			e.advance(time.Second)
+			e.round()
+			require.Len(t, e.recv.kindsOf(alert.KindVerdict), 1)
+		})
+	}
+}
