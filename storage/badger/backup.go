@@ -1,6 +1,7 @@
 package badgerstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -110,11 +111,6 @@ func (s *Store) writeBackup() error {
 // encodeBackup encodes the whole history st, up to batch lsn, taken at
 // time at.
 func encodeBackup(st *core.StoredState, lsn uint64, at time.Time) []byte {
-	e := encoder{b: make([]byte, backupHdrLen, 1<<16)}
-	copy(e.b, backupMagic)
-	e.byte(recordVersion)
-	e.time(at)
-	e.uvarint(lsn)
 	b := core.Batch{
 		Meta:     &st.Meta,
 		Gaps:     st.Gaps,
@@ -125,7 +121,17 @@ func encodeBackup(st *core.StoredState, lsn uint64, at time.Time) []byte {
 		Filled:   st.Filled,
 		Alerts:   st.Alerts,
 	}
-	e.batch(&b)
+	return encodeBackupBatch(&b, lsn, at)
+}
+
+// encodeBackupBatch encodes a backup that holds b.
+func encodeBackupBatch(b *core.Batch, lsn uint64, at time.Time) []byte {
+	e := encoder{b: make([]byte, backupHdrLen, 1<<16)}
+	copy(e.b, backupMagic)
+	e.byte(recordVersion)
+	e.time(at)
+	e.uvarint(lsn)
+	e.batch(b)
 	body := e.b[backupHdrLen:]
 	binary.LittleEndian.PutUint64(e.b[len(backupMagic):],
 		uint64(len(body)))
@@ -150,38 +156,77 @@ type Backup struct {
 }
 
 // ReadBackup reads and checks the backup file at path. A damaged file
-// fails with an error wrapping storage.ErrCorrupt that names it.
+// fails with an error wrapping storage.ErrCorrupt that names it; so does
+// one that is not a backup, which ReadBackup tells by its first bytes
+// without reading it all. Anything but a regular file (a directory, a
+// device, a pipe) fails with an error naming it.
 func ReadBackup(path string) (*Backup, error) {
-	f, err := os.Open(path)
+	// Non-blocking, so that a pipe without a writer fails here rather
+	// than hang.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("read backup: %w", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(f)
+	info, err := f.Stat()
 	if err != nil {
+		return nil, fmt.Errorf("read backup %s: %w", path, err)
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("read backup %s: not a regular file "+
+			"(%v)", path, info.Mode().Type())
+	}
+	corrupt := func(err error) error {
+		return fmt.Errorf("%w: backup %s: %v", base.ErrCorrupt, path,
+			err)
+	}
+	hdr := make([]byte, backupHdrLen)
+	if _, err := io.ReadFull(f, hdr); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, corrupt(errNotBackup)
+		}
+		return nil, fmt.Errorf("read backup %s: %w", path, err)
+	}
+	if err := checkBackupHeader(hdr, info.Size()); err != nil {
+		return nil, corrupt(err)
+	}
+	data := make([]byte, info.Size())
+	copy(data, hdr)
+	if _, err := io.ReadFull(f, data[backupHdrLen:]); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, corrupt(errors.New("cut short while read"))
+		}
 		return nil, fmt.Errorf("read backup %s: %w", path, err)
 	}
 	bk, err := decodeBackup(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: backup %s: %v", base.ErrCorrupt, path,
-			err)
+		return nil, corrupt(err)
 	}
 	bk.Path = path
 	return bk, nil
 }
 
-func decodeBackup(data []byte) (*Backup, error) {
-	if len(data) < backupHdrLen ||
-		string(data[:len(backupMagic)]) != backupMagic {
+var errNotBackup = errors.New("not a chanfitness backup")
 
-		return nil, errors.New("not a chanfitness backup")
+// checkBackupHeader checks the header of a backup of size bytes.
+func checkBackupHeader(hdr []byte, size int64) error {
+	if len(hdr) < backupHdrLen ||
+		string(hdr[:len(backupMagic)]) != backupMagic {
+
+		return errNotBackup
 	}
-	n := binary.LittleEndian.Uint64(data[len(backupMagic):])
+	n := binary.LittleEndian.Uint64(hdr[len(backupMagic):])
+	if body := uint64(size) - uint64(backupHdrLen); body != n {
+		return fmt.Errorf("%d bytes of history, want %d", body, n)
+	}
+	return nil
+}
+
+func decodeBackup(data []byte) (*Backup, error) {
+	if err := checkBackupHeader(data, int64(len(data))); err != nil {
+		return nil, err
+	}
 	body := data[backupHdrLen:]
-	if uint64(len(body)) != n {
-		return nil, fmt.Errorf("%d bytes of history, want %d",
-			len(body), n)
-	}
 	if crc32.Checksum(body, crcTable) !=
 		binary.LittleEndian.Uint32(data[len(backupMagic)+8:]) {
 
@@ -193,6 +238,9 @@ func decodeBackup(data []byte) (*Backup, error) {
 	var b core.Batch
 	d.batch(&b)
 	if err := d.end(); err != nil {
+		return nil, err
+	}
+	if err := checkBackupBatch(&b); err != nil {
 		return nil, err
 	}
 	bk.State = &core.StoredState{
@@ -210,31 +258,104 @@ func decodeBackup(data []byte) (*Backup, error) {
 	return bk, nil
 }
 
+// checkBackupBatch checks that b is a whole history as the store writes
+// one into a backup: peers, logs, channels and alerts each in key order,
+// none twice, every log from its first event, nothing to delete. A batch
+// that passes rebuilds into a store that opens and loads it whole.
+func checkBackupBatch(b *core.Batch) error {
+	for i := range b.Peers {
+		if i > 0 && bytes.Compare(b.Peers[i-1].Peer[:],
+			b.Peers[i].Peer[:]) >= 0 {
+
+			return fmt.Errorf("peer %v twice or out of order",
+				b.Peers[i].Peer)
+		}
+	}
+	for i := range b.Logs {
+		l := &b.Logs[i]
+		if l.Seq != 0 {
+			return fmt.Errorf("log of peer %v starts at event %d, "+
+				"not 0", l.Peer, l.Seq)
+		}
+		if i > 0 && bytes.Compare(b.Logs[i-1].Peer[:], l.Peer[:]) >= 0 {
+			return fmt.Errorf("log of peer %v twice or out of order",
+				l.Peer)
+		}
+	}
+	for i := range b.Channels {
+		if i > 0 && bytes.Compare(channelKey(b.Channels[i-1].Point),
+			channelKey(b.Channels[i].Point)) >= 0 {
+
+			return fmt.Errorf("channel %v twice or out of order",
+				b.Channels[i].Point)
+		}
+	}
+	for i := range b.Alerts {
+		if i > 0 && b.Alerts[i-1].Key >= b.Alerts[i].Key {
+			return fmt.Errorf("alert %q twice or out of order",
+				b.Alerts[i].Key)
+		}
+	}
+	if len(b.DeleteChannels) > 0 || len(b.DeleteAlerts) > 0 ||
+		!b.DeleteSamplesBefore.IsZero() {
+
+		return errors.New("records to delete, which a backup never " +
+			"holds")
+	}
+	return nil
+}
+
 // NewestBackup returns the intact backup of the store in dir that holds
 // the most batches. It fails when there is none, naming the damaged ones.
 func NewestBackup(dir string) (*Backup, error) {
+	best, _, err := besideBackups(dir)
+	return best, err
+}
+
+// besideBackups reads the backups beside the store in dir. It returns
+// the newest intact one (that holds the most batches) and every intact
+// one, and fails when none is intact, naming the damaged ones. A backup
+// that is a symbolic link is not the store's own and is passed over.
+func besideBackups(dir string) (*Backup, []*Backup, error) {
 	var (
 		best *Backup
+		all  []*Backup
 		errs []error
 	)
 	for _, name := range []string{backupName, backupOldName} {
-		bk, err := ReadBackup(filepath.Join(dir, name))
+		path := filepath.Join(dir, name)
+		info, err := os.Lstat(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			errs = append(errs, fmt.Errorf("read backup: %w", err))
+			continue
+		case info.Mode()&fs.ModeSymlink != 0:
+			errs = append(errs, fmt.Errorf("read backup %s: a "+
+				"symbolic link, not the store's own backup", path))
+			continue
+		}
+		bk, err := ReadBackup(path)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 		case err != nil:
 			errs = append(errs, err)
-		case best == nil || bk.lsn > best.lsn ||
-			bk.lsn == best.lsn && bk.Taken.After(best.Taken):
-			// By content, not by time: the clock may have
-			// stepped back between the two.
-			best = bk
+		default:
+			all = append(all, bk)
+			if best == nil || bk.lsn > best.lsn ||
+				bk.lsn == best.lsn && bk.Taken.After(best.Taken) {
+				// By content, not by time: the clock may have
+				// stepped back between the two.
+				best = bk
+			}
 		}
 	}
 	if best == nil {
 		errs = append(errs, fmt.Errorf("no backup in %s", dir))
-		return nil, errors.Join(errs...)
+		return nil, nil, errors.Join(errs...)
 	}
-	return best, nil
+	return best, all, nil
 }
 
 // restoreHint tells how to restore the history of the store in dir.
@@ -252,16 +373,29 @@ func restoreHint(dir string) string {
 
 // Restore rebuilds the store in dir from the backup at from (the newest
 // intact backup beside the store when from is empty), replacing its
-// database, which it keeps as db.damaged. The store must not be open. The
-// history after the backup was taken is lost; the monitor counts that
-// time as unmonitored. Restore returns the backup it used.
+// database, which it keeps as db.damaged. The store must not be open. The history after the backup was taken is lost; the monitor counts
+// that time as unmonitored. Restore returns the backup it used.
+//
+// Without from, a directory that does not exist or holds no backup fails
+// with nothing created. With from, dir may be new: the store is rebuilt
+// there.
 func Restore(dir, from string) (*Backup, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("restore store %q: %w", dir, err)
 	}
+	if from == "" {
+		if _, err := os.Stat(abs); err != nil {
+			return nil, fmt.Errorf("restore store %q: %w", abs, err)
+		}
+	}
 	if err := prepareDir(abs); err != nil {
 		return nil, fmt.Errorf("restore store %q: %w", abs, err)
+	}
+	if from == "" {
+		if err := haveBackup(abs); err != nil {
+			return nil, fmt.Errorf("restore store %q: %w", abs, err)
+		}
 	}
 	lock, err := lockDir(abs)
 	if err != nil {
@@ -269,25 +403,39 @@ func Restore(dir, from string) (*Backup, error) {
 	}
 	defer func() { _ = unlockDir(lock) }()
 
+	best, _, err := besideBackups(abs)
 	var bk *Backup
-	if from == "" {
-		bk, err = NewestBackup(abs)
-	} else {
+	switch {
+	case from == "":
+		bk = best
+	default:
 		bk, err = ReadBackup(from)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("restore store %q: %w", abs, err)
 	}
-	if err := rebuild(abs, bk); err != nil {
+	if err := rebuild(abs, bk, bk.lsn); err != nil {
 		return nil, fmt.Errorf("restore store %q from %s: %w", abs,
 			bk.Path, err)
 	}
 	return bk, nil
 }
 
-// rebuild writes bk into a new database and puts it in place of the
-// store's.
-func rebuild(dir string, bk *Backup) error {
+// haveBackup checks that dir holds a backup file.
+func haveBackup(dir string) error {
+	for _, name := range []string{backupName, backupOldName} {
+		_, err := os.Lstat(filepath.Join(dir, name))
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+	}
+	return fmt.Errorf("no backup in %s (%s or %s)", dir, backupName,
+		backupOldName)
+}
+
+// rebuild writes bk into a new database, with lsn as its last batch, and
+// puts it in place of the store's.
+func rebuild(dir string, bk *Backup, lsn uint64) error {
 	tmp := filepath.Join(dir, restoreDirName)
 	if err := os.RemoveAll(tmp); err != nil {
 		return err
@@ -299,7 +447,7 @@ func rebuild(dir string, bk *Backup) error {
 	if err != nil {
 		return err
 	}
-	if err := writeState(db, bk); err != nil {
+	if err := writeState(db, bk, lsn); err != nil {
 		_ = db.Close()
 		return err
 	}
@@ -331,7 +479,7 @@ func rebuild(dir string, bk *Backup) error {
 	if err != nil {
 		return err
 	}
-	err = a.write(currentBoot(), bk.lsn, bk.lsn)
+	err = a.write(currentBoot(), lsn, lsn)
 	if err == nil {
 		err = a.f.Sync()
 	}
@@ -339,8 +487,8 @@ func rebuild(dir string, bk *Backup) error {
 }
 
 // writeState writes the history of bk into the empty database db, logs
-// in full chunks.
-func writeState(db *bdb.DB, bk *Backup) error {
+// in full chunks, with lsn as the number of the last batch applied.
+func writeState(db *bdb.DB, bk *Backup, lsn uint64) error {
 	wb := db.NewWriteBatch()
 	defer wb.Cancel()
 	st := bk.State
@@ -354,7 +502,7 @@ func writeState(db *bdb.DB, bk *Backup) error {
 	}
 	err := set(schemaKey, func(e *encoder) { e.uvarint(SchemaVersion) })
 	if err == nil {
-		err = set(appliedKey, func(e *encoder) { e.uvarint(bk.lsn) })
+		err = set(appliedKey, func(e *encoder) { e.uvarint(lsn) })
 	}
 	if err == nil {
 		err = set(metaKey, func(e *encoder) { e.meta(&st.Meta) })

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -191,4 +192,90 @@ func TestBackupVersion1(t *testing.T) {
 	var b core.Batch
 	crashBatch(&b, 120)
 	require.NoError(t, s.Write(ctx, &b))
+}
+
+// TestRestoreBadInput gives Restore what an operator may give it by
+// mistake: a directory that does not exist or holds no backup, a device,
+// a pipe, a directory or another file as the backup, a backup that is a
+// symbolic link, and a store that is open. Each fails with an error
+// naming what is wrong, promptly, and creates and changes nothing.
+func TestRestoreBadInput(t *testing.T) {
+	tmp := t.TempDir()
+	missing := filepath.Join(tmp, "typo")
+	_, err := badgerstore.Restore(missing, "")
+	require.ErrorIs(t, err, os.ErrNotExist)
+	require.ErrorContains(t, err, missing)
+	_, err = os.Lstat(missing)
+	require.ErrorIs(t, err, os.ErrNotExist, "Restore created it")
+
+	empty := filepath.Join(tmp, "empty")
+	require.NoError(t, os.Mkdir(empty, 0o700))
+	_, err = badgerstore.Restore(empty, "")
+	require.ErrorContains(t, err, "no backup in "+empty)
+	entries, err := os.ReadDir(empty)
+	require.NoError(t, err)
+	require.Empty(t, entries)
+
+	dir := filepath.Join(tmp, "store")
+	s, err := badgerstore.Open(dir, badgerstore.Options{})
+	require.NoError(t, err)
+	var b core.Batch
+	crashBatch(&b, 0)
+	require.NoError(t, s.Write(context.Background(), &b))
+	require.NoError(t, s.Close())
+	before := snapshot(t, dir)
+
+	fifo := filepath.Join(tmp, "fifo")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	text := filepath.Join(tmp, "notes.txt")
+	require.NoError(t, os.WriteFile(text, []byte("not a backup, "+
+		"but longer than a backup's header"), 0o600))
+	for from, want := range map[string]string{
+		"/dev/zero":                "not a regular file",
+		fifo:                       "not a regular file",
+		tmp:                        "not a regular file",
+		text:                       "not a chanfitness backup",
+		filepath.Join(tmp, "nope"): "no such file",
+	} {
+		_, err := badgerstore.Restore(dir, from)
+		require.ErrorContains(t, err, want, from)
+		require.ErrorContains(t, err, from)
+	}
+	require.Equal(t, before, snapshot(t, dir))
+
+	// The store's own backup as a symbolic link is passed over.
+	cur := filepath.Join(dir, "chanfitness.backup")
+	moved := filepath.Join(tmp, "moved.backup")
+	require.NoError(t, os.Rename(cur, moved))
+	require.NoError(t, os.Symlink(moved, cur))
+	bk, err := badgerstore.NewestBackup(dir)
+	require.NoError(t, err)
+	require.Equal(t, filepath.Join(dir, "chanfitness.backup.old"),
+		bk.Path)
+	require.NoError(t, os.Rename(filepath.Join(dir,
+		"chanfitness.backup.old"), filepath.Join(tmp, "old.backup")))
+	_, err = badgerstore.Restore(dir, "")
+	require.ErrorContains(t, err, cur+": a symbolic link")
+	require.NoError(t, os.Remove(cur))
+	require.NoError(t, os.Rename(moved, cur))
+	require.NoError(t, os.Rename(filepath.Join(tmp, "old.backup"),
+		filepath.Join(dir, "chanfitness.backup.old")))
+
+	// The store is open: nothing changes, the store goes on.
+	s = openStore(t, dir, badgerstore.Options{BackupInterval: -1})
+	before = snapshot(t, filepath.Join(dir, "chanfitness.backup"),
+		filepath.Join(dir, "chanfitness.backup.old"))
+	_, err = badgerstore.Restore(dir, "")
+	require.ErrorIs(t, err, badgerstore.ErrLocked)
+	_, err = badgerstore.Restore(dir, moved)
+	require.ErrorIs(t, err, badgerstore.ErrLocked)
+	require.Equal(t, before, snapshot(t,
+		filepath.Join(dir, "chanfitness.backup"),
+		filepath.Join(dir, "chanfitness.backup.old")))
+	for _, name := range []string{"db.damaged", "db.restore"} {
+		_, err = os.Lstat(filepath.Join(dir, name))
+		require.ErrorIs(t, err, os.ErrNotExist, name)
+	}
+	crashBatch(&b, 1)
+	require.NoError(t, s.Write(context.Background(), &b))
 }
