@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -373,7 +374,9 @@ func restoreHint(dir string) string {
 
 // Restore rebuilds the store in dir from the backup at from (the newest
 // intact backup beside the store when from is empty), replacing its
-// database, which it keeps as db.damaged. The store must not be open. The history after the backup was taken is lost; the monitor counts
+// database, which it keeps as db.damaged (db.damaged.2 and on when that
+// is taken, so that no restore removes a database). The store must not be
+// open. The history after the backup was taken is lost; the monitor counts
 // that time as unmonitored. Restore returns the backup it used.
 //
 // Without from, a directory that does not exist or holds no backup fails
@@ -403,7 +406,7 @@ func Restore(dir, from string) (*Backup, error) {
 	}
 	defer func() { _ = unlockDir(lock) }()
 
-	best, _, err := besideBackups(abs)
+	best, beside, err := besideBackups(abs)
 	var bk *Backup
 	switch {
 	case from == "":
@@ -414,7 +417,16 @@ func Restore(dir, from string) (*Backup, error) {
 	if err != nil {
 		return nil, fmt.Errorf("restore store %q: %w", abs, err)
 	}
-	if err := rebuild(abs, bk, bk.lsn); err != nil {
+	// The restored store goes on after every backup beside it, so that
+	// its backups count as newer than those of the history it
+	// replaced, even when these hold more batches.
+	lsn := bk.lsn
+	for _, o := range beside {
+		if !sameFile(o.Path, bk.Path) && o.lsn >= lsn {
+			lsn = o.lsn + 1
+		}
+	}
+	if err := rebuild(abs, bk, lsn); err != nil {
 		return nil, fmt.Errorf("restore store %q from %s: %w", abs,
 			bk.Path, err)
 	}
@@ -431,6 +443,16 @@ func haveBackup(dir string) error {
 	}
 	return fmt.Errorf("no backup in %s (%s or %s)", dir, backupName,
 		backupOldName)
+}
+
+// sameFile reports whether paths a and b name the same file.
+func sameFile(a, b string) bool {
+	ia, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	ib, err := os.Stat(b)
+	return err == nil && os.SameFile(ia, ib)
 }
 
 // rebuild writes bk into a new database, with lsn as its last batch, and
@@ -456,9 +478,9 @@ func rebuild(dir string, bk *Backup, lsn uint64) error {
 	}
 
 	cur := filepath.Join(dir, dbDirName)
-	old := filepath.Join(dir, damagedDirName)
 	if _, err := os.Lstat(cur); err == nil {
-		if err := os.RemoveAll(old); err != nil {
+		old, err := damagedName(dir)
+		if err != nil {
 			return err
 		}
 		if err := os.Rename(cur, old); err != nil {
@@ -484,6 +506,25 @@ func rebuild(dir string, bk *Backup, lsn uint64) error {
 		err = a.f.Sync()
 	}
 	return errors.Join(err, a.close())
+}
+
+// damagedName returns the first free name among db.damaged,
+// db.damaged.2, db.damaged.3 and on in dir.
+func damagedName(dir string) (string, error) {
+	for i := 1; ; i++ {
+		name := damagedDirName
+		if i > 1 {
+			name += "." + strconv.Itoa(i)
+		}
+		path := filepath.Join(dir, name)
+		_, err := os.Lstat(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return path, nil
+		case err != nil:
+			return "", err
+		}
+	}
 }
 
 // writeState writes the history of bk into the empty database db, logs

@@ -194,6 +194,79 @@ func TestBackupVersion1(t *testing.T) {
 	require.NoError(t, s.Write(ctx, &b))
 }
 
+// TestRestoreOlderBackup restores a backup older than the two beside the
+// store: the store goes on from it, and its next backup counts as the
+// newest although the backup it rotated to .old holds more batches, so
+// a second restore (or the hint of a corrupt store) takes the history the
+// first restore chose. Neither restore removes a replaced database.
+func TestRestoreOlderBackup(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	clk := clock.NewTestClock(t0)
+	open := func() (*badgerstore.Store, *ticker.Force) {
+		tick, gc := ticker.NewForce(time.Hour),
+			ticker.NewForce(time.Hour)
+		s, err := badgerstore.Open(dir, badgerstore.Options{Clock: clk,
+			BackupTicker: tick, GCTicker: gc})
+		require.NoError(t, err)
+		// The backup of Open is written before the loop takes a
+		// tick.
+		gc.Force <- time.Now()
+		return s, tick
+	}
+	s, _ := open()
+	ctx := context.Background()
+	var b core.Batch
+	for i := 0; i < 100; i++ {
+		crashBatch(&b, i)
+		require.NoError(t, s.Write(ctx, &b))
+	}
+	at100, err := s.Load(ctx)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	saved := filepath.Join(t.TempDir(), "at100.backup")
+	data, err := os.ReadFile(filepath.Join(dir, "chanfitness.backup"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(saved, data, 0o600))
+
+	s, _ = open()
+	for i := 100; i < 300; i++ {
+		crashBatch(&b, i)
+		require.NoError(t, s.Write(ctx, &b))
+	}
+	require.NoError(t, s.Close())
+
+	_, err = badgerstore.Restore(dir, saved)
+	require.NoError(t, err)
+	clk.SetTime(t0.Add(time.Hour))
+	s, _ = open()
+	// Beside the store: the backup of this Open (100 batches) and
+	// the one of the last Close (300 batches).
+	bk, err := badgerstore.NewestBackup(dir)
+	require.NoError(t, err)
+	require.Equal(t, filepath.Join(dir, "chanfitness.backup"), bk.Path)
+	require.Equal(t, storagetest.Normalize(at100),
+		storagetest.Normalize(bk.State))
+	crashBatch(&b, 100)
+	require.NoError(t, s.Write(ctx, &b))
+	require.NoError(t, s.Close())
+
+	bk, err = badgerstore.Restore(dir, "")
+	require.NoError(t, err)
+	require.Equal(t, filepath.Join(dir, "chanfitness.backup"), bk.Path)
+	requireCrashState(t, bk.State, 101)
+	for _, name := range []string{"db.damaged", "db.damaged.2"} {
+		info, err := os.Stat(filepath.Join(dir, name))
+		require.NoError(t, err, name)
+		require.True(t, info.IsDir(), name)
+	}
+	s = openStore(t, dir, badgerstore.Options{BackupInterval: -1})
+	got, err := s.Load(ctx)
+	require.NoError(t, err)
+	requireCrashState(t, got, 101)
+	crashBatch(&b, 101)
+	require.NoError(t, s.Write(ctx, &b))
+}
+
 // TestRestoreBadInput gives Restore what an operator may give it by
 // mistake: a directory that does not exist or holds no backup, a device,
 // a pipe, a directory or another file as the backup, a backup that is a
