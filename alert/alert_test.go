@@ -196,6 +196,50 @@ func (e *env) apply(typ core.EventType, p core.PeerID, cp core.ChannelPoint) {
 		Channel: cp}))
 }
 
+// open brings peers 1 to n online, each with channel point(n).
+func (e *env) open(n byte) {
+	for i := byte(1); i <= n; i++ {
+		e.apply(core.PeerOnline, peer(i), core.ChannelPoint{})
+		e.apply(core.ChannelOpened, peer(i), point(i))
+	}
+}
+
+// set applies typ (PeerOnline or PeerOffline) to peers first to last.
+func (e *env) set(typ core.EventType, first, last byte) {
+	for i := first; i <= last; i++ {
+		e.apply(typ, peer(i), core.ChannelPoint{})
+	}
+}
+
+// syncNode tells the monitor after a restart that the node has the
+// channels of peers 1 to n (point(n) each) and that online are
+// online.
+func (e *env) syncNode(n byte, online ...byte) {
+	snap := core.Snapshot{OnlinePeers: []core.PeerID{}}
+	for i := byte(1); i <= n; i++ {
+		snap.Channels = append(snap.Channels,
+			core.SnapshotChannel{Point: point(i), Peer: peer(i)})
+	}
+	for _, i := range online {
+		snap.OnlinePeers = append(snap.OnlinePeers, peer(i))
+	}
+	require.NoError(e.t, e.m.Sync(e.ctx, snap))
+}
+
+// dueAfter checks that no alert of kind comes d minus a second from
+// now and that one does at d, and returns the alerts of kind.
+func (e *env) dueAfter(d time.Duration, kind string) []alert.Alert {
+	before := len(e.recv.kindsOf(kind))
+	e.advance(d - time.Second)
+	e.round()
+	require.Len(e.t, e.recv.kindsOf(kind), before, "before %v", d)
+	e.advance(time.Second)
+	e.round()
+	got := e.recv.kindsOf(kind)
+	require.Len(e.t, got, before+1, "at %v", d)
+	return got
+}
+
 // TestOfflineAlert: offline for 30m minus a second gives nothing, 30m
 // gives one alert, later checks give no other, and coming back gives
 // one back alert saying how long the peer was away.
@@ -293,17 +337,10 @@ func TestOfflineBetweenRestarts(t *testing.T) {
 	e.advance(20 * time.Minute)
 	e.round()
 	e.restart(6 * time.Hour)
-	require.NoError(t, e.m.Sync(e.ctx, core.Snapshot{
-		OnlinePeers: []core.PeerID{},
-		Channels:    []core.SnapshotChannel{{Point: point(1), Peer: peer(1)}},
-	}))
+	e.syncNode(1)
 	e.round()
 	require.Empty(t, e.recv.alerts())
-	e.advance(30*time.Minute - time.Second)
-	e.round()
-	require.Empty(t, e.recv.alerts())
-	e.advance(time.Second)
-	e.round()
+	e.dueAfter(30*time.Minute, alert.KindOffline)
 	require.Equal(t, []string{alert.KindOffline}, e.recv.kinds())
 }
 
@@ -367,14 +404,7 @@ func TestVerdictChangeAlert(t *testing.T) {
 	e.round()
 	// The new verdict alerts once it has held 6h (the default).
 	require.Empty(t, e.recv.kindsOf(alert.KindVerdict))
-	e.advance(6*time.Hour - time.Second)
-	e.round()
-	require.Empty(t, e.recv.kindsOf(alert.KindVerdict))
-	e.advance(time.Second)
-	e.round()
-	verdicts := e.recv.kindsOf(alert.KindVerdict)
-	require.Len(t, verdicts, 1)
-	last := verdicts[0]
+	last := e.dueAfter(6*time.Hour, alert.KindVerdict)[0]
 	require.Equal(t, core.VerdictConsiderClosing, last.Verdict)
 	require.NotEmpty(t, last.Reasons)
 	require.Contains(t, last.Text, "-> consider_closing")
@@ -414,13 +444,8 @@ func TestCommandSink(t *testing.T) {
 // never alerts.
 func TestMassOutageNoOfflineAlerts(t *testing.T) {
 	e := newEnv(t)
-	for n := byte(1); n <= 5; n++ {
-		e.apply(core.PeerOnline, peer(n), core.ChannelPoint{})
-		e.apply(core.ChannelOpened, peer(n), point(n))
-	}
-	for n := byte(1); n <= 4; n++ {
-		e.apply(core.PeerOffline, peer(n), core.ChannelPoint{})
-	}
+	e.open(5)
+	e.set(core.PeerOffline, 1, 4)
 	e.advance(time.Hour)
 	e.round()
 	require.Empty(t, e.recv.alerts())
@@ -429,26 +454,18 @@ func TestMassOutageNoOfflineAlerts(t *testing.T) {
 	// With one back, 3 of 5 are still away: still ours. With two
 	// back the outage is over, but the two still away are given the
 	// full threshold from then to come back.
-	e.apply(core.PeerOnline, peer(1), core.ChannelPoint{})
-	e.apply(core.PeerOnline, peer(2), core.ChannelPoint{})
+	e.set(core.PeerOnline, 1, 2)
 	e.round()
 	require.Empty(t, e.recv.alerts())
 
-	// A straggler back within the threshold: nothing to tell.
+	// A straggler back within the threshold: nothing to tell. One
+	// away the full threshold after the outage ended is theirs; its
+	// alert counts its whole outage.
 	e.advance(10 * time.Minute)
 	e.apply(core.PeerOnline, peer(3), core.ChannelPoint{})
 	e.round()
-	e.advance(20*time.Minute - time.Second)
-	e.round()
-	require.Empty(t, e.recv.alerts())
-
-	// One away the full threshold after the outage ended is theirs;
-	// its alert counts its whole outage.
-	e.advance(time.Second)
-	e.round()
-	got := e.recv.alerts()
-	require.Len(t, got, 1)
-	require.Equal(t, alert.KindOffline, got[0].Kind)
+	got := e.dueAfter(20*time.Minute, alert.KindOffline)
+	require.Len(t, e.recv.alerts(), 1)
 	require.Equal(t, peer(4).String(), got[0].PeerID)
 	require.EqualValues(t, 90*60, got[0].OfflineSeconds)
 
@@ -463,33 +480,22 @@ func TestMassOutageNoOfflineAlerts(t *testing.T) {
 // before a mass outage gets its back alert when it returns.
 func TestAfterMassOutageNewOutage(t *testing.T) {
 	e := newEnv(t)
-	for n := byte(1); n <= 6; n++ {
-		e.apply(core.PeerOnline, peer(n), core.ChannelPoint{})
-		e.apply(core.ChannelOpened, peer(n), point(n))
-	}
+	e.open(6)
 	// Peer 6 is away long enough to alert before the mass outage.
 	e.apply(core.PeerOffline, peer(6), core.ChannelPoint{})
 	e.advance(time.Hour)
 	e.round()
 	require.Equal(t, []string{alert.KindOffline}, e.recv.kinds())
 
-	for n := byte(1); n <= 4; n++ {
-		e.apply(core.PeerOffline, peer(n), core.ChannelPoint{})
-	}
+	e.set(core.PeerOffline, 1, 4)
 	e.advance(time.Hour)
 	e.round()
-	for n := byte(1); n <= 4; n++ {
-		e.apply(core.PeerOnline, peer(n), core.ChannelPoint{})
-	}
+	e.set(core.PeerOnline, 1, 4)
 	e.round()
 	// Peer 5 drops 5 minutes after the outage ended: its own 30m.
 	e.advance(5 * time.Minute)
 	e.apply(core.PeerOffline, peer(5), core.ChannelPoint{})
-	e.advance(30*time.Minute - time.Second)
-	e.round()
-	require.Equal(t, []string{alert.KindOffline}, e.recv.kinds())
-	e.advance(time.Second)
-	e.round()
+	e.dueAfter(30*time.Minute, alert.KindOffline)
 	e.apply(core.PeerOnline, peer(6), core.ChannelPoint{})
 	e.round()
 	got := e.recv.alerts()
@@ -505,34 +511,17 @@ func TestAfterMassOutageNewOutage(t *testing.T) {
 // the restart (the end of the outage is not kept; it need not be).
 func TestMassOutageEndThenRestart(t *testing.T) {
 	e := newEnv(t)
-	for n := byte(1); n <= 4; n++ {
-		e.apply(core.PeerOnline, peer(n), core.ChannelPoint{})
-		e.apply(core.ChannelOpened, peer(n), point(n))
-	}
-	for n := byte(1); n <= 3; n++ {
-		e.apply(core.PeerOffline, peer(n), core.ChannelPoint{})
-	}
+	e.open(4)
+	e.set(core.PeerOffline, 1, 3)
 	e.advance(time.Hour)
 	e.round()
 	e.apply(core.PeerOnline, peer(1), core.ChannelPoint{})
 	e.round()
 	e.advance(20 * time.Minute)
 	e.restart(time.Minute)
-	require.NoError(t, e.m.Sync(e.ctx, core.Snapshot{
-		OnlinePeers: []core.PeerID{peer(1), peer(3), peer(4)},
-		Channels: []core.SnapshotChannel{
-			{Point: point(1), Peer: peer(1)},
-			{Point: point(2), Peer: peer(2)},
-			{Point: point(3), Peer: peer(3)},
-			{Point: point(4), Peer: peer(4)}},
-	}))
-	e.advance(30*time.Minute - time.Second)
-	e.round()
-	require.Empty(t, e.recv.alerts())
-	e.advance(time.Second)
-	e.round()
-	got := e.recv.alerts()
-	require.Len(t, got, 1)
+	e.syncNode(4, 1, 3, 4)
+	got := e.dueAfter(30*time.Minute, alert.KindOffline)
+	require.Len(t, e.recv.alerts(), 1)
 	require.Equal(t, peer(2).String(), got[0].PeerID)
 }
 

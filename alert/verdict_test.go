@@ -90,13 +90,7 @@ func TestVerdictChangeHeld(t *testing.T) {
 	e.advance(time.Hour)
 	e.round()
 	e.requireVerdict(core.VerdictConsiderClosing)
-	e.advance(5*time.Hour - time.Second)
-	e.round()
-	require.Empty(t, e.recv.kindsOf(alert.KindVerdict))
-	e.advance(time.Second)
-	e.round()
-	got := e.recv.kindsOf(alert.KindVerdict)
-	require.Len(t, got, 1)
+	got := e.dueAfter(5*time.Hour, alert.KindVerdict)
 	require.Equal(t, core.VerdictOK, got[0].PreviousVerdict)
 	require.Equal(t, core.VerdictConsiderClosing, got[0].Verdict)
 	e.advance(time.Hour)
@@ -108,13 +102,7 @@ func TestVerdictChangeHeld(t *testing.T) {
 	e.advance(time.Hour)
 	e.round()
 	e.requireVerdict(core.VerdictOK)
-	e.advance(6*time.Hour - time.Second)
-	e.round()
-	require.Len(t, e.recv.kindsOf(alert.KindVerdict), 1)
-	e.advance(time.Second)
-	e.round()
-	got = e.recv.kindsOf(alert.KindVerdict)
-	require.Len(t, got, 2)
+	got = e.dueAfter(6*time.Hour, alert.KindVerdict)
 	require.Equal(t, core.VerdictConsiderClosing, got[1].PreviousVerdict)
 	require.Equal(t, core.VerdictOK, got[1].Verdict)
 }
@@ -145,19 +133,10 @@ func TestVerdictHoldAcrossRestart(t *testing.T) {
 	e := flipEnv(t, 0, dayWindow)
 	e.awayFrom()
 	e.restart(10 * time.Hour)
-	require.NoError(t, e.m.Sync(e.ctx, core.Snapshot{
-		OnlinePeers: []core.PeerID{},
-		Channels: []core.SnapshotChannel{{Point: point(1),
-			Peer: peer(1)}},
-	}))
+	e.syncNode(1)
 	e.round()
 	require.Empty(t, e.recv.kindsOf(alert.KindVerdict))
-	e.advance(5*time.Hour - time.Second)
-	e.round()
-	require.Empty(t, e.recv.kindsOf(alert.KindVerdict))
-	e.advance(time.Second)
-	e.round()
-	require.Len(t, e.recv.kindsOf(alert.KindVerdict), 1)
+	e.dueAfter(5*time.Hour, alert.KindVerdict)
 }
 
 // TestVerdictHoldBackToToldAcrossRestart: a peer back to the verdict
@@ -170,11 +149,7 @@ func TestVerdictHoldBackToToldAcrossRestart(t *testing.T) {
 	e.round()
 	e.requireVerdict(core.VerdictWatch)
 	e.restart(10 * time.Hour)
-	require.NoError(t, e.m.Sync(e.ctx, core.Snapshot{
-		OnlinePeers: []core.PeerID{peer(1)},
-		Channels: []core.SnapshotChannel{{Point: point(1),
-			Peer: peer(1)}},
-	}))
+	e.syncNode(1, 1)
 	e.advance(time.Hour)
 	e.round()
 	e.requireVerdict(core.VerdictOK)
@@ -193,12 +168,7 @@ func TestVerdictHoldClockSteps(t *testing.T) {
 		e.mono.Step(12 * time.Hour)
 		e.round()
 		require.Empty(t, e.recv.kindsOf(alert.KindVerdict))
-		e.advance(4 * time.Hour)
-		e.round()
-		require.Empty(t, e.recv.kindsOf(alert.KindVerdict))
-		e.advance(time.Hour)
-		e.round()
-		require.Len(t, e.recv.kindsOf(alert.KindVerdict), 1)
+		e.dueAfter(5*time.Hour, alert.KindVerdict)
 	})
 	t.Run("back", func(t *testing.T) {
 		// The monitor's time waits for the clock to be back where
@@ -208,12 +178,7 @@ func TestVerdictHoldClockSteps(t *testing.T) {
 		e.awayFrom()
 		e.mono.Step(-24 * time.Hour)
 		e.round()
-		e.advance(24*time.Hour + 5*time.Hour - time.Second)
-		e.round()
-		require.Empty(t, e.recv.kindsOf(alert.KindVerdict))
-		e.advance(time.Second)
-		e.round()
-		require.Len(t, e.recv.kindsOf(alert.KindVerdict), 1)
+		e.dueAfter(24*time.Hour+5*time.Hour, alert.KindVerdict)
 	})
 }
 
@@ -269,12 +234,7 @@ func TestVerdictAwayRecordDamaged(t *testing.T) {
 			e.startAlerter()
 			e.awayFrom()
 			require.Empty(t, e.recv.kindsOf(alert.KindVerdict))
-			e.advance(5*time.Hour - time.Second)
-			e.round()
-			require.Empty(t, e.recv.kindsOf(alert.KindVerdict))
-			e.advance(time.Second)
-			e.round()
-			require.Len(t, e.recv.kindsOf(alert.KindVerdict), 1)
+			e.dueAfter(5*time.Hour, alert.KindVerdict)
 		})
 	}
 }
