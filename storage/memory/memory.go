@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/storage/internal/base"
@@ -36,6 +37,10 @@ type Store struct {
 	alerts   map[string]core.AlertRecord
 	samples  []core.PeerSample
 	filled   []core.FilledSpan
+
+	// cut is the latest sample cut written: Load returns no sample
+	// older, even one written after it.
+	cut time.Time
 }
 
 var _ core.Store = (*Store)(nil)
@@ -167,9 +172,12 @@ func (s *Store) Write(ctx context.Context, b *core.Batch) error {
 	}
 	s.samples = append(s.samples, b.Samples...)
 	if cut := b.DeleteSamplesBefore; !cut.IsZero() {
+		s.cut = cut
+	}
+	if !s.cut.IsZero() {
 		s.samples = slices.DeleteFunc(s.samples,
 			func(p core.PeerSample) bool {
-				return p.Time.Before(cut)
+				return p.Time.Before(s.cut)
 			})
 	}
 	s.filled = append(s.filled, b.Filled...)
