@@ -59,20 +59,16 @@ func (s *Store) writeBackup() error {
 	st := &core.StoredState{}
 	var lsn uint64
 	s.mu.Lock()
-	err := s.db.View(func(txn *bdb.Txn) error {
-		item, err := txn.Get(appliedKey)
-		switch {
-		case err == nil:
-			if err := decodeValue(item, func(d *decoder) {
-				lsn = d.uvarint()
-			}); err != nil {
+	err := s.fold()
+	if err == nil {
+		err = s.db.View(func(txn *bdb.Txn) error {
+			var err error
+			if lsn, err = readApplied(txn); err != nil {
 				return err
 			}
-		case !errors.Is(err, bdb.ErrKeyNotFound):
-			return err
-		}
-		return s.load(context.Background(), txn, st)
-	})
+			return s.load(context.Background(), txn, st)
+		})
+	}
 	s.mu.Unlock()
 	if err != nil {
 		return err

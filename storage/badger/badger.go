@@ -68,8 +68,9 @@ var (
 )
 
 // SchemaVersion is the version of the key layout and record formats this
-// build writes and reads.
-const SchemaVersion = 1
+// build writes and reads. It opens stores of the version before, and
+// upgrades them.
+const SchemaVersion = 2
 
 // Defaults for Options fields left zero.
 const (
@@ -174,6 +175,9 @@ type Store struct {
 
 	// staged holds the layouts a Write makes until it commits.
 	staged map[core.PeerID]logState
+
+	// recent holds the batches written to the ring and not yet folded.
+	recent recent
 
 	// room is how many bytes Write may still add before the free space
 	// is looked at again, roomAt when it was last looked at.
@@ -300,6 +304,9 @@ func (s *Store) open() error {
 	if err != nil {
 		return err
 	}
+	if applied, err = s.readRecent(applied); err != nil {
+		return err
+	}
 	if err := s.checkAck(rec, applied, fresh, sameBoot, scan); err != nil {
 		return err
 	}
@@ -370,7 +377,7 @@ func (s *Store) Write(ctx context.Context, b *core.Batch) error {
 	if err := s.haveRoom(); err != nil {
 		return fmt.Errorf("write to store %q: %w", s.dir, err)
 	}
-	if err := s.apply(b, s.lsn+1); err != nil {
+	if err := s.write(b); err != nil {
 		return fmt.Errorf("write to store %q: %w", s.dir, err)
 	}
 	s.lsn++
@@ -386,6 +393,26 @@ func (s *Store) Write(ctx context.Context, b *core.Batch) error {
 		s.log.Errorf("store %q: %v", s.dir, err)
 	}
 	return nil
+}
+
+// write writes b as batch s.lsn+1: a small batch as a recent batch, one
+// badger entry (folding first when many wait), a larger one to its
+// records' keys after the recent batches.
+func (s *Store) write(b *core.Batch) error {
+	if ringable(b) {
+		if s.recent.len() >= foldBatches ||
+			len(s.recent.buf) >= foldBytes {
+
+			if err := s.fold(); err != nil {
+				return err
+			}
+		}
+		return s.writeRecent(b, s.lsn+1)
+	}
+	if err := s.fold(); err != nil {
+		return err
+	}
+	return s.apply(b, s.lsn+1)
 }
 
 // batchEntries is the most badger entries b can turn into.
@@ -418,6 +445,9 @@ func (s *Store) Sync() error {
 func (s *Store) sync() error {
 	if !s.dirty {
 		return nil
+	}
+	if err := s.fold(); err != nil {
+		return err
 	}
 	s.pack()
 	if err := s.syncBadger(); err != nil {

@@ -24,6 +24,7 @@ import (
 //	                              a core.PeerSample at sec.nsec, the
 //	                              i-th of batch lsn (sec biased by 2^63)
 //	'f' <lsn:8> <i:4>             a core.FilledSpan, the i-th of batch lsn
+//	'r' <slot:2>                  a recent batch, whole (see ring.go)
 var (
 	schemaKey    = []byte("\x00schema")
 	appliedKey   = []byte("\x00applied")
@@ -139,6 +140,8 @@ func keyString(k []byte) string {
 	case k[0] == filledPrefix && len(k) == filledKeyLen:
 		return fmt.Sprintf("filled/%d/%d", binary.BigEndian.Uint64(k[1:]),
 			binary.BigEndian.Uint32(k[9:]))
+	case k[0] == ringPrefix && len(k) == ringKeyLen:
+		return fmt.Sprintf("recent/%d", binary.BigEndian.Uint16(k[1:]))
 	case k[0] == 0:
 		return string(k[1:])
 	}

@@ -50,6 +50,14 @@ func (s *Store) checkSchema() (bool, error) {
 		return false, fmt.Errorf("read schema version: %w", err)
 	}
 	switch {
+	case found && version == SchemaVersion-1:
+		// Version 2 added the ring of recent batches, which a
+		// version-1 build would not read: upgrade the mark so that
+		// such a build refuses the store instead.
+		if err := s.writeSchema(); err != nil {
+			return false, err
+		}
+		return false, nil
 	case found && version != SchemaVersion:
 		return false, fmt.Errorf("%w: schema version %d, this build "+
 			"reads version %d", ErrSchema, version, SchemaVersion)
@@ -59,7 +67,15 @@ func (s *Store) checkSchema() (bool, error) {
 		return false, fmt.Errorf("%w: data without a schema version "+
 			"key (not a chanfitness store?)", ErrSchema)
 	}
-	err = s.db.Update(func(txn *bdb.Txn) error {
+	if err := s.writeSchema(); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// writeSchema writes this build's schema version and syncs it.
+func (s *Store) writeSchema() error {
+	err := s.db.Update(func(txn *bdb.Txn) error {
 		return txn.Set(schemaKey, binary.AppendUvarint(nil,
 			SchemaVersion))
 	})
@@ -67,9 +83,9 @@ func (s *Store) checkSchema() (bool, error) {
 		err = s.db.Sync()
 	}
 	if err != nil {
-		return false, fmt.Errorf("write schema version: %w", err)
+		return fmt.Errorf("write schema version: %w", err)
 	}
-	return true, nil
+	return nil
 }
 
 // readIndex reads what Write needs to know: the number of gaps and each
@@ -195,6 +211,9 @@ func (s *Store) Load(ctx context.Context) (*core.StoredState, error) {
 	if s.closed {
 		return nil, fmt.Errorf("load store %q: %w", s.dir,
 			base.ErrClosed)
+	}
+	if err := s.fold(); err != nil {
+		return nil, fmt.Errorf("load store %q: %w", s.dir, err)
 	}
 	st := &core.StoredState{}
 	if err := s.db.View(func(txn *bdb.Txn) error {
