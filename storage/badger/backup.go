@@ -376,8 +376,9 @@ func restoreHint(dir string) string {
 // that time as unmonitored. Restore returns the backup it used.
 //
 // Without from, a directory that does not exist or holds no backup fails
-// with nothing created. With from, dir may be new: the store is rebuilt
-// there.
+// with nothing created; with from, dir may be new. A file system with
+// less free space than the store's default reserve fails with an error
+// wrapping storage.ErrNoSpace, before anything is built.
 func Restore(dir, from string) (*Backup, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -402,6 +403,11 @@ func Restore(dir, from string) (*Backup, error) {
 	}
 	defer func() { _ = unlockDir(lock) }()
 
+	// The store could not open on a disk with less free space than
+	// its reserve, and badger may fault on a full one.
+	if _, err := checkSpace(abs, DefaultReserveBytes); err != nil {
+		return nil, fmt.Errorf("restore store %q: %w", abs, err)
+	}
 	best, beside, err := besideBackups(abs)
 	var bk *Backup
 	switch {
@@ -461,22 +467,15 @@ func rebuild(dir string, bk *Backup, lsn uint64) error {
 	if err := os.Mkdir(tmp, dirMode); err != nil {
 		return err
 	}
-	db, err := bdb.Open(badgerOptions(tmp, discardLogger{}))
-	if err != nil {
-		return err
-	}
-	if err := writeState(db, bk, lsn); err != nil {
-		_ = db.Close()
-		return err
-	}
-	if err := db.Close(); err != nil {
-		return err
+	if err := buildDB(tmp, bk, lsn); err != nil {
+		// Nothing of the store was touched yet.
+		return errors.Join(err, os.RemoveAll(tmp))
 	}
 
 	cur := filepath.Join(dir, dbDirName)
+	old := ""
 	if _, err := os.Lstat(cur); err == nil {
-		old, err := damagedName(dir)
-		if err != nil {
+		if old, err = damagedName(dir); err != nil {
 			return err
 		}
 		if err := os.Rename(cur, old); err != nil {
@@ -484,6 +483,10 @@ func rebuild(dir string, bk *Backup, lsn uint64) error {
 		}
 	}
 	if err := os.Rename(tmp, cur); err != nil {
+		if old != "" {
+			// Put the store's database back.
+			err = errors.Join(err, os.Rename(old, cur))
+		}
 		return err
 	}
 	if err := syncFile(dir); err != nil {
@@ -502,6 +505,18 @@ func rebuild(dir string, bk *Backup, lsn uint64) error {
 		err = a.f.Sync()
 	}
 	return errors.Join(err, a.close())
+}
+
+// buildDB writes bk into a new database in the empty directory dir.
+func buildDB(dir string, bk *Backup, lsn uint64) error {
+	db, err := bdb.Open(badgerOptions(dir, discardLogger{}))
+	if err != nil {
+		return err
+	}
+	if err := writeState(db, bk, lsn); err != nil {
+		return errors.Join(err, db.Close())
+	}
+	return db.Close()
 }
 
 // damagedName returns the first free name among db.damaged,

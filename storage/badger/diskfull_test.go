@@ -140,3 +140,41 @@ func TestDiskFilledByOthers(t *testing.T) {
 	require.ErrorIs(t, err, storage.ErrNoSpace)
 	require.ErrorContains(t, err, "no space left")
 }
+
+// TestRestoreDiskFull restores a store whose disk is nearly full: Restore
+// fails with "no space left" naming the directory, before it builds
+// anything, and the store is as it was once space is back.
+func TestRestoreDiskFull(t *testing.T) {
+	disk := mountTmpfs(t, "400m")
+	dir := filepath.Join(disk, "store")
+	s, err := badgerstore.Open(dir, badgerstore.Options{})
+	require.NoError(t, err)
+	ctx := context.Background()
+	var b core.Batch
+	for i := 0; i < 1000; i++ {
+		crashBatch(&b, i)
+		require.NoError(t, s.Write(ctx, &b))
+	}
+	require.NoError(t, s.Close())
+
+	for _, left := range []int64{badgerstore.DefaultReserveBytes / 2,
+		1 << 20} {
+
+		filler := fill(t, disk, left)
+		_, err = storage.Restore(dir, "")
+		require.ErrorIs(t, err, storage.ErrNoSpace, "%d bytes free",
+			left)
+		require.ErrorContains(t, err, "no space left")
+		require.ErrorContains(t, err, dir)
+		for _, name := range []string{"db.damaged", "db.restore"} {
+			_, err = os.Lstat(filepath.Join(dir, name))
+			require.ErrorIs(t, err, os.ErrNotExist, name)
+		}
+		require.NoError(t, os.Remove(filler))
+	}
+
+	s = openStore(t, dir, badgerstore.Options{})
+	st, err := s.Load(ctx)
+	require.NoError(t, err)
+	requireCrashState(t, st, 1000)
+}

@@ -228,18 +228,24 @@ func (s *Store) haveRoom() error {
 // system of the store's directory has less free space than the reserve.
 // It returns the free space.
 func (s *Store) checkSpace() (int64, error) {
-	if s.reserve < 0 {
+	return checkSpace(s.dir, s.reserve)
+}
+
+// checkSpace is Store.checkSpace for the store in dir keeping reserve
+// bytes free.
+func checkSpace(dir string, reserve int64) (int64, error) {
+	if reserve < 0 {
 		return 0, nil
 	}
 	var st syscall.Statfs_t
-	if err := syscall.Statfs(s.dir, &st); err != nil {
-		return 0, fmt.Errorf("free space of %s: %w", s.dir, err)
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, fmt.Errorf("free space of %s: %w", dir, err)
 	}
 	free := int64(st.Bavail) * int64(st.Bsize)
-	if free < s.reserve {
+	if free < reserve {
 		return free, fmt.Errorf("%w in %s: %d bytes free, the store "+
-			"keeps %d in reserve", base.ErrNoSpace, s.dir, free,
-			s.reserve)
+			"keeps %d in reserve", base.ErrNoSpace, dir, free,
+			reserve)
 	}
 	return free, nil
 }
