@@ -376,9 +376,11 @@ func restoreHint(dir string) string {
 // that time as unmonitored. Restore returns the backup it used.
 //
 // Without from, a directory that does not exist or holds no backup fails
-// with nothing created; with from, dir may be new. A file system with
-// less free space than the store's default reserve fails with an error
-// wrapping storage.ErrNoSpace, before anything is built.
+// with nothing created; with from, dir may be new. A backup from
+// elsewhere whose history began at another time than that of the backups
+// beside the store fails with an error wrapping ErrOtherStore. A file
+// system with less free space than the store's default reserve fails
+// with an error wrapping storage.ErrNoSpace. Neither builds anything.
 func Restore(dir, from string) (*Backup, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -416,6 +418,9 @@ func Restore(dir, from string) (*Backup, error) {
 	default:
 		bk, err = ReadBackup(from)
 	}
+	if err == nil && from != "" {
+		err = checkSameStore(abs, bk, beside)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("restore store %q: %w", abs, err)
 	}
@@ -433,6 +438,31 @@ func Restore(dir, from string) (*Backup, error) {
 			bk.Path, err)
 	}
 	return bk, nil
+}
+
+// ErrOtherStore is returned by Restore for a backup whose history began
+// at another time than that of the backups beside the store: a backup of
+// another node's store, or of an earlier store in the directory.
+var ErrOtherStore = errors.New("a backup of another store")
+
+// checkSameStore fails with ErrOtherStore when bk's history began at
+// another time than that of a backup beside the store in dir. The error
+// says how to restore bk all the same.
+func checkSameStore(dir string, bk *Backup, beside []*Backup) error {
+	since := bk.State.Meta.MonitoringSince
+	for _, o := range beside {
+		other := o.State.Meta.MonitoringSince
+		if since.IsZero() || other.IsZero() || since.Equal(other) {
+			continue
+		}
+		return fmt.Errorf("%w: %s holds a history monitored since %s, "+
+			"the store's backup %s one since %s; to restore it all "+
+			"the same, move %s and %s out of %s first", ErrOtherStore,
+			bk.Path, since.UTC().Format(time.RFC3339), o.Path,
+			other.UTC().Format(time.RFC3339), backupName,
+			backupOldName, dir)
+	}
+	return nil
 }
 
 // haveBackup checks that dir holds a backup file.

@@ -352,3 +352,61 @@ func TestRestoreBadInput(t *testing.T) {
 	crashBatch(&b, 1)
 	require.NoError(t, s.Write(context.Background(), &b))
 }
+
+// TestRestoreOtherStore restores the backup of another node's store: it
+// is refused, naming both backups and how to restore it all the same,
+// and the store is as it was; with the store's backups moved away, it is
+// restored.
+func TestRestoreOtherStore(t *testing.T) {
+	ctx := context.Background()
+	write := func(dir string, since time.Time, n int) {
+		s, err := badgerstore.Open(dir, badgerstore.Options{
+			BackupTicker: ticker.NewForce(time.Hour)})
+		require.NoError(t, err)
+		meta := core.Meta{MonitoringSince: since, Heartbeat: since}
+		require.NoError(t, s.Write(ctx, &core.Batch{Meta: &meta}))
+		var b core.Batch
+		for i := 0; i < n; i++ {
+			crashBatch(&b, i)
+			require.NoError(t, s.Write(ctx, &b))
+		}
+		require.NoError(t, s.Close())
+	}
+	mine := filepath.Join(t.TempDir(), "store")
+	other := filepath.Join(t.TempDir(), "store")
+	write(mine, t0, 50)
+	write(other, t0.Add(time.Hour), 80)
+	from := filepath.Join(other, "chanfitness.backup")
+	before := snapshot(t, mine)
+
+	_, err := storage.Restore(mine, from)
+	require.ErrorIs(t, err, badgerstore.ErrOtherStore)
+	require.ErrorContains(t, err, from)
+	require.ErrorContains(t, err, filepath.Join(mine, "chanfitness.backup"))
+	require.ErrorContains(t, err, "move chanfitness.backup and "+
+		"chanfitness.backup.old out of "+mine)
+	require.Equal(t, before, snapshot(t, mine))
+
+	// A backup of the store's own, kept elsewhere, is restored.
+	saved := filepath.Join(t.TempDir(), "mine.backup")
+	data, err := os.ReadFile(filepath.Join(mine, "chanfitness.backup"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(saved, data, 0o600))
+	_, err = storage.Restore(mine, saved)
+	require.NoError(t, err)
+
+	away := t.TempDir()
+	for _, name := range []string{"chanfitness.backup",
+		"chanfitness.backup.old"} {
+
+		require.NoError(t, os.Rename(filepath.Join(mine, name),
+			filepath.Join(away, name)))
+	}
+	_, err = storage.Restore(mine, from)
+	require.NoError(t, err)
+	s := openStore(t, mine, badgerstore.Options{BackupInterval: -1})
+	got, err := s.Load(ctx)
+	require.NoError(t, err)
+	requireCrashState(t, got, 80)
+	require.True(t, got.Meta.MonitoringSince.Equal(t0.Add(time.Hour)))
+}
