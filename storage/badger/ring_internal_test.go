@@ -33,6 +33,14 @@ func writeUnfolded(t *testing.T, dir string, n int) {
 	abandon(t, s)
 }
 
+// ringValue encodes b as recent batch lsn.
+func ringValue(lsn uint64, b *core.Batch) []byte {
+	e := encoder{b: []byte{recordVersion}}
+	e.uvarint(lsn)
+	e.batch(b)
+	return e.b
+}
+
 func TestRecentBatchDamage(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -56,24 +64,19 @@ func TestRecentBatchDamage(t *testing.T) {
 		{
 			name: "another batch's number",
 			spoil: func(txn *bdb.Txn) error {
-				v := []byte{recordVersion}
-				v = binary.AppendUvarint(v, 3)
-				var e encoder
-				e.batch(&core.Batch{})
-				return txn.Set(ringKey(2), append(v, e.b...))
+				return txn.Set(ringKey(2),
+					ringValue(3, &core.Batch{}))
 			},
 			want: "recent/2",
 		},
 		{
 			name: "log that does not continue",
 			spoil: func(txn *bdb.Txn) error {
-				v := []byte{recordVersion}
-				v = binary.AppendUvarint(v, 4)
-				var e encoder
-				e.batch(&core.Batch{Logs: []core.PeerLog{{
-					Peer: peerN(1), Seq: 9,
-					Events: []core.LogEvent{eventN(9)}}}})
-				return txn.Set(ringKey(4), append(v, e.b...))
+				return txn.Set(ringKey(4), ringValue(4,
+					&core.Batch{Logs: []core.PeerLog{{
+						Peer: peerN(1), Seq: 9,
+						Events: []core.LogEvent{
+							eventN(9)}}}}))
 			},
 			want: "recent/4: log of peer",
 		},
