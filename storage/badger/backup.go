@@ -237,6 +237,9 @@ func decodeBackup(data []byte) (*Backup, error) {
 	if err := d.end(); err != nil {
 		return nil, err
 	}
+	if bk.lsn > maxBackupLSN {
+		return nil, fmt.Errorf("batch number %d out of range", bk.lsn)
+	}
 	if err := checkBackupBatch(&b); err != nil {
 		return nil, err
 	}
@@ -254,6 +257,11 @@ func decodeBackup(data []byte) (*Backup, error) {
 	}
 	return bk, nil
 }
+
+// maxBackupLSN bounds the number of the last batch in a backup: far more
+// than a store ever writes, and far enough from the largest number that
+// a store restored from the backup can go on numbering its batches.
+const maxBackupLSN = 1 << 62
 
 // checkBackupBatch checks that b is a whole history as the store writes
 // one into a backup: peers, logs, channels and alerts each in key order,

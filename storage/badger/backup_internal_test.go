@@ -74,7 +74,7 @@ func TestBackupDamage(t *testing.T) {
 
 // TestBackupInconsistent: a backup whose checksum holds but whose history
 // the store never writes (a record twice, a log not from its start,
-// records to delete) fails to read, and Restore leaves the store as it
+// records to delete, a batch number no store reaches) fails to read, and Restore leaves the store as it
 // was rather than rebuild one that cannot open.
 func TestBackupInconsistent(t *testing.T) {
 	p1, p2 := peerN(1).String(), peerN(2).String()
@@ -135,6 +135,13 @@ func TestBackupInconsistent(t *testing.T) {
 		_, err = os.Lstat(filepath.Join(dir, damagedDirName))
 		require.ErrorIs(t, err, os.ErrNotExist, want)
 	}
+	require.NoError(t, os.WriteFile(from,
+		encodeBackup(backupState(), maxBackupLSN+1, t1), 0o600))
+	_, err = Restore(dir, from)
+	require.ErrorIs(t, err, base.ErrCorrupt)
+	require.ErrorContains(t, err, "batch number 4611686018427387905 "+
+		"out of range")
+
 	s, err = Open(dir, Options{BackupInterval: -1})
 	require.NoError(t, err)
 	requireSample(t, s, 3)
