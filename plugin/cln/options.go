@@ -121,10 +121,14 @@ func registerOptions(p *glightning.Plugin) error {
 			"channel peers reconnect (until all are back), such "+
 			"as 1m; 0 none (a bare number is seconds)",
 			defaultGrace),
-		glightning.NewStringOption(optSync, "How often the "+
-			"chanfitness history is synced to disk (and the "+
-			"heartbeat written), such as 1m; a machine crash "+
-			"loses at most this much", defaultSync),
+		glightning.NewStringOption(optSync, "How often, such as "+
+			"1m, the heartbeat is written, failed writes are "+
+			"tried again and the history is made durable: "+
+			"badger syncs it to disk (a machine crash loses at "+
+			"most this much; an idle node syncs no more often); "+
+			"postgres, which commits every write as it is made, "+
+			"has the server flush its write-ahead log",
+			defaultSync),
 	}
 	opts = append(opts, listenOptions()...)
 	for _, o := range advice.Options() {

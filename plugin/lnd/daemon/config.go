@@ -85,7 +85,7 @@ type Config struct {
 
 	ClosedRetention duration.Flag `long:"closedretention" description:"How long a closed channel stays in the report, such as 90d; 0 keeps closed channels forever"`
 
-	SyncInterval duration.Flag `long:"syncinterval" description:"How often the history is synced to disk and the heartbeat written, such as 1m; an idle companion syncs no more often, and a crash of the machine loses at most this much"`
+	SyncInterval duration.Flag `long:"syncinterval" description:"How often, such as 1m, the heartbeat is written, failed writes are tried again and the history is made durable: badger syncs it to disk (a machine crash loses at most this much; an idle companion syncs no more often); postgres, which commits every write as it is made, has the server flush its write-ahead log"`
 
 	VerdictMinMonitored string `long:"verdictminmonitored" description:"Monitored time with an open channel before a peer is judged (too_new until then), such as 14d"`
 
