@@ -1,6 +1,9 @@
 package alert_test
 
 import (
+	"context"
+	"encoding/json"
+	"sync"
 	"testing"
 	"time"
 
@@ -237,4 +240,62 @@ func TestVerdictAwayRecordDamaged(t *testing.T) {
 			e.dueAfter(5*time.Hour, alert.KindVerdict)
 		})
 	}
+}
+
+// TestVerdictHoldReceiverHangs: while a delivery hangs no check runs,
+// but the hold counts on; once the receiver answers, the verdict change
+// due is raised and delivered once, and nothing is raised twice.
+func TestVerdictHoldReceiverHangs(t *testing.T) {
+	arrived := make(chan struct{})
+	held := make(chan struct{})
+	var mu sync.Mutex
+	var kinds []string
+	hang := &alert.Func{SinkName: "hang", Fn: func(ctx context.Context,
+		body []byte) error {
+
+		var a alert.Alert
+		if err := json.Unmarshal(body, &a); err != nil {
+			return err
+		}
+		mu.Lock()
+		first := len(kinds) == 0
+		kinds = append(kinds, a.Kind)
+		mu.Unlock()
+		if first {
+			close(arrived)
+			select {
+			case <-held:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	}}
+	e := flipEnv(t, 0, dayWindow, func(e *env) {
+		e.sinks = []alert.Sink{hang}
+	})
+	e.apply(core.PeerOffline, peer(1), core.ChannelPoint{})
+	e.advance(10 * time.Minute)
+	e.round()
+	e.requireVerdict(core.VerdictWatch)
+
+	// The offline alert's delivery hangs, in the round a tick starts
+	// or in one the offline event started.
+	e.advance(time.Hour)
+	select {
+	case e.tick.Force <- e.clk.Now():
+		<-arrived
+	case <-arrived:
+	}
+	e.advance(5 * time.Hour)
+	close(held)
+	e.round()
+	e.round()
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, []string{alert.KindOffline, alert.KindVerdict}, kinds)
+	c := e.a.Counts()
+	require.EqualValues(t, 1, c.Raised[alert.KindOffline])
+	require.EqualValues(t, 1, c.Raised[alert.KindVerdict])
+	require.EqualValues(t, 2, c.Delivered["hang"])
 }
