@@ -525,6 +525,21 @@ func TestMassOutageEndThenRestart(t *testing.T) {
 	require.Equal(t, peer(2).String(), got[0].PeerID)
 }
 
+// TestOfflineClockStepForward: a step of the clock forward is
+// unmonitored time, not an outage: a peer offline across it is given
+// the full threshold from the step, not alerted at once.
+func TestOfflineClockStepForward(t *testing.T) {
+	e := newEnv(t, withMono)
+	e.open(1)
+	e.apply(core.PeerOffline, peer(1), core.ChannelPoint{})
+	e.advance(20 * time.Minute)
+	e.round()
+	e.mono.Step(24 * time.Hour)
+	e.round()
+	require.Empty(t, e.recv.alerts())
+	e.dueAfter(30*time.Minute, alert.KindOffline)
+}
+
 // TestClockStepBackRetries: a retry scheduled before the clock stepped
 // back a day is not held a day.
 func TestClockStepBackRetries(t *testing.T) {

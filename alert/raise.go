@@ -38,13 +38,18 @@ func (a *Alerter) offlineRecords() map[string]outage {
 // raise records the alerts due now. Nothing is raised while the node is
 // lost: our own downtime is no peer's fault.
 func (a *Alerter) raise(ctx context.Context) error {
-	connected, connSince := a.cfg.Source.Connected()
-	if !connected {
+	if connected, _ := a.cfg.Source.Connected(); !connected {
 		return nil
 	}
 	r, err := a.cfg.Source.Report(ctx, core.ReportQuery{})
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
+	}
+	// Read again after the report: a step of the clock that the
+	// report's reading found moved the connection's start.
+	connected, connSince := a.cfg.Source.Connected()
+	if !connected {
+		return nil
 	}
 	now := r.GeneratedAt.Time
 	offline := a.offlineRecords()
