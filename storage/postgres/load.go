@@ -110,13 +110,16 @@ func loadGaps(ctx context.Context, tx pgx.Tx, node []byte) ([]core.Gap,
 }
 
 // loadSamples reads the node's samples in time order (ties in the order
-// they were written).
+// they were written), none older than its latest cut.
 func loadSamples(ctx context.Context, tx pgx.Tx, node []byte) (
 	[]core.PeerSample, error) {
 
-	rows, err := tx.Query(ctx, `SELECT peer, t_s, t_ns, kind, rtt
-		FROM chanfitness_samples WHERE node = $1
-		ORDER BY t_s, t_ns, n`, node)
+	rows, err := tx.Query(ctx, `SELECT s.peer, s.t_s, s.t_ns, s.kind,
+		s.rtt FROM chanfitness_samples s
+		JOIN chanfitness_nodes c ON c.node = s.node
+		WHERE s.node = $1 AND (c.cut_s IS NULL OR s.t_s > c.cut_s OR
+			s.t_s = c.cut_s AND s.t_ns >= c.cut_ns)
+		ORDER BY s.t_s, s.t_ns, s.n`, node)
 	if err != nil {
 		return nil, err
 	}

@@ -143,15 +143,31 @@ var migrations = []string{
 				int2send(state), ''::bytea ORDER BY seq)
 		FROM chanfitness_events GROUP BY node, peer;
 	DROP TABLE chanfitness_events;`,
+	// The latest sample cut of each node (none while NULL): a sample
+	// older than it, even one written after it, is never stored. The
+	// cuts of earlier steps deleted what was older then, and were not
+	// kept; a node's next cut is kept.
+	`ALTER TABLE chanfitness_nodes
+		ADD COLUMN cut_s bigint,
+		ADD COLUMN cut_ns integer,
+		ADD CONSTRAINT chanfitness_nodes_cut
+			CHECK ((cut_s IS NULL) = (cut_ns IS NULL));`,
 }
 
 // schemaLockKey is the advisory lock key held while the schema is
 // migrated.
 const schemaLockKey int64 = 0x6368616e66697401 // "chanfit" 1
 
-// migrate brings the schema to the newest version. A database whose
-// schema is newer than this program knows is refused.
+// migrate brings the schema to the newest version and returns the
+// version it found. A database whose schema is newer than this program
+// knows is refused.
 func migrate(ctx context.Context, conn *pgx.Conn) (int, error) {
+	return migrateTo(ctx, conn, len(migrations))
+}
+
+// migrateTo brings the schema to version to (at most the newest), as a
+// program that knew only the steps up to it would have left it.
+func migrateTo(ctx context.Context, conn *pgx.Conn, to int) (int, error) {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return 0, err
@@ -184,14 +200,14 @@ func migrate(ctx context.Context, conn *pgx.Conn) (int, error) {
 			"run a newer chanfitness", ErrSchema, version,
 			len(migrations))
 	}
-	for v := version; v < len(migrations); v++ {
+	for v := version; v < to; v++ {
 		if _, err := tx.Exec(ctx, migrations[v]); err != nil {
 			return 0, fmt.Errorf("schema step %d: %w", v+1, err)
 		}
 	}
-	if version < len(migrations) {
+	if version < to {
 		if _, err := tx.Exec(ctx, `UPDATE chanfitness_schema
-			SET version = $1`, len(migrations)); err != nil {
+			SET version = $1`, to); err != nil {
 			return 0, err
 		}
 	}

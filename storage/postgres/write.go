@@ -22,7 +22,9 @@ const (
 		since_s = CASE WHEN $3 THEN $4 ELSE since_s END,
 		since_ns = CASE WHEN $3 THEN $5 ELSE since_ns END,
 		heartbeat_s = CASE WHEN $3 THEN $6 ELSE heartbeat_s END,
-		heartbeat_ns = CASE WHEN $3 THEN $7 ELSE heartbeat_ns END
+		heartbeat_ns = CASE WHEN $3 THEN $7 ELSE heartbeat_ns END,
+		cut_s = CASE WHEN $8 THEN $9 ELSE cut_s END,
+		cut_ns = CASE WHEN $8 THEN $10 ELSE cut_ns END
 		WHERE node = $1`
 
 	sqlGaps = `INSERT INTO chanfitness_gaps
@@ -79,11 +81,16 @@ const (
 	sqlDeleteAlerts = `DELETE FROM chanfitness_alerts WHERE node = $1
 		AND key = ANY($2::bytea[])`
 
+	// A sample older than the node's cut (the one this write sets, or
+	// the latest before) is not stored.
 	sqlSamples = `INSERT INTO chanfitness_samples
 		(node, n, peer, t_s, t_ns, kind, rtt)
-		SELECT $1, * FROM unnest($2::bigint[], $3::bytea[],
+		SELECT $1, u.* FROM unnest($2::bigint[], $3::bytea[],
 			$4::bigint[], $5::integer[], $6::smallint[],
-			$7::bigint[])`
+			$7::bigint[]) AS u (n, peer, t_s, t_ns, kind, rtt)
+		JOIN chanfitness_nodes c ON c.node = $1
+		WHERE c.cut_s IS NULL OR u.t_s > c.cut_s OR
+			u.t_s = c.cut_s AND u.t_ns >= c.cut_ns`
 
 	sqlCutSamples = `DELETE FROM chanfitness_samples WHERE node = $1
 		AND (t_s < $2 OR t_s = $2 AND t_ns < $3)`
@@ -174,8 +181,9 @@ func (s *Store) queue(b *core.Batch) (*pgx.Batch, *chunkPlan) {
 		m = *b.Meta
 	}
 	since, hb := split(m.MonitoringSince), split(m.Heartbeat)
+	cut := split(b.DeleteSamplesBefore)
 	q.Queue(sqlMeta, s.node, s.token, b.Meta != nil, since.s, since.ns,
-		hb.s, hb.ns)
+		hb.s, hb.ns, !b.DeleteSamplesBefore.IsZero(), cut.s, cut.ns)
 
 	s.queueGaps(q, b.Gaps)
 	if len(b.Peers) > 0 {
@@ -254,7 +262,10 @@ func queueAlerts(q *pgx.Batch, node []byte, alerts []core.AlertRecord) {
 }
 
 // queueSamples queues the batch's samples, numbered after those already
-// stored, then its cut of old samples (which applies to them too).
+// stored, then its cut of old samples. The cut is the node's from the
+// batch's first statement on (see sqlMeta), so the batch's own older
+// samples are not stored, nor any older sample of a later batch: Load
+// never returns a sample older than the latest cut, across restarts too.
 func (s *Store) queueSamples(q *pgx.Batch, b *core.Batch) {
 	if len(b.Samples) > 0 {
 		n := len(b.Samples)
@@ -271,7 +282,6 @@ func (s *Store) queueSamples(q *pgx.Batch, b *core.Batch) {
 		q.Queue(sqlSamples, s.node, ns, peers, ts, tns, kinds, rtts)
 	}
 	if !b.DeleteSamplesBefore.IsZero() {
-		// After the batch's own samples: the cut applies to them too.
 		c := split(b.DeleteSamplesBefore)
 		q.Queue(sqlCutSamples, s.node, c.s, c.ns)
 	}

@@ -48,6 +48,15 @@ func testSamplesOrderAndCut(t *testing.T, h *harness) {
 		Samples: []core.PeerSample{ping(3, 7, time.Minute),
 			ping(1, 10, 3*time.Millisecond)},
 	})
+	// A sample written after the cut, older than it, is not returned
+	// either.
+	h.write(&core.Batch{Samples: []core.PeerSample{ping(4, 2,
+		time.Minute), ping(4, 8, time.Minute)}})
+	h.check(&core.StoredState{
+		Gaps: []core.Gap{{Start: at(1), End: at(2)}},
+		Samples: []core.PeerSample{ping(3, 7, time.Minute),
+			ping(4, 8, time.Minute), ping(1, 10, 3*time.Millisecond)},
+	})
 	require.False(t, (&core.Batch{DeleteSamplesBefore: at(1)}).Empty(),
 		"a batch with only a cut is not empty")
 }
