@@ -60,3 +60,32 @@ func testSamplesOrderAndCut(t *testing.T, h *harness) {
 	require.False(t, (&core.Batch{DeleteSamplesBefore: at(1)}).Empty(),
 		"a batch with only a cut is not empty")
 }
+
+// testSampleCutBackwards cuts at a time before the previous cut, as a
+// monitor whose clock was stepped back does: the latest cut is the one
+// that holds. What the earlier cut removed stays removed; a sample
+// written later between the two cuts is returned, one older than the
+// latest cut is not, and a later cut forward removes again.
+func testSampleCutBackwards(t *testing.T, h *harness) {
+	ping := func(sec int) core.PeerSample {
+		return core.PeerSample{Peer: peerID(1), Time: at(sec),
+			Kind: core.SamplePing, RTT: time.Duration(sec)}
+	}
+	h.write(&core.Batch{Samples: []core.PeerSample{ping(1), ping(4),
+		ping(8)}})
+	h.write(&core.Batch{DeleteSamplesBefore: at(6)})
+	h.check(&core.StoredState{Samples: []core.PeerSample{ping(8)}})
+
+	h.write(&core.Batch{DeleteSamplesBefore: at(3)})
+	h.check(&core.StoredState{Samples: []core.PeerSample{ping(8)}})
+	h.write(&core.Batch{Samples: []core.PeerSample{ping(2), ping(4),
+		ping(7)}})
+	h.check(&core.StoredState{Samples: []core.PeerSample{ping(4),
+		ping(7), ping(8)}})
+
+	h.write(&core.Batch{DeleteSamplesBefore: at(8),
+		Samples: []core.PeerSample{ping(5), ping(9)}})
+	h.write(&core.Batch{Samples: []core.PeerSample{ping(6)}})
+	h.check(&core.StoredState{Samples: []core.PeerSample{ping(8),
+		ping(9)}})
+}

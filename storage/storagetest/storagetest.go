@@ -62,6 +62,7 @@ func Run(t *testing.T, open Opener, reopen Reopener) {
 		{"AlertDelete", testAlertDelete},
 		{"AlertNotShared", testAlertNotShared},
 		{"SamplesOrderAndCut", testSamplesOrderAndCut},
+		{"SampleCutBackwards", testSampleCutBackwards},
 		{"FilledAppend", testFilledAppend},
 	}
 	for _, tc := range tests {
