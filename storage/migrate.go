@@ -24,11 +24,11 @@ func MigrateKinds(from, to string) error {
 // Migrate copies the badger store in dir into the PostgreSQL database of
 // opts.DSN as the history of node opts.Node, for the migrate command of
 // both front ends. The monitor must be stopped (the badger store and the
-// node's lock in the database are both taken). The copy is one
-// transaction, checked by counting what the database holds; run again,
-// it finds the same counts and copies nothing. A node that already has
-// another history in the database is refused. Migrate returns a sentence
-// saying what it did.
+// node's lock in the database are both taken). The copy, the badger
+// store's sample cut with it, is one transaction, checked by counting
+// what the database holds; run again, it finds the same counts and
+// copies nothing. A node that already has another history in the
+// database is refused. Migrate returns a sentence saying what it did.
 func Migrate(ctx context.Context, dir string, opts Options) (string,
 	error) {
 
@@ -53,13 +53,17 @@ func Migrate(ctx context.Context, dir string, opts Options) (string,
 	if err != nil {
 		return "", fmt.Errorf("migrate: %w", err)
 	}
+	cut, err := src.SampleCut()
+	if err != nil {
+		return "", fmt.Errorf("migrate: %w", err)
+	}
 	dst, err := postgres.Open(ctx, postgres.Options{DSN: opts.DSN,
 		Node: opts.Node, Logger: opts.Logger})
 	if err != nil {
 		return "", fmt.Errorf("migrate: %w", err)
 	}
 	defer dst.Close()
-	copied, err := dst.Import(ctx, st)
+	copied, err := dst.Import(ctx, st, cut)
 	if err != nil {
 		return "", fmt.Errorf("migrate: %w", err)
 	}

@@ -43,7 +43,21 @@ func history(t *testing.T, s core.Store) {
 	}
 	b.Alerts = []core.AlertRecord{{Key: "k", Body: []byte("{}"),
 		CreatedAt: testTime, Pending: []string{"webhook"}}}
+	for i := 0; i < 6; i++ {
+		b.Samples = append(b.Samples, sample(i))
+	}
 	require.NoError(t, s.Write(ctx, &b))
+	require.NoError(t, s.Write(ctx, &core.Batch{
+		DeleteSamplesBefore: sample(3).Time}))
+}
+
+// sample is a ping of peer 0 at second sec after testTime.
+func sample(sec int) core.PeerSample {
+	var p core.PeerID
+	p[0] = 0x02
+	return core.PeerSample{Peer: p, Kind: core.SamplePing,
+		Time: testTime.Add(time.Duration(sec) * time.Second),
+		RTT:  time.Millisecond}
 }
 
 func TestMigrateBadgerToPostgres(t *testing.T) {
@@ -65,6 +79,7 @@ func TestMigrateBadgerToPostgres(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, msg, "copied")
 	require.Contains(t, msg, "20 channels, 20 peers, 210 events")
+	require.Contains(t, msg, "3 samples")
 	require.NotContains(t, msg, pgtest.Password)
 
 	// Safe to run twice: the second run finds the history there.
@@ -78,6 +93,16 @@ func TestMigrateBadgerToPostgres(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, storagetest.Normalize(want),
 		storagetest.Normalize(got))
+
+	// The badger store's sample cut came along: a sample older than it,
+	// written after the copy, is not returned.
+	require.NoError(t, dst.Write(ctx, &core.Batch{Samples: []core.PeerSample{
+		sample(1), sample(7)}}))
+	got, err = dst.Load(ctx)
+	require.NoError(t, err)
+	require.Equal(t, storagetest.Normalize(&core.StoredState{
+		Samples: append(want.Samples, sample(7))}).Samples,
+		storagetest.Normalize(got).Samples)
 
 	// Once the monitor has added to it, the history is another one:
 	// refused, nothing written.

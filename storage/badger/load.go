@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/storage/internal/base"
@@ -360,17 +359,8 @@ func (s *Store) loadLogs(txn *bdb.Txn, st *core.StoredState) error {
 // loadSamples reads the samples at or after the sample cut, and the filled
 // spans.
 func loadSamples(txn *bdb.Txn, st *core.StoredState) error {
-	var cut time.Time
-	item, err := txn.Get(sampleCutKey)
-	switch {
-	case err == nil:
-		if err := decodeValue(item, func(d *decoder) {
-			d.version()
-			cut = d.time()
-		}); err != nil {
-			return err
-		}
-	case !errors.Is(err, bdb.ErrKeyNotFound):
+	cut, err := readSampleCut(txn)
+	if err != nil {
 		return err
 	}
 	err = iterate(txn, samplePrefix, func(item *bdb.Item) error {

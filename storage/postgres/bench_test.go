@@ -127,7 +127,7 @@ func BenchmarkRestart(b *testing.B) {
 		require.NoError(b, err)
 		st := yearOfNode(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
 			3000, 5000, func(i int) int { return 200 + (i*7919)%934 })
-		_, err = s.Import(ctx, st)
+		_, err = s.Import(ctx, st, time.Time{})
 		require.NoError(b, err)
 		require.NoError(b, s.Close())
 	})
@@ -176,7 +176,7 @@ func benchFleet(b *testing.B, perDay int) {
 				st.Channels[i].Peer = id
 			}
 		}
-		_, err = s.Import(ctx, st)
+		_, err = s.Import(ctx, st, time.Time{})
 		require.NoError(b, err)
 		require.NoError(b, s.Close())
 	}

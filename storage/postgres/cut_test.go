@@ -114,6 +114,40 @@ func TestSampleCutClockBack(t *testing.T) {
 	require.Equal(t, []int{15, 16, 20, 30}, sampleSecs(t, s))
 }
 
+// TestImportSampleCut: an import gives the node the history's sample
+// cut, replacing one left by a history since emptied, so that every
+// imported sample is kept and a later one older than the history's cut
+// is not. A history holding a sample older than its cut is refused
+// before anything is written.
+func TestImportSampleCut(t *testing.T) {
+	dsn := pgtest.Shared(t).NewDatabase(t)
+	ctx := context.Background()
+	p := node(9)
+	s := open(t, dsn, 1)
+	// A cut with nothing else: the node has no history.
+	cutAt(t, s, 1000)
+
+	st := &core.StoredState{Samples: []core.PeerSample{ping(p, 100),
+		ping(p, 200)}}
+	at := func(sec int) time.Time {
+		return cutBase.Add(time.Duration(sec) * time.Second)
+	}
+	_, err := s.Import(ctx, st, at(150))
+	require.ErrorContains(t, err, "older than the history's sample cut")
+	require.ErrorContains(t, err, "nothing was copied")
+	require.Empty(t, sampleSecs(t, s))
+
+	copied, err := s.Import(ctx, st, at(50))
+	require.NoError(t, err)
+	require.True(t, copied)
+	require.Equal(t, []int{100, 200}, sampleSecs(t, s))
+	require.NoError(t, s.Close())
+
+	s = open(t, dsn, 1)
+	addSamples(t, s, ping(p, 40), ping(p, 60))
+	require.Equal(t, []int{60, 100, 200}, sampleSecs(t, s))
+}
+
 // TestUpgradeToSampleCut: a database left by the schema's previous step
 // (no sample cut kept), with two nodes' samples, is upgraded at open:
 // every sample is still there, the node's next cut is kept from then

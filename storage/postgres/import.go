@@ -41,13 +41,28 @@ func CountState(st *core.StoredState) Counts {
 
 // Import writes st, a whole history read from another store, as the
 // node's history, in one transaction, then counts what the database
-// holds and compares it with st. Into a node without history it copies
-// everything; a node whose history already has st's counts and start
-// (an import run before) is left alone, and copied is false; any other
-// history is refused with ErrOtherHistory, and nothing is written.
-func (s *Store) Import(ctx context.Context,
-	st *core.StoredState) (copied bool, err error) {
+// holds and compares it with st. cut is the other store's latest sample
+// cut (zero for none), which st does not carry: it becomes the node's,
+// so that a sample older than it is not returned after the copy either.
+// Into a node without history it copies everything; a node whose
+// history already has st's counts and start (an import run before) is
+// left alone, and copied is false; any other history is refused with
+// ErrOtherHistory, and nothing is written. A sample of st older than cut
+// is refused before anything is written.
+func (s *Store) Import(ctx context.Context, st *core.StoredState,
+	cut time.Time) (copied bool, err error) {
 
+	if !cut.IsZero() {
+		for _, x := range st.Samples {
+			if x.Time.Before(cut) {
+				return false, fmt.Errorf("import into %s: a "+
+					"sample of peer %v at %v is older than "+
+					"the history's sample cut %v; nothing "+
+					"was copied", s.where, x.Peer,
+					x.Time.UTC(), cut.UTC())
+			}
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	conn, err := s.ready(ctx, "import")
@@ -70,7 +85,7 @@ func (s *Store) Import(ctx context.Context,
 			ErrOtherHistory, s.nodeID, have, since.UTC(), want,
 			st.Meta.MonitoringSince.UTC())
 	}
-	if err := s.importTx(ctx, conn, st); err != nil {
+	if err := s.importTx(ctx, conn, st, cut); err != nil {
 		s.broken(err)
 		return false, s.fail("import", err)
 	}
@@ -115,13 +130,26 @@ func (s *Store) counts(ctx context.Context, conn *pgx.Conn) (Counts,
 // importTx writes st in one transaction: the records through a write's
 // statements, the events through COPY.
 func (s *Store) importTx(ctx context.Context, conn *pgx.Conn,
-	st *core.StoredState) error {
+	st *core.StoredState, cut time.Time) error {
 
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
+	// The node's cut is the history's, also when a cut is left from a
+	// history since emptied (which would drop imported samples).
+	var cs *int64
+	var cns *int32
+	if !cut.IsZero() {
+		c := split(cut)
+		cs, cns = &c.s, &c.ns
+	}
+	if _, err := tx.Exec(ctx, `UPDATE chanfitness_nodes
+		SET cut_s = $2, cut_ns = $3 WHERE node = $1`,
+		s.node, cs, cns); err != nil {
+		return err
+	}
 	b := &core.Batch{
 		Meta:     &st.Meta,
 		Gaps:     st.Gaps,
