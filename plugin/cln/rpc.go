@@ -299,10 +299,22 @@ func (c *rpcClient) GetInfo(ctx context.Context) (nodeInfo, error) {
 // the client never reads them.
 func (c *rpcClient) ListPeers(ctx context.Context) ([]peerInfo, error) {
 	var res struct {
-		Peers []peerInfo `json:"peers"`
+		Peers *[]peerInfo `json:"peers"`
 	}
-	err := c.call(ctx, "listpeers", struct{}{}, &res)
-	return res.Peers, err
+	if err := c.call(ctx, "listpeers", struct{}{}, &res); err != nil {
+		return nil, err
+	}
+	if res.Peers == nil {
+		return nil, noList("listpeers", "peers")
+	}
+	return *res.Peers, nil
+}
+
+// noList is the error of a list command whose reply lacks its list: an
+// empty list would say that the node has no channels or peers.
+func noList(method, field string) error {
+	return fmt.Errorf("rpc %s: %w: reply without %q", method,
+		core.ErrBadInput, field)
 }
 
 // peerFilter is the params of the list commands that take a peer id.
@@ -322,10 +334,16 @@ func (c *rpcClient) ListPeerChannels(ctx context.Context,
 	peer *core.PeerID) ([]peerChannel, error) {
 
 	var res struct {
-		Channels []peerChannel `json:"channels"`
+		Channels *[]peerChannel `json:"channels"`
 	}
 	err := c.call(ctx, "listpeerchannels", filterFor(peer), &res)
-	return res.Channels, err
+	if err != nil {
+		return nil, err
+	}
+	if res.Channels == nil {
+		return nil, noList("listpeerchannels", "channels")
+	}
+	return *res.Channels, nil
 }
 
 // ListClosedChannels calls listclosedchannels, for one peer when peer is
@@ -334,10 +352,16 @@ func (c *rpcClient) ListClosedChannels(ctx context.Context,
 	peer *core.PeerID) ([]closedChannel, error) {
 
 	var res struct {
-		Channels []closedChannel `json:"closedchannels"`
+		Channels *[]closedChannel `json:"closedchannels"`
 	}
 	err := c.call(ctx, "listclosedchannels", filterFor(peer), &res)
-	return res.Channels, err
+	if err != nil {
+		return nil, err
+	}
+	if res.Channels == nil {
+		return nil, noList("listclosedchannels", "closedchannels")
+	}
+	return *res.Channels, nil
 }
 
 // historyRPC is what a node that keeps its own network history (Core
@@ -432,9 +456,15 @@ func (c *rpcClient) ListNetworkEvents(ctx context.Context, start uint64,
 	limit uint32) ([]networkEvent, error) {
 
 	var res struct {
-		Events []networkEvent `json:"networkevents"`
+		Events *[]networkEvent `json:"networkevents"`
 	}
 	err := c.call(ctx, "listnetworkevents", map[string]any{
 		"index": "created", "start": start, "limit": limit}, &res)
-	return res.Events, err
+	if err != nil {
+		return nil, err
+	}
+	if res.Events == nil {
+		return nil, noList("listnetworkevents", "networkevents")
+	}
+	return *res.Events, nil
 }

@@ -146,9 +146,10 @@ func TestRPCClientTimeout(t *testing.T) {
 	}
 }
 
-// TestRPCClientGarbage: a reply that is not JSON, or JSON of another
-// shape, fails the call with an error naming the method, and the next
-// call gets its own answer.
+// TestRPCClientGarbage: a reply that is not JSON, JSON of another shape,
+// or one without its list (which would say the node has none) fails the
+// call with an error naming the method, and the next call gets its own
+// answer.
 func TestRPCClientGarbage(t *testing.T) {
 	tests := []struct {
 		name, result, err string
@@ -160,6 +161,16 @@ func TestRPCClientGarbage(t *testing.T) {
 		name:   "wrong shape",
 		result: `{"networkevents":{"created_index":"x"}}`,
 		err:    "rpc listnetworkevents: decode reply: ",
+	}, {
+		name:   "without its list",
+		result: `{"events":[]}`,
+		err: `rpc listnetworkevents: bad input: reply without ` +
+			`"networkevents"`,
+	}, {
+		name:   "null list",
+		result: `{"networkevents":null}`,
+		err: `rpc listnetworkevents: bad input: reply without ` +
+			`"networkevents"`,
 	}, {
 		name:   "truncated",
 		result: `{"networkevents":[{"created_index":1,`,
