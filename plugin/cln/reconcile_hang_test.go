@@ -204,3 +204,96 @@ func TestInProcessLookupHangs(t *testing.T) {
 	require.Equal(t, c.clock.Now(), got.OpenedAt.Time)
 	require.Equal(t, flapsB+1, c.flaps(c.b))
 }
+
+// TestInProcessReconcileGarbage: lightningd answers a reconcile's call
+// with garbage (not JSON, JSON of another shape, a reply without its
+// list, a channel entry that cannot be read): the reconcile logs it
+// naming the call and changes nothing (no channel counts as closed, no
+// peer as offline), and the next one, answered properly, reads every
+// record once.
+func TestInProcessReconcileGarbage(t *testing.T) {
+	tests := []struct {
+		name, method, result, logged string
+	}{{
+		name:   "listpeerchannels not json",
+		method: "listpeerchannels",
+		result: "\x00\xff{{",
+		logged: "reconcile: rpc listpeerchannels: read reply: ",
+	}, {
+		name:   "listpeerchannels wrong shape",
+		method: "listpeerchannels",
+		result: `{"channels":[{"peer_id":7,"state":[]}]}`,
+		logged: "reconcile: rpc listpeerchannels: decode reply: ",
+	}, {
+		name:   "listpeerchannels without its list",
+		method: "listpeerchannels",
+		result: `{"peers":[]}`,
+		logged: `reconcile: rpc listpeerchannels: bad input: reply ` +
+			`without "channels"`,
+	}, {
+		name:   "listpeerchannels entry it cannot read",
+		method: "listpeerchannels",
+		result: `{"channels":[{"peer_id":"` + lightningdtest.PeerID(1) +
+			`","channel_id":"nothex","state":"CHANNELD_NORMAL"}]}`,
+		logged: `listpeerchannels: channel_id "nothex": want 64 ` +
+			`hex characters, got 6`,
+	}, {
+		name:   "listpeers without its list",
+		method: "listpeers",
+		result: `{"peers":null}`,
+		logged: `reconcile: rpc listpeers: bad input: reply without ` +
+			`"peers"`,
+	}, {
+		name:   "listpeers wrong shape",
+		method: "listpeers",
+		result: `{"peers":"all of them"}`,
+		logged: "reconcile: rpc listpeers: decode reply: ",
+	}, {
+		name:   "listnetworkevents not json",
+		method: "listnetworkevents",
+		result: `{"networkevents":[{"created_index":1,`,
+		logged: "network history: rpc listnetworkevents: read reply: ",
+	}, {
+		name:   "listnetworkevents without its list",
+		method: "listnetworkevents",
+		result: `{}`,
+		logged: `network history: rpc listnetworkevents: bad input: ` +
+			`reply without "networkevents"`,
+	}, {
+		name:   "listnetworkevents wrong shape",
+		method: "listnetworkevents",
+		result: `{"networkevents":{"created_index":1}}`,
+		logged: "network history: rpc listnetworkevents: decode " +
+			"reply: ",
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newHangCtx(t)
+			flapsA, flapsB := c.flaps(c.a), c.flaps(c.b)
+			record(c.Node, c.a, lightningdtest.NetPing,
+				c.clock.Now().Add(-time.Minute),
+				10*time.Millisecond)
+			c.GarbleRPC(tc.method, tc.result)
+			c.reconcile()
+			c.WaitLog(tc.logged, time.Minute)
+			r := c.Report()
+			require.Len(t, r.Channels, 2)
+			for _, ch := range r.Channels {
+				require.Equal(t, "open", ch.Status)
+			}
+
+			c.advance(time.Hour)
+			c.reconcile()
+			c.advance(time.Hour)
+			c.reconcile()
+			require.Equal(t, 1, c.pings(c.a))
+			require.Equal(t, flapsA, c.flaps(c.a))
+			require.Equal(t, flapsB, c.flaps(c.b))
+			r = c.Report()
+			require.True(t, peer(t, r, c.b).Online)
+			for _, ch := range r.Channels {
+				require.Equal(t, "open", ch.Status)
+			}
+		})
+	}
+}

@@ -230,7 +230,8 @@ func (t *tracker) spliceOrigin(ctx context.Context, peer core.PeerID,
 // snapshot lists the node's channels and peers and returns the monitor's
 // view of them: every channel in an open phase (see phaseOf) that has
 // been usable, keyed by the point it was first seen with, and every
-// connected peer.
+// connected peer. A listing with an entry that cannot be read keeps open
+// the channels it does not list.
 func (t *tracker) snapshot(ctx context.Context) (core.Snapshot, error) {
 	chans, err := t.rpc.ListPeerChannels(ctx, nil)
 	if err != nil {
@@ -247,6 +248,7 @@ func (t *tracker) snapshot(ctx context.Context) (core.Snapshot, error) {
 	snap := core.Snapshot{Time: t.now(), BlockHeight: info.BlockHeight}
 
 	listed := make(map[*trackedChannel]bool, len(chans))
+	unreadable := 0
 	for i := range chans {
 		ch := &chans[i]
 		tc, err := t.learn(ctx, ch.ChannelID, ch.PeerID,
@@ -254,6 +256,7 @@ func (t *tracker) snapshot(ctx context.Context) (core.Snapshot, error) {
 			listedReadiness(ch))
 		if err != nil {
 			t.log.Warnf("listpeerchannels: %v", err)
+			unreadable++
 			continue
 		}
 		if tc == nil {
@@ -284,7 +287,19 @@ func (t *tracker) snapshot(ctx context.Context) (core.Snapshot, error) {
 		}
 	}
 	for id, tc := range t.chans {
-		if !listed[tc] {
+		switch {
+		case listed[tc]:
+		case tc.open && unreadable > 0:
+			// It may be the entry that could not be read: it
+			// stays open until a listing says otherwise.
+			snap.Channels = append(snap.Channels,
+				core.SnapshotChannel{
+					Point:          tc.point,
+					Peer:           tc.peer,
+					ShortChannelID: tc.scid,
+					FundingHeight:  scidBlock(tc.scid),
+				})
+		default:
 			// Gone from the node (closed and forgotten): the
 			// Sync closes it if it was open.
 			delete(t.chans, id)

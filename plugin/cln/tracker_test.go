@@ -157,6 +157,45 @@ func TestTrackerSnapshot(t *testing.T) {
 	require.ErrorContains(t, err, "rpc down")
 }
 
+// TestTrackerSnapshotUnreadable: a listing with an entry that cannot be
+// read (a garbled reply) keeps open the channels it does not list, since
+// that entry may be one of them; a readable listing without them then
+// closes them.
+func TestTrackerSnapshotUnreadable(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	one := peerChannel{PeerID: peerA, State: "CHANNELD_NORMAL",
+		ChannelID: v1(t, txidOne, 0), FundingTxid: txidOne,
+		FundingOutnum: u32(0), ShortChannelID: "1x2x0"}
+	two := peerChannel{PeerID: peerB, State: "CHANNELD_NORMAL",
+		ChannelID: v1(t, txidTwo, 1), FundingTxid: txidTwo,
+		FundingOutnum: u32(1)}
+	rpc := &fakeRPC{chans: []peerChannel{one, two}}
+	tr := newTracker(rpc, nopLog{}, func() time.Time { return now }, nil)
+	snap, err := tr.snapshot(context.Background())
+	require.NoError(t, err)
+	require.Len(t, snap.Channels, 2)
+
+	garbled := one
+	garbled.ChannelID = "nothex"
+	rpc.chans = []peerChannel{garbled}
+	snap, err = tr.snapshot(context.Background())
+	require.NoError(t, err)
+	a, _ := core.ParsePeerID(peerA)
+	b, _ := core.ParsePeerID(peerB)
+	require.ElementsMatch(t, []core.SnapshotChannel{
+		{Point: point(t, txidOne, 0), Peer: a, ShortChannelID: "1x2x0",
+			FundingHeight: 1},
+		{Point: point(t, txidTwo, 1), Peer: b},
+	}, snap.Channels)
+
+	rpc.chans = []peerChannel{two}
+	snap, err = tr.snapshot(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, []core.SnapshotChannel{
+		{Point: point(t, txidTwo, 1), Peer: b},
+	}, snap.Channels)
+}
+
 func TestTrackerStateChanged(t *testing.T) {
 	ctx := context.Background()
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
