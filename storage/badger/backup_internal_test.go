@@ -74,8 +74,9 @@ func TestBackupDamage(t *testing.T) {
 
 // TestBackupInconsistent: a backup whose checksum holds but whose history
 // the store never writes (a record twice, a log not from its start,
-// records to delete, a batch number no store reaches) fails to read, and Restore leaves the store as it
-// was rather than rebuild one that cannot open.
+// records to delete, a batch number no store reaches) fails to read, and
+// Restore leaves the store as it was rather than rebuild one that cannot
+// open.
 func TestBackupInconsistent(t *testing.T) {
 	p1, p2 := peerN(1).String(), peerN(2).String()
 	cases := []struct {
