@@ -75,8 +75,14 @@ func (s *Store) writeBackup() error {
 	}
 	data := encodeBackup(st, lsn, s.clock.Now())
 
+	// A new file each time: whatever is left under the name (a file
+	// a killed backup left, or a link to another file) is unlinked,
+	// never written through.
 	tmp := filepath.Join(s.dir, backupTmpName)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|
 		syscall.O_NOFOLLOW, fileMode)
 	if err != nil {
 		return err

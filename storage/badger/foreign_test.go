@@ -2,6 +2,7 @@ package badgerstore_test
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/chanfitness/chanfitness/core"
 	badgerstore "github.com/chanfitness/chanfitness/storage/badger"
+	"github.com/chanfitness/chanfitness/storage/storagetest"
 	"github.com/lightningnetwork/lnd/ticker"
 	"github.com/stretchr/testify/require"
 )
@@ -160,6 +162,62 @@ func TestSymlinkedFiles(t *testing.T) {
 			require.Error(t, err)
 			require.ErrorContains(t, err, name)
 			require.Equal(t, before, snapshot(t, moved))
+		})
+	}
+}
+
+// TestLinkedBackupFiles puts links to files outside in place of the
+// store's backup files (symbolic links, and a hard link for the temporary
+// file, which the store would otherwise truncate and write through): the
+// store writes its backups all the same and the files outside stay as
+// they were.
+func TestLinkedBackupFiles(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		hard bool
+	}{
+		{"chanfitness.backup", false},
+		{"chanfitness.backup.old", false},
+		{"chanfitness.backup.tmp", false},
+		{"chanfitness.backup.tmp", true},
+	} {
+		name := fmt.Sprintf("%s hard=%v", c.name, c.hard)
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "store")
+			s, err := badgerstore.Open(dir, badgerstore.Options{
+				BackupInterval: -1})
+			require.NoError(t, err)
+			require.NoError(t, s.Close())
+			target := filepath.Join(t.TempDir(), "elsewhere.conf")
+			writeFileMode(t, target, "keep me", 0o644)
+			link := filepath.Join(dir, c.name)
+			if c.hard {
+				require.NoError(t, os.Link(target, link))
+			} else {
+				require.NoError(t, os.Symlink(target, link))
+			}
+			before := snapshot(t, target)
+
+			tick, gc := ticker.NewForce(time.Hour),
+				ticker.NewForce(time.Hour)
+			s, err = badgerstore.Open(dir, badgerstore.Options{
+				BackupTicker: tick, GCTicker: gc})
+			require.NoError(t, err)
+			ctx := context.Background()
+			var b core.Batch
+			eventBatch(&b, 1, 0)
+			require.NoError(t, s.Write(ctx, &b))
+			tick.Force <- time.Now()
+			gc.Force <- time.Now()
+			want, err := s.Load(ctx)
+			require.NoError(t, err)
+			bk, err := badgerstore.ReadBackup(filepath.Join(dir,
+				"chanfitness.backup"))
+			require.NoError(t, err)
+			require.Equal(t, storagetest.Normalize(want),
+				storagetest.Normalize(bk.State))
+			require.NoError(t, s.Close())
+			require.Equal(t, before, snapshot(t, target))
 		})
 	}
 }
