@@ -26,10 +26,10 @@ import (
 // number of the last batch in it, and the history encoded as one batch
 // (the write-ahead encoding of earlier versions: about eight bytes an
 // event), its alert records included (in the batch's alert section,
-// which backups of earlier versions lack: they restore without alerts).
-// The store keeps the newest two, written as lnd writes its
-// channel backup: to a temporary file, synced, then renamed over the
-// older one.
+// which backups of earlier versions lack: they restore without alerts)
+// and its sample cut as the batch's (zero in earlier versions). The store
+// keeps the newest two, written as lnd writes its channel backup: to a
+// temporary file, synced, then renamed over the older one.
 const (
 	backupName    = "chanfitness.backup"
 	backupOldName = "chanfitness.backup.old"
@@ -56,24 +56,27 @@ func (s *Store) writeBackup() error {
 	if _, err := s.checkSpace(); err != nil {
 		return err
 	}
-	st := &core.StoredState{}
-	var lsn uint64
+	bk := &Backup{State: &core.StoredState{}}
 	s.mu.Lock()
 	err := s.fold()
 	if err == nil {
 		err = s.db.View(func(txn *bdb.Txn) error {
 			var err error
-			if lsn, err = readApplied(txn); err != nil {
+			if bk.lsn, err = readApplied(txn); err != nil {
 				return err
 			}
-			return s.load(context.Background(), txn, st)
+			if bk.SampleCut, err = readSampleCut(txn); err != nil {
+				return err
+			}
+			return s.load(context.Background(), txn, bk.State)
 		})
 	}
 	s.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	data := encodeBackup(st, lsn, s.clock.Now())
+	bk.Taken = s.clock.Now()
+	data := encodeBackup(bk)
 
 	// A new file each time: whatever is left under the name (a file
 	// a killed backup left, or a link to another file) is unlinked,
@@ -111,20 +114,22 @@ func (s *Store) writeBackup() error {
 	return syncFile(s.dir)
 }
 
-// encodeBackup encodes the whole history st, up to batch lsn, taken at
-// time at.
-func encodeBackup(st *core.StoredState, lsn uint64, at time.Time) []byte {
+// encodeBackup encodes bk (its path aside). The sample cut is the
+// batch's DeleteSamplesBefore.
+func encodeBackup(bk *Backup) []byte {
+	st := bk.State
 	b := core.Batch{
-		Meta:     &st.Meta,
-		Gaps:     st.Gaps,
-		Peers:    st.Peers,
-		Logs:     st.Logs,
-		Channels: st.Channels,
-		Samples:  st.Samples,
-		Filled:   st.Filled,
-		Alerts:   st.Alerts,
+		Meta:                &st.Meta,
+		DeleteSamplesBefore: bk.SampleCut,
+		Gaps:                st.Gaps,
+		Peers:               st.Peers,
+		Logs:                st.Logs,
+		Channels:            st.Channels,
+		Samples:             st.Samples,
+		Filled:              st.Filled,
+		Alerts:              st.Alerts,
 	}
-	return encodeBackupBatch(&b, lsn, at)
+	return encodeBackupBatch(&b, bk.lsn, bk.Taken)
 }
 
 // encodeBackupBatch encodes a backup that holds b.
@@ -154,6 +159,12 @@ type Backup struct {
 
 	// State is the history the backup holds.
 	State *core.StoredState
+
+	// SampleCut is the history's latest sample cut (zero when none):
+	// State holds no sample older, and a store restored from the
+	// backup keeps out a late one older too. Backups of earlier
+	// versions have none.
+	SampleCut time.Time
 
 	lsn uint64
 }
@@ -240,6 +251,7 @@ func decodeBackup(data []byte) (*Backup, error) {
 	bk := &Backup{Taken: d.time(), lsn: d.uvarint()}
 	var b core.Batch
 	d.batch(&b)
+	bk.SampleCut = b.DeleteSamplesBefore
 	if err := d.end(); err != nil {
 		return nil, err
 	}
@@ -271,8 +283,9 @@ const maxBackupLSN = 1 << 62
 
 // checkBackupBatch checks that b is a whole history as the store writes
 // one into a backup: peers, logs, channels and alerts each in key order,
-// none twice, every log from its first event, nothing to delete. A batch
-// that passes rebuilds into a store that opens and loads it whole.
+// none twice, every log from its first event, no channel or alert to
+// delete (its sample cut is the history's). A batch that passes rebuilds
+// into a store that opens and loads it whole.
 func checkBackupBatch(b *core.Batch) error {
 	for i := range b.Peers {
 		if i > 0 && bytes.Compare(b.Peers[i-1].Peer[:],
@@ -307,9 +320,7 @@ func checkBackupBatch(b *core.Batch) error {
 				b.Alerts[i].Key)
 		}
 	}
-	if len(b.DeleteChannels) > 0 || len(b.DeleteAlerts) > 0 ||
-		!b.DeleteSamplesBefore.IsZero() {
-
+	if len(b.DeleteChannels) > 0 || len(b.DeleteAlerts) > 0 {
 		return errors.New("records to delete, which a backup never " +
 			"holds")
 	}
@@ -602,6 +613,12 @@ func writeState(db *bdb.DB, bk *Backup, lsn uint64) error {
 	}
 	if err == nil {
 		err = set(metaKey, func(e *encoder) { e.meta(&st.Meta) })
+	}
+	if cut := bk.SampleCut; err == nil && !cut.IsZero() {
+		err = set(sampleCutKey, func(e *encoder) {
+			e.byte(recordVersion)
+			e.time(cut)
+		})
 	}
 	for i := 0; err == nil && i < len(st.Gaps); i++ {
 		err = set(gapKey(uint64(i)), func(e *encoder) {

@@ -99,9 +99,9 @@ func TestBackupRestore(t *testing.T) {
 	require.NoError(t, s.Write(ctx, &b))
 }
 
-// TestBackupSamplesAlerts: a backup holds the samples, filled spans and
-// alert records, and a store restored from it has them back, the sample
-// cut applied: an alert sent before the backup is still marked sent, a
+// TestBackupSamplesAlerts: a backup holds the samples, filled spans, the
+// sample cut and the alert records, and a store restored from it has them
+// back, the sample cut holding on: an alert sent before the backup is still marked sent, a
 // pending one still pending, a deleted one stays deleted.
 func TestBackupSamplesAlerts(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
@@ -140,12 +140,16 @@ func TestBackupSamplesAlerts(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, storagetest.Normalize(want),
 		storagetest.Normalize(bk.State))
+	require.Equal(t, t0.Add(2*time.Second), bk.SampleCut)
 	_, err = storage.Restore(dir, "")
 	require.NoError(t, err)
 	s = openStore(t, dir, badgerstore.Options{BackupInterval: -1})
 	got, err := s.Load(ctx)
 	require.NoError(t, err)
 	require.Equal(t, storagetest.Normalize(want), storagetest.Normalize(got))
+	cut, err := s.SampleCut()
+	require.NoError(t, err)
+	require.Equal(t, t0.Add(2*time.Second), cut)
 	require.Equal(t, []string{"webhook", "command"}, got.Alerts[0].Pending)
 	require.Empty(t, got.Alerts[1].Pending)
 
@@ -157,6 +161,13 @@ func TestBackupSamplesAlerts(t *testing.T) {
 		Samples:      []core.PeerSample{ping(2)},
 		Alerts:       []core.AlertRecord{delivered},
 		DeleteAlerts: []string{sent.Key}}))
+	got, err = s.Load(ctx)
+	require.NoError(t, err)
+	require.Len(t, got.Samples, 3)
+	// The cut holds after the restore: a late sample older than it is
+	// not returned.
+	require.NoError(t, s.Write(ctx, &core.Batch{
+		Samples: []core.PeerSample{ping(1)}}))
 	got, err = s.Load(ctx)
 	require.NoError(t, err)
 	require.Len(t, got.Samples, 3)
@@ -176,6 +187,7 @@ func TestBackupVersion1(t *testing.T) {
 	require.NoError(t, err)
 	requireCrashState(t, bk.State, 120)
 	require.Empty(t, bk.State.Alerts)
+	require.Zero(t, bk.SampleCut)
 	require.Len(t, bk.State.Samples, 1)
 	require.Len(t, bk.State.Filled, 1)
 	require.True(t, bk.State.Meta.Heartbeat.Equal(t0))
