@@ -199,3 +199,43 @@ func TestUpgradeToSampleCut(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, nodes, 2)
 }
+
+// TestSampleCutNanoseconds: the cut is kept to the nanosecond, before
+// 1970 too (whole seconds round down there): a late sample a nanosecond
+// older than the cut is dropped, one at it or a nanosecond after is
+// kept.
+func TestSampleCutNanoseconds(t *testing.T) {
+	dsn := pgtest.Shared(t).NewDatabase(t)
+	ctx := context.Background()
+	p := node(9)
+	for i, c := range []time.Time{
+		time.Date(2026, 3, 1, 0, 0, 10, 500, time.UTC),
+		time.Date(1969, 12, 31, 23, 59, 59, 500, time.UTC),
+	} {
+		n := byte(i + 1)
+		s := open(t, dsn, n)
+		require.NoError(t, s.Write(ctx, &core.Batch{
+			DeleteSamplesBefore: c.Add(time.Hour)}))
+		require.NoError(t, s.Write(ctx, &core.Batch{
+			DeleteSamplesBefore: c}))
+		require.NoError(t, s.Close())
+
+		s = open(t, dsn, n)
+		var late []core.PeerSample
+		for _, d := range []time.Duration{-1, 0, 1, -time.Second,
+			time.Second} {
+			late = append(late, core.PeerSample{Peer: p,
+				Time: c.Add(d), Kind: core.SampleConnectFail})
+		}
+		require.NoError(t, s.Write(ctx, &core.Batch{Samples: late}))
+		st, err := s.Load(ctx)
+		require.NoError(t, err)
+		var got []time.Duration
+		for _, x := range st.Samples {
+			got = append(got, x.Time.Sub(c))
+		}
+		require.Equal(t, []time.Duration{0, 1, time.Second}, got,
+			"cut at %v", c)
+		require.NoError(t, s.Close())
+	}
+}
