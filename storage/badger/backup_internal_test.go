@@ -1,6 +1,7 @@
 package badgerstore
 
 import (
+	"context"
 	"encoding/binary"
 	"hash/crc32"
 	"os"
@@ -177,4 +178,58 @@ func FuzzDecodeBackup(f *testing.F) {
 		require.NoError(t, err)
 		require.Equal(t, bk, again)
 	})
+}
+
+// benchHistory writes a history of peers logs of per events each into a
+// new store in dir and returns it.
+func benchHistory(b *testing.B, dir string, peers, per int) *Store {
+	b.Helper()
+	s, err := Open(dir, Options{BackupInterval: -1})
+	require.NoError(b, err)
+	evs := make([]core.LogEvent, per)
+	for i := range evs {
+		evs[i] = eventN(i)
+	}
+	for p := 0; p < peers; p++ {
+		require.NoError(b, s.Write(context.Background(), &core.Batch{
+			Peers: []core.PeerRecord{{Peer: peerN(p)}},
+			Logs:  []core.PeerLog{{Peer: peerN(p), Events: evs}},
+		}))
+	}
+	require.NoError(b, s.Sync())
+	return s
+}
+
+// BenchmarkBackup writes a backup of a history of a million events (500
+// peers of 2,000), the store's Writes held back meanwhile for the part
+// that reads the history.
+func BenchmarkBackup(b *testing.B) {
+	s := benchHistory(b, filepath.Join(b.TempDir(), "store"), 500, 2000)
+	defer func() { require.NoError(b, s.Close()) }()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		require.NoError(b, s.writeBackup())
+	}
+	b.StopTimer()
+	info, err := os.Stat(filepath.Join(s.dir, backupName))
+	require.NoError(b, err)
+	b.ReportMetric(float64(info.Size()), "backup-bytes")
+}
+
+// BenchmarkRestore rebuilds a store of a million events from its backup.
+func BenchmarkRestore(b *testing.B) {
+	dir := filepath.Join(b.TempDir(), "store")
+	s := benchHistory(b, dir, 500, 2000)
+	require.NoError(b, s.writeBackup())
+	require.NoError(b, s.Close())
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_, err := Restore(dir, "")
+		require.NoError(b, err)
+		b.StopTimer()
+		// Only the newest replaced database is kept.
+		require.NoError(b, os.RemoveAll(filepath.Join(dir,
+			damagedDirName)))
+		b.StartTimer()
+	}
 }
