@@ -580,7 +580,8 @@ func TestReportShape(t *testing.T) {
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal(raw, &doc))
 	for _, k := range []string{"generated_at", "monitoring_since",
-		"unmonitored_seconds", "channels", "peers"} {
+		"unmonitored_seconds", "filled_from_node", "node_outages",
+		"channels", "peers"} {
 		require.Contains(t, doc, k)
 	}
 	ch := doc["channels"].([]any)[0].(map[string]any)

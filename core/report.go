@@ -205,6 +205,11 @@ type Report struct {
 	// node's own records, oldest first.
 	FilledFromNode []FilledReport `json:"filled_from_node"`
 
+	// NodeOutages lists the outages of our own node found in the
+	// verdict window (most channel peers offline at once), oldest
+	// first: the verdicts leave them out.
+	NodeOutages []NodeOutage `json:"node_outages"`
+
 	Channels []ChannelReport `json:"channels"`
 	Peers    []PeerReport    `json:"peers"`
 }

@@ -40,6 +40,8 @@ func (m *Monitor) Report(ctx context.Context, q ReportQuery) (Report, error) {
 	}
 	r.ClockSteps, r.LastClockStep = m.clockReport()
 	r.FilledFromNode = m.filledReport()
+	spans := m.nodeOutages(m.spanFrom(now), now)
+	r.NodeOutages = nodeOutageReport(spans)
 	chans, peers := m.reportSubjects(q.Peer)
 	if q.PeersOnly {
 		chans = nil
@@ -58,13 +60,13 @@ func (m *Monitor) Report(ctx context.Context, q ReportQuery) (Report, error) {
 		}
 		pr := m.peerReport(p, windows, now)
 		f, ok := m.figuresFromReport(&pr)
-		if !ok {
-			f = m.figuresOf(p, now)
+		if !ok || overlaps(spans, m.spanFrom(now), now) {
+			f = m.figuresOf(p, now, spans)
 		}
 		figs[i] = f
 		r.Peers = append(r.Peers, pr)
 	}
-	m.addVerdicts(&r, peers, figs, q.Peer == nil, now)
+	m.addVerdicts(&r, peers, figs, spans, q.Peer == nil, now)
 	return r, nil
 }
 
@@ -72,16 +74,16 @@ func (m *Monitor) Report(ctx context.Context, q ReportQuery) (Report, error) {
 // with every peer: those listed when the report covers all, else all
 // the monitor holds.
 func (m *Monitor) addVerdicts(r *Report, peers []*peerState,
-	figs []verdictFigures, all bool, now int64) {
+	figs []verdictFigures, spans []nodeSpan, all bool, now int64) {
 
 	popFigs := figs
 	if !all {
-		popFigs = m.allFigures(now)
+		popFigs = m.allFigures(now, spans)
 	}
 	pop := m.verdictPopulation(popFigs)
 	for i, p := range peers {
 		r.Peers[i].Verdict, r.Peers[i].Reasons = m.judge(figs[i],
-			cooledFlaps(p, now), pop)
+			cooledFlaps(p, now), forgivenFlaps(p, now, spans), pop)
 	}
 }
 

@@ -191,7 +191,9 @@ type population struct {
 	median, lowFence float64
 }
 
-// verdictFigures are what the rules read of one peer, in ns.
+// verdictFigures are what the rules read of one peer, in ns: monitored
+// time, uptime and the longest outage with the node outages taken out
+// (lifeMonitored keeps them: the peer had a channel then).
 type verdictFigures struct {
 	lifeMonitored             int64
 	winMonitored, winUptime   int64
@@ -200,12 +202,15 @@ type verdictFigures struct {
 	hasOpenChannel            bool
 }
 
-// figuresOf computes p's verdict figures at now.
-func (m *Monitor) figuresOf(p *peerState, now int64) verdictFigures {
+// figuresOf computes p's verdict figures at now, without the node
+// outages spans.
+func (m *Monitor) figuresOf(p *peerState, now int64,
+	spans []nodeSpan) verdictFigures {
+
 	c := m.verdict
 	life := m.peerWindow(p, p.trackedSince, now, now)
-	w := m.peerWindow(p, now-int64(c.Window), now, now)
-	r := m.peerWindow(p, now-int64(recentWindow), now, now)
+	w := m.ownWindow(p, now-int64(c.Window), now, spans)
+	r := m.ownWindow(p, now-int64(recentWindow), now, spans)
 	return verdictFigures{
 		lifeMonitored: life.monitored,
 		winMonitored:  w.monitored, winUptime: w.uptime,
@@ -264,11 +269,11 @@ func (m *Monitor) verdictPopulation(figs []verdictFigures) population {
 
 // allFigures computes the verdict figures of every tracked peer with an
 // open channel (for a report that lists fewer).
-func (m *Monitor) allFigures(now int64) []verdictFigures {
+func (m *Monitor) allFigures(now int64, spans []nodeSpan) []verdictFigures {
 	var out []verdictFigures
 	for _, p := range m.peers {
 		if p.tracked && p.openChans > 0 {
-			out = append(out, m.figuresOf(p, now))
+			out = append(out, m.figuresOf(p, now, spans))
 		}
 	}
 	return out
@@ -285,8 +290,9 @@ func quantile(xs []float64, q float64) float64 {
 	return xs[i]*(1-f) + xs[i+1]*f
 }
 
-// judge returns the verdict and reasons of figures f.
-func (m *Monitor) judge(f verdictFigures, flaps int,
+// judge returns the verdict and reasons of figures f; flaps is lnd's
+// count cooled to now, of which forgiven are the node outages'.
+func (m *Monitor) judge(f verdictFigures, flaps, forgiven int,
 	pop population) (string, []Reason) {
 
 	c := m.verdict
@@ -335,12 +341,19 @@ func (m *Monitor) judge(f verdictFigures, flaps int,
 				windowName(recentWindow), VerdictWatch))
 		}
 	}
-	if v, t := levelInt(flaps, c.WatchFlaps, c.CloseFlaps); v != "" {
+	forgiven = min(max(forgiven, 0), flaps)
+	own := flaps - forgiven
+	if v, t := levelInt(own, c.WatchFlaps, c.CloseFlaps); v != "" {
+		text := fmt.Sprintf("%d flaps (lnd's count, cooled) > %d",
+			own, t)
+		if forgiven > 0 {
+			text = fmt.Sprintf("%d flaps (lnd's count %d, cooled, "+
+				"less %d at our own outages) > %d", own, flaps,
+				forgiven, t)
+		}
 		rs = append(rs, Reason{
-			Code: ReasonFlapsAbove,
-			Text: fmt.Sprintf("%d flaps (lnd's count, cooled) > %d",
-				flaps, t),
-			Value: float64(flaps), Threshold: float64(t),
+			Code: ReasonFlapsAbove, Text: text,
+			Value: float64(own), Threshold: float64(t),
 			Window: WindowLifetime, verdict: v,
 		})
 	}

@@ -1,0 +1,295 @@
+package core_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/chanfitness/chanfitness/core"
+	"github.com/chanfitness/chanfitness/core/coretest"
+	"github.com/stretchr/testify/require"
+)
+
+// nodeCtx is a monitor with n channel peers, all online, monitored 20
+// days; adv moves its clock.
+type nodeCtx struct {
+	*testCtx
+	n   int
+	adv func(time.Duration)
+}
+
+func newNodeCtx(t *testing.T, n int) *nodeCtx {
+	tc := newTestCtx(t)
+	nc := &nodeCtx{testCtx: tc, n: n, adv: tc.advance}
+	nc.openAll()
+	return nc
+}
+
+func (nc *nodeCtx) openAll() {
+	for i := 1; i <= nc.n; i++ {
+		nc.online(peerN(i))
+		nc.open(peerN(i), chanN(i))
+	}
+	nc.adv(20 * day)
+}
+
+// set applies online or offline to peers from..to at once.
+func (nc *nodeCtx) set(online bool, from, to int) {
+	for i := from; i <= to; i++ {
+		if online {
+			nc.online(peerN(i))
+		} else {
+			nc.offline(peerN(i))
+		}
+	}
+}
+
+func (nc *nodeCtx) report() core.Report {
+	nc.t.Helper()
+	r, err := nc.m.Report(nc.ctx, core.ReportQuery{})
+	require.NoError(nc.t, err)
+	checkReport(nc.t, r)
+	return r
+}
+
+// verdicts returns each peer's verdict by number, and the reasons of
+// those not ok.
+func (nc *nodeCtx) verdicts(r core.Report) (map[int]string,
+	map[int][]core.Reason) {
+
+	nc.t.Helper()
+	vs := make(map[int]string)
+	why := make(map[int][]core.Reason)
+	for i := 1; i <= nc.n; i++ {
+		pr, ok := coretest.Peer(r, peerN(i).String())
+		require.True(nc.t, ok)
+		vs[i] = pr.Verdict
+		if pr.Verdict != core.VerdictOK {
+			why[i] = pr.Reasons
+		}
+	}
+	return vs, why
+}
+
+// allOK checks that every peer is ok.
+func (nc *nodeCtx) allOK(r core.Report) {
+	nc.t.Helper()
+	vs, why := nc.verdicts(r)
+	for i := 1; i <= nc.n; i++ {
+		require.Equal(nc.t, core.VerdictOK, vs[i], "peer %d: %+v", i,
+			why[i])
+	}
+}
+
+func reasonOf(rs []core.Reason, code, window string) (core.Reason, bool) {
+	for _, r := range rs {
+		if r.Code == code && r.Window == window {
+			return r, true
+		}
+	}
+	return core.Reason{}, false
+}
+
+// TestNodeOutageNotBlamed: our own node offline 6 hours takes every one
+// of 10 steady peers offline at once; none is blamed for it, the report
+// lists the outage, and the report's own figures still count it.
+func TestNodeOutageNotBlamed(t *testing.T) {
+	nc := newNodeCtx(t, 10)
+	start := nc.clock.Now()
+	nc.set(false, 1, 10)
+	nc.adv(6 * time.Hour)
+	nc.set(true, 1, 10)
+	end := nc.clock.Now()
+	nc.adv(2 * time.Hour)
+	r := nc.report()
+	nc.allOK(r)
+	require.Equal(t, []core.NodeOutage{{
+		Start: core.Time{Time: start}, End: core.Time{Time: end},
+		Seconds: 6 * 3600, PeersOffline: 10, Peers: 10,
+	}}, r.NodeOutages)
+
+	// The figures follow lnd and count the outage.
+	pr, _ := coretest.Peer(r, peerN(1).String())
+	w := pr.Windows["1d"]
+	require.EqualValues(t, 86400, w.MonitoredSeconds)
+	require.EqualValues(t, 18*3600, w.UptimeSeconds)
+	require.EqualValues(t, 6*3600, w.LongestOutageSeconds)
+
+	// A report for one peer judges it the same way.
+	one := peerN(3)
+	r1, err := nc.m.Report(nc.ctx, core.ReportQuery{Peer: &one})
+	require.NoError(t, err)
+	require.Equal(t, core.VerdictOK, r1.Peers[0].Verdict)
+	require.Equal(t, r.NodeOutages, r1.NodeOutages)
+}
+
+// TestNodeOutageBadPeerJudged: a peer away 7 hours before our own
+// outage and an hour after it is blamed for those 8 hours: its longest
+// outage is the 7 hours before (the outage cuts it, as unmonitored time
+// does), and its last day's uptime is 10 of the 18 hours left.
+func TestNodeOutageBadPeerJudged(t *testing.T) {
+	nc := newNodeCtx(t, 10)
+	nc.offline(peerN(1))
+	nc.adv(7 * time.Hour)
+	nc.set(false, 2, 10)
+	nc.adv(6 * time.Hour)
+	nc.set(true, 2, 10)
+	nc.adv(time.Hour)
+	nc.online(peerN(1))
+	nc.adv(time.Hour)
+	r := nc.report()
+	require.Len(t, r.NodeOutages, 1)
+	require.EqualValues(t, 6*3600, r.NodeOutages[0].Seconds)
+	vs, why := nc.verdicts(r)
+	for i := 2; i <= 10; i++ {
+		require.Equal(t, core.VerdictOK, vs[i], "peer %d: %+v", i,
+			why[i])
+	}
+	require.Equal(t, core.VerdictWatch, vs[1])
+	out, ok := reasonOf(why[1], core.ReasonOutageAbove, "30d")
+	require.True(t, ok, "%+v", why[1])
+	require.InDelta(t, 7*3600, out.Value, 0)
+	up, ok := reasonOf(why[1], core.ReasonUptimeBelow, "1d")
+	require.True(t, ok, "%+v", why[1])
+	require.InDelta(t, 10.0/18, up.Value, 1e-6)
+}
+
+// TestNodeOutageTooFewPeers: with 3 channel peers, all offline 6 hours
+// is no outage of ours: each is judged on it as before.
+func TestNodeOutageTooFewPeers(t *testing.T) {
+	nc := newNodeCtx(t, 3)
+	nc.set(false, 1, 3)
+	nc.adv(6 * time.Hour)
+	nc.set(true, 1, 3)
+	nc.adv(2 * time.Hour)
+	r := nc.report()
+	require.Empty(t, r.NodeOutages)
+	require.NotNil(t, r.NodeOutages)
+	vs, why := nc.verdicts(r)
+	for i := 1; i <= 3; i++ {
+		require.Equal(t, core.VerdictWatch, vs[i])
+		_, ok := reasonOf(why[i], core.ReasonOutageAbove, "30d")
+		require.True(t, ok, "%+v", why[i])
+		_, ok = reasonOf(why[i], core.ReasonUptimeBelow, "1d")
+		require.True(t, ok, "%+v", why[i])
+	}
+}
+
+// TestNodeOutageFourPeers: of exactly 4 peers, 3 offline at once is an
+// outage of ours; 2, half and not more, is not.
+func TestNodeOutageFourPeers(t *testing.T) {
+	t.Run("three of four", func(t *testing.T) {
+		nc := newNodeCtx(t, 4)
+		nc.set(false, 1, 3)
+		nc.adv(6 * time.Hour)
+		nc.set(true, 1, 3)
+		nc.adv(2 * time.Hour)
+		r := nc.report()
+		require.Len(t, r.NodeOutages, 1)
+		require.Equal(t, 3, r.NodeOutages[0].PeersOffline)
+		require.Equal(t, 4, r.NodeOutages[0].Peers)
+		nc.allOK(r)
+	})
+	t.Run("two of four", func(t *testing.T) {
+		nc := newNodeCtx(t, 4)
+		nc.set(false, 1, 2)
+		nc.adv(6 * time.Hour)
+		nc.set(true, 1, 2)
+		nc.adv(2 * time.Hour)
+		r := nc.report()
+		require.Empty(t, r.NodeOutages)
+		vs, _ := nc.verdicts(r)
+		require.Equal(t, map[int]string{1: core.VerdictWatch,
+			2: core.VerdictWatch, 3: core.VerdictOK,
+			4: core.VerdictOK}, vs)
+	})
+}
+
+// TestNodeOutageRestart: a restart of the monitor in the middle of our
+// own outage: the outage is found on both sides of the monitor's
+// downtime, in the stored history, and still blames no peer.
+func TestNodeOutageRestart(t *testing.T) {
+	nc := newNodeCtx(t, 10)
+	nc.set(false, 1, 10)
+	nc.adv(3 * time.Hour)
+	nc.restart(time.Hour)
+	nc.adv(2 * time.Hour)
+	r := nc.report()
+	require.Len(t, r.NodeOutages, 2)
+	require.True(t, r.NodeOutages[1].Ongoing)
+	nc.set(true, 1, 10)
+	nc.adv(2 * time.Hour)
+	r = nc.report()
+	require.Len(t, r.NodeOutages, 2)
+	require.EqualValues(t, 3*3600, r.NodeOutages[0].Seconds)
+	require.EqualValues(t, 2*3600, r.NodeOutages[1].Seconds)
+	require.False(t, r.NodeOutages[1].Ongoing)
+	nc.allOK(r)
+
+	// And so after another restart.
+	nc.restart(time.Minute)
+	r2 := nc.report()
+	require.Equal(t, r.NodeOutages, r2.NodeOutages)
+	nc.allOK(r2)
+}
+
+// TestNodeOutageClockStep: the clock stepping a day forward during our
+// own outage: the step is unmonitored, the outage on both sides of it
+// is ours, and no peer is blamed.
+func TestNodeOutageClockStep(t *testing.T) {
+	cc := newClockCtx(t)
+	nc := &nodeCtx{testCtx: cc.testCtx, n: 10, adv: cc.clk.Advance}
+	nc.openAll()
+	nc.set(false, 1, 10)
+	nc.adv(3 * time.Hour)
+	cc.clk.Step(day)
+	nc.adv(3 * time.Hour)
+	nc.set(true, 1, 10)
+	nc.adv(2 * time.Hour)
+	r := nc.report()
+	require.Equal(t, 1, r.ClockSteps)
+	var total int64
+	for _, o := range r.NodeOutages {
+		total += o.Seconds
+	}
+	require.EqualValues(t, 6*3600, total, "%+v", r.NodeOutages)
+	nc.allOK(r)
+}
+
+// TestNodeOutageFlapping: a peer that flaps through our own outage,
+// back and away again 40 times while the others stay offline, is not
+// blamed for those flaps; its flap count is still lnd's.
+func TestNodeOutageFlapping(t *testing.T) {
+	nc := newNodeCtx(t, 10)
+	nc.set(false, 1, 10)
+	for i := 0; i < 40; i++ {
+		nc.adv(4 * time.Minute)
+		nc.online(peerN(1))
+		nc.adv(time.Minute)
+		nc.offline(peerN(1))
+	}
+	nc.adv(2 * time.Hour)
+	nc.set(true, 1, 10)
+	nc.adv(2 * time.Hour)
+	r := nc.report()
+	require.Len(t, r.NodeOutages, 1)
+	pr, _ := coretest.Peer(r, peerN(1).String())
+	require.Greater(t, pr.FlapCountDecayed, 80)
+	nc.allOK(r)
+
+	// Its own 60 flaps after the outage count. The outage's 82 are
+	// forgiven cooled from its start, more than lnd cooled them (it
+	// cools only after 8 idle hours), so a few of them stay.
+	for i := 0; i < 30; i++ {
+		nc.adv(4 * time.Minute)
+		nc.offline(peerN(1))
+		nc.adv(time.Minute)
+		nc.online(peerN(1))
+	}
+	r = nc.report()
+	vs, why := nc.verdicts(r)
+	require.Equal(t, core.VerdictWatch, vs[1])
+	f, ok := reasonOf(why[1], core.ReasonFlapsAbove, core.WindowLifetime)
+	require.True(t, ok, "%+v", why[1])
+	require.GreaterOrEqual(t, f.Value, 60.0, f.Text)
+	require.LessOrEqual(t, f.Value, 70.0, f.Text)
+}
