@@ -168,9 +168,8 @@ type Alerter struct {
 	recs map[string]core.AlertRecord
 
 	// mass is set while most channel peers are offline at once (see
-	// massOutage), and massEnd is when that last ended; only the loop
-	// touches them. massEnd is not kept across a restart: the
-	// monitor's connection starts anew then, which counts the same.
+	// massOutage), and massEnd is when that last ended, as the
+	// report's node outages say; only the loop touches them.
 	mass    bool
 	massEnd time.Time
 

@@ -656,3 +656,50 @@ func TestStrayRecords(t *testing.T) {
 	require.False(t, keys["changed/x/1"], "dropped")
 	require.True(t, keys["someone-else"], "not ours: kept")
 }
+
+// TestMassOutageNoVerdictChange: a mass outage of 6 hours changes no
+// verdict, so it raises no verdict change alert either, in the hours
+// the last-day rule would have held it against every peer.
+func TestMassOutageNoVerdictChange(t *testing.T) {
+	e := newEnv(t)
+	e.open(5)
+	e.advance(20 * 24 * time.Hour)
+	e.round()
+	e.set(core.PeerOffline, 1, 5)
+	e.advance(6 * time.Hour)
+	e.round()
+	e.set(core.PeerOnline, 1, 5)
+	for i := 0; i < 12; i++ {
+		e.advance(time.Hour)
+		e.round()
+	}
+	require.Empty(t, e.recv.alerts())
+	r, err := e.m.Report(e.ctx, core.ReportQuery{})
+	require.NoError(t, err)
+	require.Len(t, r.NodeOutages, 1)
+	for _, p := range r.Peers {
+		require.Equal(t, core.VerdictOK, p.Verdict, "%+v", p.Reasons)
+	}
+}
+
+// TestMassOutageEndFromHistory: the end of a mass outage is the
+// report's, found in the stored history: an alerter started after it
+// ended (the monitor ran on) still gives a peer away since then the
+// full threshold from that end.
+func TestMassOutageEndFromHistory(t *testing.T) {
+	e := newEnv(t)
+	e.open(4)
+	e.set(core.PeerOffline, 1, 3)
+	e.advance(time.Hour)
+	e.round()
+	e.apply(core.PeerOnline, peer(1), core.ChannelPoint{})
+	e.a.Stop()
+	e.advance(20 * time.Minute)
+	e.startAlerter()
+	e.advance(10*time.Minute - time.Second)
+	e.round()
+	require.Empty(t, e.recv.alerts())
+	e.advance(time.Second)
+	e.round()
+	require.Len(t, e.recv.kindsOf(alert.KindOffline), 2)
+}

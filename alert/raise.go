@@ -53,7 +53,7 @@ func (a *Alerter) raise(ctx context.Context) error {
 	}
 	now := r.GeneratedAt.Time
 	offline := a.offlineRecords()
-	quiet := a.massOutage(r.Peers, now)
+	quiet := a.massOutage(r)
 	var put []core.AlertRecord
 	var del []string
 	add := func(al Alert) {
@@ -117,37 +117,34 @@ func (a *Alerter) raise(ctx context.Context) error {
 	return a.put(ctx, put, del)
 }
 
-// Mass outages: when at least massMinPeers peers with channels are
-// known and more than half of them are offline at once, the cause is
-// most likely our own connection, not theirs: no offline alert is
-// raised until most are back, and a peer that was away then is given
-// the full threshold from that moment, like the time after a
-// reconnection of our node: peers come back one by one as their
-// reconnection backoffs run out.
-const massMinPeers = 4
+// Mass outages are the report's node outages (core.NodeOutage): while
+// more than half of at least core.NodeOutageMinPeers channel peers are
+// offline at once, the cause is most likely our own connection, not
+// theirs: no offline alert is raised until most are back, and a peer
+// that was away then is given the full threshold from the end, like the
+// time after a reconnection of our node: peers come back one by one as
+// their reconnection backoffs run out. The verdicts leave the same
+// spans out, so both follow one rule.
 
-// massOutage says whether most peers with channels are offline, notes
-// when that ends (at now) and logs when it starts and ends.
-func (a *Alerter) massOutage(peers []core.PeerReport, now time.Time) bool {
-	n, off := 0, 0
-	for _, p := range peers {
-		if p.OpenChannels > 0 {
-			n++
-			if !p.Online {
-				off++
-			}
+// massOutage says whether the report finds a node outage under way,
+// notes when the last one ended and logs when one starts and ends.
+func (a *Alerter) massOutage(r core.Report) bool {
+	var last core.NodeOutage
+	if n := len(r.NodeOutages); n > 0 {
+		last = r.NodeOutages[n-1]
+		if !last.Ongoing && last.End.After(a.massEnd) {
+			a.massEnd = last.End.Time
 		}
 	}
-	mass := n >= massMinPeers && 2*off > n
+	mass := last.Ongoing
 	if mass != a.mass {
 		a.mass = mass
 		if mass {
 			a.cfg.Logger.Warnf("alerts: %d of %d channel peers "+
 				"offline at once; most likely our own "+
 				"connection: no offline alerts until most are "+
-				"back", off, n)
+				"back", last.PeersOffline, last.Peers)
 		} else {
-			a.massEnd = now
 			a.cfg.Logger.Infof("alerts: most channel peers are "+
 				"back; a peer still away alerts after %s",
 				fmtDur(a.cfg.OfflineAfter))
