@@ -59,7 +59,7 @@ func (s *Store) apply(b *core.Batch, lsn uint64) error {
 	if err := w.alerts(b); err != nil {
 		return err
 	}
-	if err := w.samples(b, lsn); err != nil {
+	if err := w.samples(b, lsn, s.cut); err != nil {
 		return err
 	}
 	clear(s.staged)
@@ -80,6 +80,7 @@ func (s *Store) apply(b *core.Batch, lsn uint64) error {
 
 	s.gaps += uint64(len(b.Gaps))
 	if !b.DeleteSamplesBefore.IsZero() {
+		s.cut = b.DeleteSamplesBefore
 		s.dropSamples(b.DeleteSamplesBefore)
 	}
 	for id, st := range s.staged {
@@ -183,18 +184,25 @@ func (w *txnWriter) records(b *core.Batch, gaps uint64) error {
 }
 
 // samples sets b's samples, filled spans and sample cut; lsn numbers
-// them.
-func (w *txnWriter) samples(b *core.Batch, lsn uint64) error {
-	if cut := b.DeleteSamplesBefore; !cut.IsZero() {
+// them. A sample older than the cut that holds after b (b's own, else
+// cut) is not written: a later cut further back must not bring it back.
+func (w *txnWriter) samples(b *core.Batch, lsn uint64,
+	cut time.Time) error {
+
+	if c := b.DeleteSamplesBefore; !c.IsZero() {
+		cut = c
 		if err := w.set(sampleCutKey, func(e *encoder) {
 			e.byte(recordVersion)
-			e.time(cut)
+			e.time(c)
 		}); err != nil {
 			return err
 		}
 	}
 	for i := range b.Samples {
 		p := &b.Samples[i]
+		if p.Time.Before(cut) {
+			continue
+		}
 		if err := w.set(sampleKey(p.Time, lsn, uint32(i)),
 			func(e *encoder) { e.sample(p) }); err != nil {
 			return err

@@ -179,6 +179,9 @@ type Store struct {
 	// recent holds the batches written to the ring and not yet folded.
 	recent recent
 
+	// cut is the latest sample cut written.
+	cut time.Time
+
 	// room is how many bytes Write may still add before the free space
 	// is looked at again, roomAt when it was last looked at.
 	room   int64

@@ -96,6 +96,9 @@ func (s *Store) readIndex() (uint64, error) {
 		if applied, err = readApplied(txn); err != nil {
 			return err
 		}
+		if s.cut, err = readSampleCut(txn); err != nil {
+			return err
+		}
 		if err := s.countGaps(txn); err != nil {
 			return err
 		}

@@ -65,7 +65,8 @@ func testSamplesOrderAndCut(t *testing.T, h *harness) {
 // monitor whose clock was stepped back does: the latest cut is the one
 // that holds. What the earlier cut removed stays removed; a sample
 // written later between the two cuts is returned, one older than the
-// latest cut is not, and a later cut forward removes again.
+// latest cut is not, and a later cut forward removes again, for good: a
+// cut going back again brings back nothing it kept out.
 func testSampleCutBackwards(t *testing.T, h *harness) {
 	ping := func(sec int) core.PeerSample {
 		return core.PeerSample{Peer: peerID(1), Time: at(sec),
@@ -86,6 +87,12 @@ func testSampleCutBackwards(t *testing.T, h *harness) {
 	h.write(&core.Batch{DeleteSamplesBefore: at(8),
 		Samples: []core.PeerSample{ping(5), ping(9)}})
 	h.write(&core.Batch{Samples: []core.PeerSample{ping(6)}})
+	h.check(&core.StoredState{Samples: []core.PeerSample{ping(8),
+		ping(9)}})
+
+	// Samples the cut at 8 kept out stay out when the cut goes back
+	// past them.
+	h.write(&core.Batch{DeleteSamplesBefore: at(4)})
 	h.check(&core.StoredState{Samples: []core.PeerSample{ping(8),
 		ping(9)}})
 }
