@@ -3,6 +3,7 @@ package badgerstore
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -22,8 +23,10 @@ import (
 
 // A backup is the whole history in one file: backupMagic, the body's
 // length (little-endian uint64) and CRC-32C (little-endian uint32), and
-// the body: recordVersion, the time the backup was taken, the sequence
-// number of the last batch in it, and the history encoded as one batch
+// the body: backupVersion, the time the backup was taken, the sequence
+// number of the last batch in it, the store's id (from version 2 on:
+// version 1 has none, and an earlier build refuses version 2 by its
+// number), and the history encoded as one batch
 // (the write-ahead encoding of earlier versions: about eight bytes an
 // event), its alert records included (in the batch's alert section,
 // which backups of earlier versions lack: they restore without alerts)
@@ -36,6 +39,10 @@ const (
 	backupTmpName = "chanfitness.backup.tmp"
 	backupMagic   = "chfbak\x00\x01"
 	backupHdrLen  = len(backupMagic) + 8 + 4
+
+	// backupVersion is the version of the body this build writes; it
+	// reads 1 too.
+	backupVersion = 2
 
 	// restoreDirName is where Restore builds the new database;
 	// damagedDirName where it moves the one it replaces.
@@ -68,8 +75,14 @@ func (s *Store) writeBackup() error {
 			if bk.SampleCut, err = readSampleCut(txn); err != nil {
 				return err
 			}
+			if bk.id, err = readStoreID(txn); err != nil {
+				return err
+			}
 			return s.load(context.Background(), txn, bk.State)
 		})
+	}
+	if err == nil && bk.id == (storeID{}) {
+		bk.id, err = s.newStoreID()
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -129,16 +142,19 @@ func encodeBackup(bk *Backup) []byte {
 		Filled:              st.Filled,
 		Alerts:              st.Alerts,
 	}
-	return encodeBackupBatch(&b, bk.lsn, bk.Taken)
+	return encodeBackupBatch(&b, bk.lsn, bk.id, bk.Taken)
 }
 
-// encodeBackupBatch encodes a backup that holds b.
-func encodeBackupBatch(b *core.Batch, lsn uint64, at time.Time) []byte {
+// encodeBackupBatch encodes a backup of the store id that holds b.
+func encodeBackupBatch(b *core.Batch, lsn uint64, id storeID,
+	at time.Time) []byte {
+
 	e := encoder{b: make([]byte, backupHdrLen, 1<<16)}
 	copy(e.b, backupMagic)
-	e.byte(recordVersion)
+	e.byte(backupVersion)
 	e.time(at)
 	e.uvarint(lsn)
+	e.bytes(id[:])
 	e.batch(b)
 	body := e.b[backupHdrLen:]
 	binary.LittleEndian.PutUint64(e.b[len(backupMagic):],
@@ -167,6 +183,42 @@ type Backup struct {
 	SampleCut time.Time
 
 	lsn uint64
+
+	// id is the id of the store the backup is of (zero in a backup of
+	// version 1).
+	id storeID
+}
+
+// storeID tells stores apart: a random number a store draws for itself
+// at its first backup, kept in its database and in its backups, and
+// taken over by a store restored from one of them.
+type storeID [16]byte
+
+// readStoreID reads the store's id (zero when it has none yet).
+func readStoreID(txn *bdb.Txn) (storeID, error) {
+	var id storeID
+	item, err := txn.Get(storeIDKey)
+	switch {
+	case err == nil:
+		err = decodeValue(item, func(d *decoder) {
+			copy(id[:], d.take(len(id)))
+		})
+	case errors.Is(err, bdb.ErrKeyNotFound):
+		err = nil
+	}
+	return id, err
+}
+
+// newStoreID draws the store's id and writes it. Callers hold s.mu.
+func (s *Store) newStoreID() (storeID, error) {
+	var id storeID
+	if _, err := rand.Read(id[:]); err != nil {
+		return id, err
+	}
+	err := s.db.Update(func(txn *bdb.Txn) error {
+		return txn.Set(storeIDKey, id[:])
+	})
+	return id, err
 }
 
 // ReadBackup reads and checks the backup file at path. A damaged file
@@ -247,8 +299,15 @@ func decodeBackup(data []byte) (*Backup, error) {
 		return nil, errors.New("checksum mismatch")
 	}
 	d := decoder{b: body}
-	d.version()
+	v := d.byte()
+	if d.err == nil && v != 1 && v != backupVersion {
+		return nil, fmt.Errorf("backup version %d, this build reads "+
+			"versions 1 and %d", v, backupVersion)
+	}
 	bk := &Backup{Taken: d.time(), lsn: d.uvarint()}
+	if v >= 2 {
+		copy(bk.id[:], d.take(len(bk.id)))
+	}
 	var b core.Batch
 	d.batch(&b)
 	bk.SampleCut = b.DeleteSamplesBefore
@@ -402,8 +461,8 @@ func restoreHint(dir string) string {
 //
 // Without from, a directory that does not exist or holds no backup fails
 // with nothing created; with from, dir may be new. A backup from
-// elsewhere whose history began at another time than that of the backups
-// beside the store fails with an error wrapping ErrOtherStore. A file
+// elsewhere of another store than the backups beside the store fails with
+// an error wrapping ErrOtherStore. A file
 // system with less free space than the store's default reserve fails
 // with an error wrapping storage.ErrNoSpace. Neither builds anything.
 func Restore(dir, from string) (*Backup, error) {
@@ -465,29 +524,40 @@ func Restore(dir, from string) (*Backup, error) {
 	return bk, nil
 }
 
-// ErrOtherStore is returned by Restore for a backup whose history began
-// at another time than that of the backups beside the store: a backup of
-// another node's store, or of an earlier store in the directory.
+// ErrOtherStore is returned by Restore for a backup of another store than
+// the backups beside the store: of another node's store, or of an earlier
+// store in the directory.
 var ErrOtherStore = errors.New("a backup of another store")
 
-// checkSameStore fails with ErrOtherStore when bk's history began at
-// another time than that of a backup beside the store in dir. The error
-// says how to restore bk all the same.
+// checkSameStore fails with ErrOtherStore when bk is of another store
+// than a backup beside the store in dir. The error says how to restore bk
+// all the same.
 func checkSameStore(dir string, bk *Backup, beside []*Backup) error {
-	since := bk.State.Meta.MonitoringSince
 	for _, o := range beside {
-		other := o.State.Meta.MonitoringSince
-		if since.IsZero() || other.IsZero() || since.Equal(other) {
+		if sameStore(bk, o) {
 			continue
 		}
-		return fmt.Errorf("%w: %s holds a history monitored since %s, "+
-			"the store's backup %s one since %s; to restore it all "+
-			"the same, move %s and %s out of %s first", ErrOtherStore,
-			bk.Path, since.UTC().Format(time.RFC3339), o.Path,
-			other.UTC().Format(time.RFC3339), backupName,
-			backupOldName, dir)
+		return fmt.Errorf("%w: %s is of another store than the "+
+			"store's backup %s (histories monitored since %s and "+
+			"%s); to restore it all the same, move %s and %s out "+
+			"of %s first", ErrOtherStore, bk.Path, o.Path,
+			bk.State.Meta.MonitoringSince.UTC().Format(time.RFC3339),
+			o.State.Meta.MonitoringSince.UTC().Format(time.RFC3339),
+			backupName, backupOldName, dir)
 	}
 	return nil
+}
+
+// sameStore reports whether backups a and b may be of one store: by their
+// store ids, or when one has none (version 1), by when their histories
+// began, which a store never changes once its monitor has synced.
+func sameStore(a, b *Backup) bool {
+	if a.id != (storeID{}) && b.id != (storeID{}) {
+		return a.id == b.id
+	}
+	x := a.State.Meta.MonitoringSince
+	y := b.State.Meta.MonitoringSince
+	return x.IsZero() || y.IsZero() || x.Equal(y)
 }
 
 // haveBackup checks that dir holds a backup file.
@@ -613,6 +683,9 @@ func writeState(db *bdb.DB, bk *Backup, lsn uint64) error {
 	}
 	if err == nil {
 		err = set(metaKey, func(e *encoder) { e.meta(&st.Meta) })
+	}
+	if err == nil && bk.id != (storeID{}) {
+		err = set(storeIDKey, func(e *encoder) { e.bytes(bk.id[:]) })
 	}
 	if cut := bk.SampleCut; err == nil && !cut.IsZero() {
 		err = set(sampleCutKey, func(e *encoder) {

@@ -124,7 +124,7 @@ func TestBackupInconsistent(t *testing.T) {
 			Samples: st.Samples, Filled: st.Filled}
 		c.spoil(&b)
 		require.NoError(t, os.WriteFile(from,
-			encodeBackupBatch(&b, 9, t1), 0o600))
+			encodeBackupBatch(&b, 9, storeID{}, t1), 0o600))
 		_, err := ReadBackup(from)
 		require.ErrorIs(t, err, base.ErrCorrupt, want)
 		require.ErrorContains(t, err, from)
@@ -231,5 +231,34 @@ func BenchmarkRestore(b *testing.B) {
 		require.NoError(b, os.RemoveAll(filepath.Join(dir,
 			damagedDirName)))
 		b.StartTimer()
+	}
+}
+
+// TestSameStore tells stores apart by their ids, and a backup of version
+// 1, which has none, by when its history began.
+func TestSameStore(t *testing.T) {
+	at := func(id byte, since time.Time) *Backup {
+		return &Backup{id: storeID{id}, State: &core.StoredState{
+			Meta: core.Meta{MonitoringSince: since}}}
+	}
+	later := t1.Add(time.Hour)
+	for _, c := range []struct {
+		a, b *Backup
+		same bool
+	}{
+		{at(1, t1), at(1, t1), true},
+		// A first start's backup taken before the monitor filled
+		// the history from the node's records.
+		{at(1, t1), at(1, later), true},
+		{at(1, t1), at(2, t1), false},
+		{at(0, t1), at(2, t1), true},
+		{at(0, t1), at(2, later), false},
+		{at(1, t1), at(0, later), false},
+		{at(0, time.Time{}), at(0, later), true},
+	} {
+		require.Equal(t, c.same, sameStore(c.a, c.b), "%x %v, %x %v",
+			c.a.id, c.a.State.Meta.MonitoringSince, c.b.id,
+			c.b.State.Meta.MonitoringSince)
+		require.Equal(t, c.same, sameStore(c.b, c.a))
 	}
 }

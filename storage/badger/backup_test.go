@@ -365,17 +365,23 @@ func TestRestoreBadInput(t *testing.T) {
 	require.NoError(t, s.Write(context.Background(), &b))
 }
 
-// TestRestoreOtherStore restores the backup of another node's store: it
-// is refused, naming both backups and how to restore it all the same,
-// and the store is as it was; with the store's backups moved away, it is
-// restored.
+// TestRestoreOtherStore restores the backup of another node's store,
+// whose history began at the same time: it is refused, naming both
+// backups and how to restore it all the same, and the store is as it was;
+// with the store's backups moved away, it is restored, and the store is
+// then the other one: its backups are restored without a word, those of
+// the store it replaced are refused.
 func TestRestoreOtherStore(t *testing.T) {
 	ctx := context.Background()
-	write := func(dir string, since time.Time, n int) {
-		s, err := badgerstore.Open(dir, badgerstore.Options{
-			BackupTicker: ticker.NewForce(time.Hour)})
+	// Backups at Open and Close only.
+	opts := func() badgerstore.Options {
+		return badgerstore.Options{
+			BackupTicker: ticker.NewForce(time.Hour)}
+	}
+	write := func(dir string, n int) {
+		s, err := badgerstore.Open(dir, opts())
 		require.NoError(t, err)
-		meta := core.Meta{MonitoringSince: since, Heartbeat: since}
+		meta := core.Meta{MonitoringSince: t0, Heartbeat: t0}
 		require.NoError(t, s.Write(ctx, &core.Batch{Meta: &meta}))
 		var b core.Batch
 		for i := 0; i < n; i++ {
@@ -384,11 +390,18 @@ func TestRestoreOtherStore(t *testing.T) {
 		}
 		require.NoError(t, s.Close())
 	}
+	keep := func(path string) string {
+		saved := filepath.Join(t.TempDir(), "saved.backup")
+		data, err := os.ReadFile(path)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(saved, data, 0o600))
+		return saved
+	}
 	mine := filepath.Join(t.TempDir(), "store")
 	other := filepath.Join(t.TempDir(), "store")
-	write(mine, t0, 50)
-	write(other, t0.Add(time.Hour), 80)
-	from := filepath.Join(other, "chanfitness.backup")
+	write(mine, 50)
+	write(other, 80)
+	from := keep(filepath.Join(other, "chanfitness.backup"))
 	before := snapshot(t, mine)
 
 	_, err := storage.Restore(mine, from)
@@ -400,10 +413,7 @@ func TestRestoreOtherStore(t *testing.T) {
 	require.Equal(t, before, snapshot(t, mine))
 
 	// A backup of the store's own, kept elsewhere, is restored.
-	saved := filepath.Join(t.TempDir(), "mine.backup")
-	data, err := os.ReadFile(filepath.Join(mine, "chanfitness.backup"))
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(saved, data, 0o600))
+	saved := keep(filepath.Join(mine, "chanfitness.backup"))
 	_, err = storage.Restore(mine, saved)
 	require.NoError(t, err)
 
@@ -416,9 +426,15 @@ func TestRestoreOtherStore(t *testing.T) {
 	}
 	_, err = storage.Restore(mine, from)
 	require.NoError(t, err)
-	s := openStore(t, mine, badgerstore.Options{BackupInterval: -1})
+	s, err := badgerstore.Open(mine, opts())
+	require.NoError(t, err)
 	got, err := s.Load(ctx)
 	require.NoError(t, err)
 	requireCrashState(t, got, 80)
-	require.True(t, got.Meta.MonitoringSince.Equal(t0.Add(time.Hour)))
+	require.NoError(t, s.Close())
+
+	_, err = storage.Restore(mine, from)
+	require.NoError(t, err)
+	_, err = storage.Restore(mine, saved)
+	require.ErrorIs(t, err, badgerstore.ErrOtherStore)
 }

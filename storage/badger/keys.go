@@ -14,6 +14,7 @@ import (
 //	"\x00schema"                  schema version
 //	"\x00applied"                 sequence number of the last batch applied
 //	"\x00meta"                    core.Meta
+//	"\x00store"                   the store's id (backup.go)
 //	'g' <index:8>                 one gap, in write order
 //	'p' <peer:33>                 core.PeerRecord
 //	'l' <peer:33> <seq:8>         a segment of a peer's log starting at seq
@@ -30,6 +31,7 @@ var (
 	appliedKey   = []byte("\x00applied")
 	metaKey      = []byte("\x00meta")
 	sampleCutKey = []byte("\x00samplecut")
+	storeIDKey   = []byte("\x00store")
 )
 
 const (
