@@ -297,3 +297,32 @@ func TestInProcessReconcileGarbage(t *testing.T) {
 		})
 	}
 }
+
+// TestInProcessFlapDuringReconcile: peers disconnect (and one comes
+// back) while a reconcile waits for lightningd, whose listing then
+// already shows it: the listing records the state without a flap, and
+// the notifications, applied after the reconcile, count their flaps all
+// the same (every notification is a flap, as in lnd).
+func TestInProcessFlapDuringReconcile(t *testing.T) {
+	c := newHangCtx(t)
+	flapsA, flapsB := c.flaps(c.a), c.flaps(c.b)
+	release := c.hold("listpeerchannels")
+	c.Disconnect(c.a)
+	c.Disconnect(c.b)
+	c.Connect(c.b)
+	release()
+	r := c.Report()
+	require.False(t, peer(t, r, c.a).Online)
+	require.True(t, peer(t, r, c.b).Online)
+	require.Equal(t, flapsA+1, c.flaps(c.a))
+	require.Equal(t, flapsB+2, c.flaps(c.b))
+
+	// A later reconcile has nothing to repair.
+	c.advance(time.Hour)
+	c.reconcile()
+	require.Equal(t, flapsA+1, c.flaps(c.a))
+	require.Equal(t, flapsB+2, c.flaps(c.b))
+	r = c.Report()
+	require.False(t, peer(t, r, c.a).Online)
+	require.True(t, peer(t, r, c.b).Online)
+}
