@@ -218,6 +218,11 @@ func (s *Store) newStoreID() (storeID, error) {
 	err := s.db.Update(func(txn *bdb.Txn) error {
 		return txn.Set(storeIDKey, id[:])
 	})
+	if err == nil {
+		// Once in a store's life: the backups that carry the id must
+		// not outlive it in an operating-system crash.
+		err = s.db.Sync()
+	}
 	return id, err
 }
 
