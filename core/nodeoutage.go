@@ -1,7 +1,9 @@
 package core
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"sort"
 	"time"
 )
@@ -59,11 +61,21 @@ func (m *Monitor) spanFrom(now int64) int64 {
 func (m *Monitor) nodeOutages(from, now int64) []nodeSpan {
 	type change struct {
 		t          int64
-		known, off int
+		known, off int8
 	}
-	var chs []change
+	// Room for every event in the window, so that the list is not
+	// copied as it grows.
+	room := 0
+	for _, p := range m.peers {
+		if p.tracked && p.tl != nil {
+			tl := p.tl
+			room += 1 + tl.len() - sort.Search(tl.len(),
+				func(j int) bool { return tl.times[j] > from })
+		}
+	}
+	chs := make([]change, 0, room)
 	known, off := 0, 0
-	weigh := func(s State) (int, int) {
+	weigh := func(s State) (int8, int8) {
 		switch s {
 		case StateOnline:
 			return 1, 0
@@ -76,28 +88,40 @@ func (m *Monitor) nodeOutages(from, now int64) []nodeSpan {
 		if !p.tracked || p.tl == nil {
 			continue
 		}
-		v := p.view(now)
-		if !v.hasEvents {
-			continue
+		// The state at a time is that of the last event at or
+		// before it (the staged one the newest).
+		tl := p.tl
+		n := tl.len()
+		i := sort.Search(n, func(j int) bool {
+			return tl.times[j] > from
+		})
+		s := StateUnknown
+		if i > 0 {
+			s = tl.states[i-1]
 		}
-		s, _, e := v.runAt(from)
+		if p.hasStaged && p.staged.t <= from {
+			s, i = p.staged.s, n
+		}
 		k, o := weigh(s)
-		known += k
-		off += o
-		for e > from && e < now {
-			ns, _, ne := v.runAt(e)
-			nk, no := weigh(ns)
+		known += int(k)
+		off += int(o)
+		step := func(t int64, s State) {
+			nk, no := weigh(s)
 			if nk != k || no != o {
-				chs = append(chs, change{e, nk - k, no - o})
+				chs = append(chs, change{t, nk - k, no - o})
+				k, o = nk, no
 			}
-			k, o = nk, no
-			if ne <= e {
-				break
-			}
-			e = ne
+		}
+		for ; i < n && tl.times[i] < now; i++ {
+			step(tl.times[i], tl.states[i])
+		}
+		if p.hasStaged && p.staged.t > from && p.staged.t < now {
+			step(p.staged.t, p.staged.s)
 		}
 	}
-	sort.Slice(chs, func(i, j int) bool { return chs[i].t < chs[j].t })
+	slices.SortFunc(chs, func(a, b change) int {
+		return cmp.Compare(a.t, b.t)
+	})
 
 	var out []nodeSpan
 	var cur *nodeSpan
@@ -119,8 +143,8 @@ func (m *Monitor) nodeOutages(from, now int64) []nodeSpan {
 	for i := 0; i < len(chs); {
 		t := chs[i].t
 		for ; i < len(chs) && chs[i].t == t; i++ {
-			known += chs[i].known
-			off += chs[i].off
+			known += int(chs[i].known)
+			off += int(chs[i].off)
 		}
 		note(t)
 	}
@@ -186,44 +210,75 @@ func (m *Monitor) ownWindow(p *peerState, start, now int64,
 }
 
 // forgivenFlaps returns how many of p's flaps, cooled to now, the node
-// outages account for: the flips of p's state from the start of the
-// outage p was in when a span began (or the span's start) to the end of
-// the one it was in when the span ended (or the span's end). Each is
-// cooled as if no flap came after it, which cools it at least as much
-// as lnd's count does, so that no more is forgiven than the outages
-// added.
+// outages account for: the drop and the return of each of p's outages
+// that overlaps one (its flips through the span included, as each
+// bounds an outage inside it).
+//
+// Each flip is cooled as lnd cools the count (coolFor), over the idle
+// times between the flips of p's history after it. That history is
+// rate limited, so its idle times are at least lnd's: each flip is
+// cooled at least as much as lnd's count cooled it, and no more is
+// forgiven than the outages added.
 func forgivenFlaps(p *peerState, now int64, spans []nodeSpan) int {
 	if p.tl == nil || len(spans) == 0 {
 		return 0
 	}
-	v := p.view(now)
+	next := now
+	if p.hasLastFlap {
+		next = p.lastFlap
+	}
+	w := coolFor(now - next)
 	var sum float64
-	done := int64(math.MinInt64)
-	for _, sp := range spans {
-		a, b := sp.s, sp.e
-		if s, rs, _ := v.runAt(a); s == StateOffline {
-			a = rs
-		}
-		if b < now {
-			if s, _, re := v.runAt(b); s == StateOffline {
-				b = re
+
+	// Walk the flips newest first, cooling as we go back. A return
+	// waits for its drop to know whether their outage overlaps a
+	// span; a drop with no return after it is an outage until now.
+	k := len(spans) - 1
+	back, backW := now, 0.0
+	first := spans[0].s
+	flip := func(t int64, s State) bool {
+		w *= coolFor(next - t)
+		next = t
+		if s == StateOnline {
+			if t < first {
+				return false
 			}
+			back, backW = t, w
+			return true
 		}
-		a = max(a, done+1)
-		if b < a {
-			continue
+		for k >= 0 && spans[k].s > back {
+			k--
 		}
-		done = b
-		n := v.flipsBefore(b+1) - v.flipsBefore(a)
-		if n <= 0 {
-			continue
+		if k >= 0 && spans[k].e >= t {
+			sum += w + backW
 		}
-		w := 1.0
-		if idle := now - a; idle >= int64(CooldownPeriod) {
-			w = math.Pow(CooldownFactor,
-				float64(idle)/float64(CooldownPeriod))
+		back, backW = t, 0
+		return t >= first
+	}
+	tl := p.tl
+	n := tl.len()
+	if p.hasStaged && p.staged.s != StateUnknown &&
+		tl.lastKnown != StateUnknown && p.staged.s != tl.lastKnown {
+
+		if !flip(p.staged.t, p.staged.s) {
+			return int(sum)
 		}
-		sum += float64(n) * w
+	}
+	for i := n - 1; i > 0; i-- {
+		if tl.cumFlips[i] > tl.cumFlips[i-1] &&
+			!flip(tl.times[i], tl.states[i]) {
+
+			break
+		}
 	}
 	return int(sum)
+}
+
+// coolFor is what is left of a flap count after idle ns without a flap,
+// as cooled computes it.
+func coolFor(idle int64) float64 {
+	if idle < int64(CooldownPeriod) {
+		return 1
+	}
+	return math.Pow(CooldownFactor, float64(idle)/float64(CooldownPeriod))
 }
