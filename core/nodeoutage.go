@@ -112,10 +112,10 @@ func (m *Monitor) nodeOutages(from, now int64) []nodeSpan {
 				k, o = nk, no
 			}
 		}
-		for ; i < n && tl.times[i] < now; i++ {
+		for ; i < n && tl.times[i] <= now; i++ {
 			step(tl.times[i], tl.states[i])
 		}
-		if p.hasStaged && p.staged.t > from && p.staged.t < now {
+		if p.hasStaged && p.staged.t > from && p.staged.t <= now {
 			step(p.staged.t, p.staged.s)
 		}
 	}

@@ -206,6 +206,24 @@ func TestNodeOutageFourPeers(t *testing.T) {
 	})
 }
 
+// TestNodeOutageNow: a report at the instant most peers drop finds the
+// outage under way, and one at the instant they are back finds it over,
+// as the peers' own states then say.
+func TestNodeOutageNow(t *testing.T) {
+	nc := newNodeCtx(t, 4)
+	nc.set(false, 1, 3)
+	r := nc.report()
+	require.Len(t, r.NodeOutages, 1)
+	require.True(t, r.NodeOutages[0].Ongoing)
+	require.Zero(t, r.NodeOutages[0].Seconds)
+	nc.adv(time.Hour)
+	nc.set(true, 1, 2)
+	r = nc.report()
+	require.Len(t, r.NodeOutages, 1)
+	require.False(t, r.NodeOutages[0].Ongoing)
+	require.EqualValues(t, 3600, r.NodeOutages[0].Seconds)
+}
+
 // TestNodeOutageRestart: a restart of the monitor in the middle of our
 // own outage: the outage is found on both sides of the monitor's
 // downtime, in the stored history, and still blames no peer.
