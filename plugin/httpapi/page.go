@@ -218,6 +218,30 @@ func pageLink(window, sort string, desc, open bool) string {
 	return q
 }
 
+// writeNodeOutages says how many outages of our own node the verdicts
+// leave out, and when the last one was.
+func writeNodeOutages(b *pageBuf, outs []core.NodeOutage) {
+	if len(outs) == 0 {
+		return
+	}
+	var total int64
+	for _, o := range outs {
+		total += o.Seconds
+	}
+	last := outs[len(outs)-1]
+	b.s(" Our own outages (most channel peers offline at once), " +
+		"left out of the verdicts: " + strconv.Itoa(len(outs)) +
+		" in the verdict window, " +
+		fmtDur(time.Duration(total)*time.Second) + " in all; the last ")
+	if last.Ongoing {
+		b.s("<span class=down>under way since " +
+			fmtTime(last.Start.Time) + "</span>.")
+		return
+	}
+	b.span(last.Start.Time, last.End.Time)
+	b.s(".")
+}
+
 // writeSummary writes the line about the monitor under the title.
 func writeSummary(b *pageBuf, rep core.Report, tl core.Timeline) {
 	b.s("<p class=muted>Window <b>" + rep.Window + "</b>, from ")
@@ -231,6 +255,7 @@ func writeSummary(b *pageBuf, rep core.Report, tl core.Timeline) {
 	} else {
 		b.s("<span class=down>not connected</span>.")
 	}
+	writeNodeOutages(b, rep.NodeOutages)
 	if !rep.Store.Writing {
 		b.s(" <span class=down>The store does not take writes")
 		if rep.Store.Error != nil {

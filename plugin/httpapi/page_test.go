@@ -438,3 +438,30 @@ func TestPageRowWithoutSegments(t *testing.T) {
 		strconv.FormatInt(6*3600, 36)+` `+
 		strconv.FormatInt(24*3600, 36)+`"`)
 }
+
+// TestPageNodeOutages: the summary says how many outages of our own
+// node the verdicts leave out, and when the last one was or since when
+// it is under way.
+func TestPageNodeOutages(t *testing.T) {
+	at := func(h int) core.Time {
+		return core.Time{Time: t0.Add(time.Duration(h) * time.Hour)}
+	}
+	tl := core.Timeline{Start: at(0), End: at(24)}
+	rep := core.Report{Window: "1d", Store: core.StoreReport{Writing: true}}
+	body := string(renderPage(rep, tl, PageOptions{}))
+	require.NotContains(t, body, "Our own outages")
+
+	rep.NodeOutages = []core.NodeOutage{
+		{Start: at(1), End: at(2), Seconds: 3600},
+		{Start: at(5), End: at(8), Seconds: 3 * 3600},
+	}
+	body = string(renderPage(rep, tl, PageOptions{}))
+	require.Contains(t, body, "left out of the verdicts: 2 in the "+
+		"verdict window, 4h in all; the last 2026-11-21 15:00 – "+
+		"18:00, 3h.")
+
+	rep.NodeOutages[1].Ongoing = true
+	body = string(renderPage(rep, tl, PageOptions{}))
+	require.Contains(t, body, "the last <span class=down>under way "+
+		"since 2026-11-21 15:00</span>.")
+}
