@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -20,6 +21,11 @@ import (
 // answer in time fails, and what needed it is tried again later (the next
 // reconcile).
 const rpcTimeout = 30 * time.Second
+
+// maxReply bounds what one call reads from lightningd's RPC socket, far
+// above the listing of the largest node, so that a stream of garbage
+// cannot fill the memory within the call's time.
+const maxReply = 256 << 20
 
 // nodeRPC is what the plugin asks lightningd over its RPC socket. The
 // unix-socket client implements it; tests may stand in for it.
@@ -96,18 +102,41 @@ func fundingPoint(txid string, outnum *uint32) (core.ChannelPoint, error) {
 // call, the wait for an earlier one included, is bounded by timeout on
 // clock. It is safe for concurrent use.
 type rpcClient struct {
-	path    string
-	clock   clock.Clock
-	timeout time.Duration
+	path     string
+	clock    clock.Clock
+	timeout  time.Duration
+	maxReply int64
 
 	// turn is held by the call in progress: a channel rather than a
 	// mutex, so that a call queued behind a hung one gives up in time.
 	turn chan struct{}
 
-	// Held with turn.
+	// Held with turn. The decoder reads conn through lim.
 	conn net.Conn
+	lim  *limitedReader
 	dec  *json.Decoder
 	seq  uint64
+}
+
+// limitedReader fails a read once n bytes were read since n was set to
+// max.
+type limitedReader struct {
+	r      io.Reader
+	n, max int64
+}
+
+// Read implements io.Reader.
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, fmt.Errorf("reply over the limit of %d bytes",
+			l.max)
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
 }
 
 var _ nodeRPC = (*rpcClient)(nil)
@@ -119,7 +148,7 @@ func newRPCClient(path string, clk clock.Clock) *rpcClient {
 		clk = clock.NewDefaultClock()
 	}
 	return &rpcClient{path: path, clock: clk, timeout: rpcTimeout,
-		turn: make(chan struct{}, 1)}
+		maxReply: maxReply, turn: make(chan struct{}, 1)}
 }
 
 // bound returns ctx, canceled with a cause wrapping errRPCTimeout once
@@ -202,8 +231,10 @@ func (c *rpcClient) call(ctx context.Context, method string, params,
 				c.path, err)
 		}
 		c.conn = conn
-		c.dec = json.NewDecoder(conn)
+		c.lim = &limitedReader{r: conn}
+		c.dec = json.NewDecoder(c.lim)
 	}
+	c.lim.n, c.lim.max = c.maxReply, c.maxReply
 	conn := c.conn
 	// The same bound on the system clock, should ctx never end; set
 	// before the abort below may move it.
@@ -235,7 +266,7 @@ func (c *rpcClient) call(ctx context.Context, method string, params,
 // drop closes the connection; the next call dials again.
 func (c *rpcClient) drop() {
 	_ = c.conn.Close()
-	c.conn, c.dec = nil, nil
+	c.conn, c.lim, c.dec = nil, nil, nil
 }
 
 // roundTrip sends one request and reads its reply. connOK is false when
@@ -284,7 +315,7 @@ func (c *rpcClient) Close() error {
 		return nil
 	}
 	err := c.conn.Close()
-	c.conn, c.dec = nil, nil
+	c.conn, c.lim, c.dec = nil, nil, nil
 	return err
 }
 

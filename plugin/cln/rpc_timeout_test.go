@@ -3,6 +3,7 @@ package cln
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -193,4 +194,23 @@ func TestRPCClientGarbage(t *testing.T) {
 			require.Equal(t, a, evs[0].PeerID)
 		})
 	}
+}
+
+// TestRPCClientReplyLimit: a reply over the limit (a stream of garbage)
+// fails the call once the limit is read, naming the method; the next
+// call gets its own answer.
+func TestRPCClientReplyLimit(t *testing.T) {
+	c := newTimedClient(t)
+	c.maxReply = 4 << 10
+	a := lightningdtest.PeerID(1)
+	c.node.SetPeer(a, true)
+	ctx := context.Background()
+	c.node.GarbleRPC("listpeers", `{"peers":[],"x":"`+
+		strings.Repeat("x", 64<<10)+`"}`)
+	_, err := c.ListPeers(ctx)
+	require.EqualError(t, err, "rpc listpeers: read reply: reply over "+
+		"the limit of 4096 bytes")
+	peers, err := c.ListPeers(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []peerInfo{{ID: a, Connected: true}}, peers)
 }
