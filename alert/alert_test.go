@@ -703,3 +703,19 @@ func TestMassOutageEndFromHistory(t *testing.T) {
 	e.round()
 	require.Len(t, e.recv.kindsOf(alert.KindOffline), 2)
 }
+
+// TestMassOutageZombies: half the channel peers gone for days silence
+// no other peer's offline alert: a peer offline 2 days no longer counts
+// in a mass outage.
+func TestMassOutageZombies(t *testing.T) {
+	e := newEnv(t)
+	e.open(8)
+	e.set(core.PeerOffline, 1, 4)
+	e.advance(3 * 24 * time.Hour)
+	e.round()
+	before := len(e.recv.kindsOf(alert.KindOffline))
+	require.Equal(t, 4, before)
+	e.apply(core.PeerOffline, peer(5), core.ChannelPoint{})
+	got := e.dueAfter(30*time.Minute, alert.KindOffline)
+	require.Equal(t, peer(5).String(), got[before].PeerID)
+}

@@ -21,6 +21,12 @@ import (
 // offline at once is taken for an outage of our own node.
 const NodeOutageMinPeers = 4
 
+// NodeOutageGone is how long a peer is offline before it no longer
+// counts among the channel peers of a node outage: a peer long gone
+// (a zombie channel) would make any other peer's drop look like ours.
+// A node outage longer than this ends when its peers stop counting.
+const NodeOutageGone = 48 * time.Hour
+
 // NodeOutage is a span in which most channel peers were offline at once.
 type NodeOutage struct {
 	Start Time `json:"start"`
@@ -31,7 +37,8 @@ type NodeOutage struct {
 	Seconds int64 `json:"seconds"`
 
 	// PeersOffline is the most channel peers offline at once in the
-	// span; Peers the channel peers monitored at that moment.
+	// span; Peers the channel peers counted at that moment (monitored,
+	// and not offline for NodeOutageGone).
 	PeersOffline int  `json:"peers_offline"`
 	Peers        int  `json:"peers"`
 	Ongoing      bool `json:"ongoing"`
@@ -57,7 +64,8 @@ func (m *Monitor) spanFrom(now int64) int64 {
 
 // nodeOutages returns the node outages within [from, now], oldest
 // first, one cut at from starting there. A peer counts at a time when
-// its state then is known: it had a channel and was monitored.
+// its state then is known (it had a channel and was monitored) and it
+// has not been offline for NodeOutageGone.
 func (m *Monitor) nodeOutages(from, now int64) []nodeSpan {
 	type change struct {
 		t          int64
@@ -69,7 +77,7 @@ func (m *Monitor) nodeOutages(from, now int64) []nodeSpan {
 	for _, p := range m.peers {
 		if p.tracked && p.tl != nil {
 			tl := p.tl
-			room += 1 + tl.len() - sort.Search(tl.len(),
+			room += 2 + tl.len() - sort.Search(tl.len(),
 				func(j int) bool { return tl.times[j] > from })
 		}
 	}
@@ -84,39 +92,64 @@ func (m *Monitor) nodeOutages(from, now int64) []nodeSpan {
 		}
 		return 0, 0
 	}
+	gone := int64(NodeOutageGone)
 	for _, p := range m.peers {
 		if !p.tracked || p.tl == nil {
 			continue
 		}
 		// The state at a time is that of the last event at or
-		// before it (the staged one the newest).
+		// before it (the staged one the newest); an offline peer
+		// stops counting once it has been offline NodeOutageGone.
+		v := p.view(now)
+		state, since, _ := v.runAt(from)
+		k, o := weigh(state)
+		expire := int64(math.MaxInt64)
+		if state == StateOffline {
+			expire = since + gone
+			if expire <= from {
+				k, o, expire = 0, 0, math.MaxInt64
+			}
+		}
+		known += int(k)
+		off += int(o)
+		set := func(t int64, nk, no int8) {
+			if nk != k || no != o {
+				chs = append(chs, change{t, nk - k, no - o})
+				k, o = nk, no
+			}
+		}
+		step := func(t int64, s State) {
+			if expire <= t {
+				set(expire, 0, 0)
+				expire = math.MaxInt64
+			}
+			if s == state {
+				return
+			}
+			state = s
+			nk, no := weigh(s)
+			set(t, nk, no)
+			expire = math.MaxInt64
+			if s == StateOffline {
+				expire = t + gone
+			}
+		}
 		tl := p.tl
 		n := tl.len()
 		i := sort.Search(n, func(j int) bool {
 			return tl.times[j] > from
 		})
-		s := StateUnknown
-		if i > 0 {
-			s = tl.states[i-1]
-		}
 		if p.hasStaged && p.staged.t <= from {
-			s, i = p.staged.s, n
-		}
-		k, o := weigh(s)
-		known += int(k)
-		off += int(o)
-		step := func(t int64, s State) {
-			nk, no := weigh(s)
-			if nk != k || no != o {
-				chs = append(chs, change{t, nk - k, no - o})
-				k, o = nk, no
-			}
+			i = n
 		}
 		for ; i < n && tl.times[i] <= now; i++ {
 			step(tl.times[i], tl.states[i])
 		}
 		if p.hasStaged && p.staged.t > from && p.staged.t <= now {
 			step(p.staged.t, p.staged.s)
+		}
+		if expire <= now {
+			set(expire, 0, 0)
 		}
 	}
 	slices.SortFunc(chs, func(a, b change) int {

@@ -224,6 +224,58 @@ func TestNodeOutageNow(t *testing.T) {
 	require.EqualValues(t, 3600, r.NodeOutages[0].Seconds)
 }
 
+// TestNodeOutageGonePeers: 4 of 8 peers gone for days (zombie
+// channels) do not make another peer's drop ours: once they have been
+// offline 2 days they no longer count, and the peer that drops 7 hours
+// is judged on it.
+func TestNodeOutageGonePeers(t *testing.T) {
+	nc := newNodeCtx(t, 8)
+	nc.set(false, 1, 4)
+	nc.adv(3 * day)
+	nc.offline(peerN(5))
+	nc.adv(7 * time.Hour)
+	nc.online(peerN(5))
+	nc.adv(time.Hour)
+	r := nc.report()
+	require.Empty(t, r.NodeOutages)
+	vs, why := nc.verdicts(r)
+	require.Equal(t, core.VerdictWatch, vs[5])
+	out, ok := reasonOf(why[5], core.ReasonOutageAbove, "30d")
+	require.True(t, ok, "%+v", why[5])
+	require.InDelta(t, 7*3600, out.Value, 0)
+
+	// Back for a moment, a gone peer counts again: with it and two
+	// others offline, 3 of the 5 counted are.
+	nc.online(peerN(1))
+	nc.adv(time.Minute)
+	nc.set(false, 5, 6)
+	nc.offline(peerN(1))
+	r = nc.report()
+	require.Len(t, r.NodeOutages, 1)
+	require.True(t, r.NodeOutages[0].Ongoing)
+	require.Equal(t, 3, r.NodeOutages[0].PeersOffline)
+	require.Equal(t, 5, r.NodeOutages[0].Peers)
+}
+
+// TestNodeOutageLong: our own outage of 3 days is ours for its first 2
+// days; then its peers, offline that long, stop counting and are
+// blamed for the rest.
+func TestNodeOutageLong(t *testing.T) {
+	nc := newNodeCtx(t, 10)
+	nc.set(false, 1, 10)
+	nc.adv(3 * day)
+	nc.set(true, 1, 10)
+	nc.adv(time.Hour)
+	r := nc.report()
+	require.Len(t, r.NodeOutages, 1)
+	require.EqualValues(t, 48*3600, r.NodeOutages[0].Seconds)
+	vs, why := nc.verdicts(r)
+	out, ok := reasonOf(why[1], core.ReasonOutageAbove, "30d")
+	require.True(t, ok, "%+v", why[1])
+	require.InDelta(t, 24*3600, out.Value, 0)
+	require.Equal(t, core.VerdictWatch, vs[1], "%+v", why[1])
+}
+
 // TestNodeOutageRestart: a restart of the monitor in the middle of our
 // own outage: the outage is found on both sides of the monitor's
 // downtime, in the stored history, and still blames no peer.
