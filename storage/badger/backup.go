@@ -59,32 +59,40 @@ func (s *Store) backup() {
 	}
 }
 
+// backupHeader reads into bk what a backup holds beside the history,
+// drawing the store's id if it has none. The caller holds s.mu.
+func (s *Store) backupHeader(txn *bdb.Txn, bk *Backup) error {
+	var err error
+	if bk.lsn, err = readApplied(txn); err != nil {
+		return err
+	}
+	if bk.SampleCut, err = readSampleCut(txn); err != nil {
+		return err
+	}
+	if bk.id, err = readStoreID(txn); err != nil {
+		return err
+	}
+	if bk.id == (storeID{}) {
+		bk.id, err = s.newStoreID()
+	}
+	return err
+}
+
 func (s *Store) writeBackup() error {
 	if _, err := s.checkSpace(); err != nil {
 		return err
 	}
 	bk := &Backup{State: &core.StoredState{}}
 	s.mu.Lock()
-	err := s.fold()
+	txn, ix, err := s.snapshot()
 	if err == nil {
-		err = s.db.View(func(txn *bdb.Txn) error {
-			var err error
-			if bk.lsn, err = readApplied(txn); err != nil {
-				return err
-			}
-			if bk.SampleCut, err = readSampleCut(txn); err != nil {
-				return err
-			}
-			if bk.id, err = readStoreID(txn); err != nil {
-				return err
-			}
-			return s.load(context.Background(), txn, bk.State)
-		})
-	}
-	if err == nil && bk.id == (storeID{}) {
-		bk.id, err = s.newStoreID()
+		defer txn.Discard()
+		err = s.backupHeader(txn, bk)
 	}
 	s.mu.Unlock()
+	if err == nil {
+		err = ix.load(context.Background(), txn, bk.State)
+	}
 	if err != nil {
 		return err
 	}

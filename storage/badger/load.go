@@ -209,30 +209,54 @@ func (s *Store) Load(ctx context.Context) (*core.StoredState, error) {
 		return nil, err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil, fmt.Errorf("load store %q: %w", s.dir,
 			base.ErrClosed)
 	}
-	if err := s.fold(); err != nil {
+	txn, ix, err := s.snapshot()
+	s.mu.Unlock()
+	if err != nil {
 		return nil, fmt.Errorf("load store %q: %w", s.dir, err)
 	}
+	defer txn.Discard()
 	st := &core.StoredState{}
-	if err := s.db.View(func(txn *bdb.Txn) error {
-		return s.load(ctx, txn, st)
-	}); err != nil {
+	if err := ix.load(ctx, txn, st); err != nil {
 		return nil, fmt.Errorf("load store %q: %w", s.dir, err)
 	}
 	return st, nil
 }
 
+// index is what load checks a history against: the number of gaps and
+// each peer's log length, as the store laid them out.
+type index struct {
+	gaps   uint64
+	counts map[core.PeerID]uint64
+}
+
+// snapshot folds the recent batches and returns a read transaction on
+// the history, with its index. The caller holds s.mu; the transaction
+// and the index do not need it, so that a long read (a backup of a
+// large history) does not hold up Writes.
+func (s *Store) snapshot() (*bdb.Txn, index, error) {
+	if err := s.fold(); err != nil {
+		return nil, index{}, err
+	}
+	ix := index{gaps: s.gaps,
+		counts: make(map[core.PeerID]uint64, len(s.logs))}
+	for id, st := range s.logs {
+		ix.counts[id] = st.count
+	}
+	return s.db.NewTransaction(false), ix, nil
+}
+
 // load reads the whole history in txn into st, by record kind.
-func (s *Store) load(ctx context.Context, txn *bdb.Txn,
+func (ix index) load(ctx context.Context, txn *bdb.Txn,
 	st *core.StoredState) error {
 
 	steps := []func(*bdb.Txn, *core.StoredState) error{
-		loadMeta, s.loadGaps, loadPeers, loadChannels, loadAlerts,
-		s.loadLogs,
+		loadMeta, ix.loadGaps, loadPeers, loadChannels, loadAlerts,
+		ix.loadLogs,
 	}
 	for _, step := range steps {
 		if err := ctx.Err(); err != nil {
@@ -260,8 +284,8 @@ func loadMeta(txn *bdb.Txn, st *core.StoredState) error {
 }
 
 // loadGaps reads the gaps in order.
-func (s *Store) loadGaps(txn *bdb.Txn, st *core.StoredState) error {
-	st.Gaps = make([]core.Gap, 0, s.gaps)
+func (ix index) loadGaps(txn *bdb.Txn, st *core.StoredState) error {
+	st.Gaps = make([]core.Gap, 0, ix.gaps)
 	return iterate(txn, gapPrefix, func(item *bdb.Item) error {
 		return decodeValue(item, func(d *decoder) {
 			st.Gaps = append(st.Gaps, d.gap())
@@ -314,7 +338,7 @@ func loadAlerts(txn *bdb.Txn, st *core.StoredState) error {
 
 // loadLogs reads every peer's log, segment by segment, and checks that
 // each is whole: no segment missing in the middle or at the end.
-func (s *Store) loadLogs(txn *bdb.Txn, st *core.StoredState) error {
+func (ix index) loadLogs(txn *bdb.Txn, st *core.StoredState) error {
 	var cur *core.PeerLog
 	err := iterate(txn, logPrefix, func(item *bdb.Item) error {
 		k := item.Key()
@@ -325,8 +349,8 @@ func (s *Store) loadLogs(txn *bdb.Txn, st *core.StoredState) error {
 		if cur == nil || cur.Peer != id {
 			st.Logs = append(st.Logs, core.PeerLog{Peer: id})
 			cur = &st.Logs[len(st.Logs)-1]
-			if ls := s.logs[id]; ls != nil {
-				cur.Events = make([]core.LogEvent, 0, ls.count)
+			if n, ok := ix.counts[id]; ok {
+				cur.Events = make([]core.LogEvent, 0, n)
 			}
 		}
 		if start != uint64(len(cur.Events)) {
@@ -348,12 +372,12 @@ func (s *Store) loadLogs(txn *bdb.Txn, st *core.StoredState) error {
 		// A log whose last segments are gone is as corrupt as one with
 		// a hole.
 		l := &st.Logs[i]
-		if ls := s.logs[l.Peer]; ls != nil &&
-			uint64(len(l.Events)) != ls.count {
+		if n, ok := ix.counts[l.Peer]; ok &&
+			uint64(len(l.Events)) != n {
 
 			return fmt.Errorf("%w: log of peer %v: %d events "+
 				"stored, want %d", base.ErrCorrupt, l.Peer,
-				len(l.Events), ls.count)
+				len(l.Events), n)
 		}
 	}
 	return nil
