@@ -202,8 +202,8 @@ type verdictFigures struct {
 	hasOpenChannel            bool
 }
 
-// figuresOf computes p's verdict figures at now, without the node
-// outages spans.
+// figuresOf computes p's verdict figures at now, leaving out the node
+// outages in spans.
 func (m *Monitor) figuresOf(p *peerState, now int64,
 	spans []nodeSpan) verdictFigures {
 
