@@ -193,9 +193,11 @@ func Compute(nodes []NodeHistory, now time.Time,
 			v := &views[k]
 			v.node = l.node
 			v.until = min(nodes[l.node].Until.UnixNano(), nowNs)
-			for _, ev := range l.ph.Events {
-				v.times = append(v.times, ev.Time.UnixNano())
-				v.states = append(v.states, ev.State)
+			v.times = make([]int64, len(l.ph.Events))
+			v.states = make([]core.State, len(l.ph.Events))
+			for e, ev := range l.ph.Events {
+				v.times[e] = ev.Time.UnixNano()
+				v.states[e] = ev.State
 			}
 			lr := LinkReport{NodeID: nodes[l.node].Node,
 				OpenChannels: l.ph.OpenChannels,
@@ -245,7 +247,11 @@ func sweep(views []view, start, end int64) (PeerWindow, []LinkWindow) {
 		return pw, lws
 	}
 	// Every instant at which some view may change state.
-	var cuts []int64
+	size := 2
+	for _, v := range views {
+		size += len(v.times) + 1
+	}
+	cuts := make([]int64, 0, size)
 	cuts = append(cuts, start, end)
 	for _, v := range views {
 		if v.until > start && v.until < end {
