@@ -1,7 +1,9 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"sort"
@@ -89,20 +91,27 @@ func (r *FleetReader) fail(err error) error {
 }
 
 // sqlFleetEvents reads, per node and peer with a channel, the log
-// chunks that reach $1 or later, and the one before them.
-const sqlFleetEvents = `SELECT c.node, c.peer, c.open, w.n, w.data
+// chunks that reach $1 or later, and the last event of the chunk before
+// them (before is true on its row). The rows come in no order: sorting
+// them in the server, chunks and all, took longer than the rest of the
+// query (it spilled to disk); the reader puts each peer's chunks in
+// order.
+const sqlFleetEvents = `SELECT c.node, c.peer, c.open, w.before, w.seq,
+		w.n, w.last_s, w.data
 	FROM (SELECT node, peer, count(*) FILTER (WHERE closed_s = $2
 		AND closed_ns = 0) AS open
 		FROM chanfitness_channels GROUP BY node, peer) c
 	LEFT JOIN LATERAL (
-		(SELECT seq, n, data FROM chanfitness_logs g
+		(SELECT true AS before, g.seq + g.n - 1 AS seq, 1 AS n,
+			g.last_s, substring(g.data from g.n * 14 - 13) AS data
+			FROM chanfitness_logs g
 			WHERE g.node = c.node AND g.peer = c.peer
-			AND g.last_s < $1 ORDER BY seq DESC LIMIT 1)
+			AND g.last_s < $1 ORDER BY g.seq DESC LIMIT 1)
 		UNION ALL
-		(SELECT seq, n, data FROM chanfitness_logs g
+		(SELECT false, g.seq, g.n, g.last_s, g.data
+			FROM chanfitness_logs g
 			WHERE g.node = c.node AND g.peer = c.peer
-			AND g.last_s >= $1)) w ON true
-	ORDER BY c.node, c.peer, w.seq`
+			AND g.last_s >= $1)) w ON true`
 
 // readFleet reads, in one read-only snapshot, every node's history from
 // the event before since on, for the fleet view at now.
@@ -188,16 +197,33 @@ func readStaged(ctx context.Context, tx pgx.Tx) (
 }
 
 // fleetAssembler builds the nodes' histories from the rows readFleet
-// reads, one peer of one node at a time.
+// reads, which come in no order.
 type fleetAssembler struct {
 	since  time.Time
 	nodes  []fleet.NodeHistory
 	byNode map[core.PeerID]int
 	staged map[[2]core.PeerID]core.LogEvent
 
-	// cur is the peer being read, of node curK[0] and peer curK[1].
-	cur  *fleet.PeerHistory
-	curK [2]core.PeerID
+	// peers holds each node's peers (keyed by node and peer) as their
+	// rows come.
+	peers map[[2]core.PeerID]*fleetPeer
+}
+
+// fleetPeer is one node's peer being read: its open channels and the
+// chunks of its log read so far.
+type fleetPeer struct {
+	open   int
+	chunks []fleetChunk
+}
+
+// fleetChunk is a chunk of a log as the fleet view reads it: the
+// packed events from the one before since on (k of them) are data.
+type fleetChunk struct {
+	before bool
+	seq    int64
+	n      int32
+	k      int
+	data   []byte
 }
 
 // readNodes reads every node of the database: live when its monitor
@@ -244,25 +270,32 @@ func (a *fleetAssembler) readEvents(ctx context.Context, tx pgx.Tx) error {
 	if err != nil {
 		return err
 	}
+	a.peers = make(map[[2]core.PeerID]*fleetPeer)
 	var (
 		id, peer, data []byte
 		open           int64
+		before         *bool
+		seq, last      *int64
 		n              *int32
 	)
-	if _, err := pgx.ForEachRow(rows, []any{&id, &peer, &open, &n,
-		&data}, func() error {
-		return a.addRow(id, peer, open, n, data)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &peer, &open, &before,
+		&seq, &n, &last, &data}, func() error {
+		if n == nil {
+			return a.addRow(id, peer, open, nil, 0, nil)
+		}
+		c := &fleetChunk{before: *before, seq: *seq, n: *n}
+		return a.addRow(id, peer, open, c, *last, data)
 	}); err != nil {
 		return err
 	}
-	a.done()
-	return nil
+	return a.done()
 }
 
 // addRow adds one row of sqlFleetEvents: a chunk of a peer's log (or
-// none, n nil) with the peer's open channel count.
-func (a *fleetAssembler) addRow(id, peer []byte, open int64, n *int32,
-	data []byte) error {
+// none, c nil) with the peer's open channel count. The chunk's last
+// event must be in the second last says, which the query chose it by.
+func (a *fleetAssembler) addRow(id, peer []byte, open int64, c *fleetChunk,
+	last int64, data []byte) error {
 
 	var k [2]core.PeerID
 	if err := peerID(&k[0], id, "chanfitness_channels"); err != nil {
@@ -274,48 +307,111 @@ func (a *fleetAssembler) addRow(id, peer []byte, open int64, n *int32,
 	if _, ok := a.byNode[k[0]]; !ok {
 		return nil
 	}
-	if a.cur == nil || a.curK != k {
-		a.done()
-		a.cur = &fleet.PeerHistory{Peer: k[1], OpenChannels: int(open)}
-		a.curK = k
+	p := a.peers[k]
+	if p == nil {
+		p = &fleetPeer{open: int(open)}
+		a.peers[k] = p
 	}
-	if n == nil {
+	if c == nil {
 		return nil
 	}
-	if len(data) != int(*n)*eventSize {
-		return fmt.Errorf("%w: table chanfitness_logs: log of "+
-			"peer %v: %d bytes for %d events",
-			base.ErrCorrupt, k[1], len(data), *n)
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: table chanfitness_logs: log of peer "+
+			"%v of node %v, chunk at event %d: %s: restore the "+
+			"database from a backup", base.ErrCorrupt, k[1], k[0],
+			c.seq, fmt.Sprintf(format, args...))
 	}
-	// Only the events from the one before since on count.
-	from := firstFrom(data, int(*n), split(a.since).s)
-	var err error
-	a.cur.Events, err = unpack(a.cur.Events, data[from*eventSize:],
-		int(*n)-from)
-	if err != nil {
-		return fmt.Errorf("%w: table chanfitness_logs: log of "+
-			"peer %v: %v", base.ErrCorrupt, k[1], err)
+	if c.n <= 0 || len(data) != int(c.n)*eventSize {
+		return bad("%d bytes for %d events", len(data), c.n)
+	}
+	if t := int64(binary.BigEndian.Uint64(
+		data[len(data)-eventSize:])); t != last {
+		return bad("its last event is at second %d, its row says %d",
+			t, last)
+	}
+	// Only the events from the one before since on count; they are
+	// unpacked once the peer's chunks are in order.
+	from := firstFrom(data, int(c.n), split(a.since).s)
+	c.k, c.data = int(c.n)-from, data[from*eventSize:]
+	p.chunks = append(p.chunks, *c)
+	return nil
+}
+
+// done puts each peer's chunks in order, checks that they follow one
+// another, trims the log to the last event before since and what
+// follows, adds its staged event, and hands the peer to its node.
+func (a *fleetAssembler) done() error {
+	for k, p := range a.peers {
+		evs, err := a.events(k, p.chunks)
+		if err != nil {
+			return err
+		}
+		i := sort.Search(len(evs), func(i int) bool {
+			return !evs[i].Time.Before(a.since)
+		})
+		evs = evs[max(i-1, 0):]
+		if ev, ok := a.staged[k]; ok {
+			evs = append(evs, ev)
+		}
+		n := &a.nodes[a.byNode[k[0]]]
+		n.Peers = append(n.Peers, fleet.PeerHistory{Peer: k[1],
+			OpenChannels: p.open, Events: evs})
+	}
+	for i := range a.nodes {
+		ps := a.nodes[i].Peers
+		sort.Slice(ps, func(i, j int) bool {
+			return bytes.Compare(ps[i].Peer[:], ps[j].Peer[:]) < 0
+		})
 	}
 	return nil
 }
 
-// done trims the finished peer's log to the last event before since and
-// what follows, adds its staged event, and hands it to its node.
-func (a *fleetAssembler) done() {
-	if a.cur == nil {
-		return
-	}
-	evs := a.cur.Events
-	k := sort.Search(len(evs), func(i int) bool {
-		return !evs[i].Time.Before(a.since)
+// events returns the events of a peer's chunks, put in order: the chunk
+// before since (if any) first, then chunks that follow one another, in
+// time order. Anything else is damage, reported with the table, peer
+// and node.
+func (a *fleetAssembler) events(k [2]core.PeerID,
+	chunks []fleetChunk) ([]core.LogEvent, error) {
+
+	sort.Slice(chunks, func(i, j int) bool {
+		return chunks[i].seq < chunks[j].seq
 	})
-	a.cur.Events = evs[max(k-1, 0):]
-	if ev, ok := a.staged[a.curK]; ok {
-		a.cur.Events = append(a.cur.Events, ev)
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: table chanfitness_logs: log of peer "+
+			"%v of node %v: %s: restore the database from a "+
+			"backup", base.ErrCorrupt, k[1], k[0],
+			fmt.Sprintf(format, args...))
 	}
-	i := a.byNode[a.curK[0]]
-	a.nodes[i].Peers = append(a.nodes[i].Peers, *a.cur)
-	a.cur = nil
+	total := 0
+	for _, c := range chunks {
+		total += c.k
+	}
+	// One more for the staged event.
+	evs := make([]core.LogEvent, 0, total+1)
+	next := int64(0)
+	for i, c := range chunks {
+		switch {
+		case c.before && i > 0:
+			return nil, bad("the chunk before the window, at "+
+				"event %d, follows others", c.seq)
+		case !c.before && c.seq != next:
+			return nil, bad("events %d to %d are missing",
+				next, c.seq-1)
+		}
+		from := len(evs)
+		var err error
+		if evs, err = unpack(evs, c.data, c.k); err != nil {
+			return nil, bad("chunk at event %d: %v", c.seq, err)
+		}
+		for j := max(from, 1); j < len(evs); j++ {
+			if evs[j].Time.Before(evs[j-1].Time) {
+				return nil, bad("event at %v after one at %v",
+					evs[j].Time.UTC(), evs[j-1].Time.UTC())
+			}
+		}
+		next = c.seq + int64(c.n)
+	}
+	return evs, nil
 }
 
 // View reads what the windows need and computes the fleet view at now

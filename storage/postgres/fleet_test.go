@@ -8,6 +8,7 @@ import (
 
 	"github.com/chanfitness/chanfitness/core"
 	"github.com/chanfitness/chanfitness/fleet"
+	"github.com/chanfitness/chanfitness/storage"
 	"github.com/chanfitness/chanfitness/storage/postgres"
 	"github.com/chanfitness/chanfitness/storage/postgres/pgtest"
 	"github.com/stretchr/testify/require"
@@ -90,4 +91,73 @@ func TestFleetReader(t *testing.T) {
 	_, err = bad.Read(ctx, t0, now)
 	require.Error(t, err)
 	require.NotContains(t, err.Error(), pgtest.Password)
+}
+
+// TestFleetReaderDamagedChunks: the fleet view picks a log's chunks by
+// the last time their rows say; a row whose time was damaged (it no
+// longer names the chunk's last event) or a chunk missing among those
+// read fails the view loudly, naming the table, the peer and the node,
+// rather than showing an outage or uptime nobody saw.
+func TestFleetReaderDamagedChunks(t *testing.T) {
+	dsn := pgtest.Shared(t).NewDatabase(t)
+	ctx := context.Background()
+	s := open(t, dsn, 1)
+	p := node(9)
+	// Events at seconds 0 to 39: chunks at events 0 (32 events merged)
+	// and 32 to 39 (one each).
+	for i := 0; i < 40; i++ {
+		b := event(p, uint64(i), i)
+		if i == 0 {
+			b.Channels = []core.ChannelRecord{{Peer: p,
+				OpenedAt: b.Logs[0].Events[0].Time}}
+		}
+		require.NoError(t, s.Write(ctx, b))
+	}
+	r, err := postgres.NewFleetReader(dsn, 0)
+	require.NoError(t, err)
+	defer r.Close()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	since, now := t0.Add(34*time.Second), t0.Add(time.Minute)
+	nodes, err := r.Read(ctx, since, now)
+	require.NoError(t, err)
+	require.Len(t, nodes, 1)
+	require.Len(t, nodes[0].Peers, 1)
+	// From the event before since (33) on, then the staged one.
+	evs := nodes[0].Peers[0].Events
+	require.Len(t, evs, 8)
+	for i, ev := range evs[:7] {
+		require.Equal(t, 33+i, ev.Time.Second())
+	}
+
+	for _, c := range []struct{ damage, undo, want string }{{
+		// A chunk of the past said to end in the window.
+		damage: `UPDATE chanfitness_logs SET last_s = last_s + 3600
+			WHERE seq = 0`,
+		undo: `UPDATE chanfitness_logs SET last_s = last_s - 3600
+			WHERE seq = 0`,
+		want: "its last event is at second",
+	}, {
+		// A chunk of the window said to end before it.
+		damage: `UPDATE chanfitness_logs SET last_s = last_s - 3600
+			WHERE seq = 36`,
+		undo: `UPDATE chanfitness_logs SET last_s = last_s + 3600
+			WHERE seq = 36`,
+		want: "its last event is at second",
+	}, {
+		damage: `DELETE FROM chanfitness_logs WHERE seq = 36`,
+		want:   "events 36 to 36 are missing",
+	}} {
+		pgtest.Exec(t, dsn, c.damage)
+		_, err := r.Read(ctx, since, now)
+		require.ErrorIs(t, err, storage.ErrCorrupt, c.damage)
+		require.ErrorContains(t, err, "chanfitness_logs")
+		require.ErrorContains(t, err, p.String())
+		require.ErrorContains(t, err, node(1).String())
+		require.ErrorContains(t, err, c.want)
+		if c.undo != "" {
+			pgtest.Exec(t, dsn, c.undo)
+			_, err = r.Read(ctx, since, now)
+			require.NoError(t, err)
+		}
+	}
 }
