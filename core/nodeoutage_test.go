@@ -402,6 +402,31 @@ func TestNodeOutageFlapping(t *testing.T) {
 	require.InDelta(t, 60, f.Value, 0, f.Text)
 }
 
+// TestNodeOutageFlappingFourPeers: of 4 peers, 3 offline 6 hours and
+// one of them back for a minute every 10: each moment back leaves half
+// offline and breaks the outage in pieces. The flapper's flaps are all
+// forgiven; the minutes between pieces count against the two others,
+// which stay ok.
+func TestNodeOutageFlappingFourPeers(t *testing.T) {
+	nc := newNodeCtx(t, 4)
+	nc.set(false, 1, 3)
+	for i := 0; i < 36; i++ {
+		nc.adv(9 * time.Minute)
+		nc.online(peerN(1))
+		nc.adv(time.Minute)
+		nc.offline(peerN(1))
+	}
+	nc.set(true, 1, 3)
+	nc.adv(2 * time.Hour)
+	r := nc.report()
+	require.Len(t, r.NodeOutages, 36)
+	nc.allOK(r)
+	pr, _ := coretest.Peer(r, peerN(1).String())
+	require.GreaterOrEqual(t, pr.FlapCountDecayed, 74)
+	pr, _ = coretest.Peer(r, peerN(2).String())
+	require.EqualValues(t, 6*3600, pr.Windows["1d"].LongestOutageSeconds)
+}
+
 // TestNodeOutageFlakyLink: our own link lost for 10 minutes every 3
 // hours for 5 days: 80 flaps for every peer, none of them blamed.
 func TestNodeOutageFlakyLink(t *testing.T) {
