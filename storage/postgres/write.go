@@ -50,6 +50,23 @@ const (
 		staged_state = excluded.staged_state,
 		event_s = excluded.event_s, event_ns = excluded.event_ns`
 
+	// sqlPeer is sqlPeers for one record, the common write of one
+	// event: the server has no arrays to build and expand.
+	sqlPeer = `INSERT INTO chanfitness_peers (node, peer, tracked_s,
+		tracked_ns, online, state_s, state_ns, flaps, flap_s, flap_ns,
+		staged_s, staged_ns, staged_state, event_s, event_ns)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+			$13, $14, $15)
+		ON CONFLICT (node, peer) DO UPDATE SET
+		tracked_s = excluded.tracked_s,
+		tracked_ns = excluded.tracked_ns, online = excluded.online,
+		state_s = excluded.state_s, state_ns = excluded.state_ns,
+		flaps = excluded.flaps, flap_s = excluded.flap_s,
+		flap_ns = excluded.flap_ns, staged_s = excluded.staged_s,
+		staged_ns = excluded.staged_ns,
+		staged_state = excluded.staged_state,
+		event_s = excluded.event_s, event_ns = excluded.event_ns`
+
 	sqlChannels = `INSERT INTO chanfitness_channels (node, txid, idx,
 		peer, scid, opened_s, opened_ns, node_opened_s,
 		node_opened_ns, opened_source, funding_height, closed_s,
@@ -341,6 +358,10 @@ func lastChannels(recs []core.ChannelRecord) []*core.ChannelRecord {
 }
 
 func queuePeers(q *pgx.Batch, node []byte, recs []*core.PeerRecord) {
+	if len(recs) == 1 {
+		queuePeer(q, node, recs[0])
+		return
+	}
 	n := len(recs)
 	ids := make([][]byte, n)
 	trS, stS, flS, evS := make([]int64, n), make([]int64, n),
@@ -365,6 +386,22 @@ func queuePeers(q *pgx.Batch, node []byte, recs []*core.PeerRecord) {
 	}
 	q.Queue(sqlPeers, node, ids, trS, trN, online, stS, stN, flaps, flS,
 		flN, sgS, sgN, sgState, evS, evN)
+}
+
+// queuePeer queues one peer record (sqlPeer).
+func queuePeer(q *pgx.Batch, node []byte, r *core.PeerRecord) {
+	tr, st, fl, ev := split(r.TrackedSince), split(r.StateSince),
+		split(r.LastFlap), split(r.LastEvent)
+	var sgS *int64
+	var sgN *int32
+	var sgState *int16
+	if r.Staged != nil {
+		sg := split(r.Staged.Time)
+		state := int16(r.Staged.State)
+		sgS, sgN, sgState = &sg.s, &sg.ns, &state
+	}
+	q.Queue(sqlPeer, node, r.Peer[:], tr.s, tr.ns, r.Online, st.s, st.ns,
+		int64(r.FlapCount), fl.s, fl.ns, sgS, sgN, sgState, ev.s, ev.ns)
 }
 
 func queueChannels(q *pgx.Batch, node []byte,
