@@ -12,11 +12,13 @@ import (
 )
 
 // A peer's log is kept in chunks: rows of packed events, so that a
-// history of millions of events loads as thousands of rows. A write adds
-// one chunk per peer; once a peer's newest fanIn chunks are of one size
-// class, the same transaction merges them into one chunk of the next
-// class (in the server: the rows are concatenated), so a log of n events
-// has at most fanIn chunks per class, O(log n) in all.
+// history of millions of events loads as thousands of rows. A write
+// appends a peer's events to its newest chunk while that one holds fewer
+// than fanIn events (an update of one row, the common write of one
+// event), else adds a chunk; once a peer's newest fanIn chunks are of one
+// size class, the same transaction merges them into one chunk of the
+// next class (in the server: the rows are concatenated), so a log of n
+// events has at most fanIn chunks per class, O(log n) in all.
 
 // eventSize is the packed size of an event: seconds (int8), nanoseconds
 // (int4) and state (int2), big-endian, as PostgreSQL's int8send, int4send
@@ -38,9 +40,24 @@ func class(n int) int {
 	return c
 }
 
-// sqlChunks inserts chunks; sqlMerge merges a peer's chunks from seq $3
-// on into one.
+// sqlChunks inserts chunks; sqlAppend appends $6 ($4 events, the last
+// in second $5) to the chunk of a peer's log at seq $3, which must hold
+// $7 events: a chunk missing or of another length is damage, and fails
+// the write (on a text that is no number: SQL has no other way to raise
+// an error) rather than lose the events; sqlMerge merges a peer's chunks
+// from seq $3 on into one.
 const (
+	sqlAppend = `WITH u AS (UPDATE chanfitness_logs
+			SET n = n + $4, last_s = $5, data = data || $6
+			WHERE node = $1 AND peer = $2 AND seq = $3::bigint
+			AND n = $7 RETURNING 1)
+		SELECT CASE WHEN count(*) = 1 THEN 1 ELSE
+			('table chanfitness_logs: the chunk at event ' ||
+			$3::bigint || ' of peer ' || encode($2, 'hex') ||
+			' is missing or damaged: restore the database ' ||
+			'from a backup (' || count(*) || ')')::integer END
+		FROM u`
+
 	sqlChunks = `INSERT INTO chanfitness_logs
 		(node, peer, seq, n, last_s, data)
 		SELECT $1, * FROM unnest($2::bytea[], $3::bigint[],
@@ -147,22 +164,36 @@ func (s *Store) queueChunks(q *pgx.Batch, logs []core.PeerLog) *chunkPlan {
 	if len(order) == 0 {
 		return plan
 	}
-	n := len(order)
-	peers, seqs := make([][]byte, n), make([]int64, n)
-	counts, lasts, datas := make([]int32, n), make([]int64, n),
-		make([][]byte, n)
-	for i, p := range order {
+	var peers [][]byte
+	var seqs, lasts []int64
+	var counts []int32
+	var datas [][]byte
+	for _, p := range order {
 		r := runs[p]
-		peers[i], seqs[i] = p[:], int64(r.seq)
-		counts[i] = int32(len(r.evs))
-		lasts[i] = split(r.evs[len(r.evs)-1].Time).s
-		datas[i] = r.data
+		last := split(r.evs[len(r.evs)-1].Time).s
+		sizes := s.chunks[p]
+		if k := len(sizes); k > 0 && sizes[k-1] < fanIn {
+			at := r.seq - uint64(sizes[k-1])
+			q.Queue(sqlAppend, s.node, p[:], int64(at),
+				int32(len(r.evs)), last, r.data,
+				int32(sizes[k-1]))
+			continue
+		}
+		peers, seqs = append(peers, p[:]), append(seqs, int64(r.seq))
+		counts = append(counts, int32(len(r.evs)))
+		lasts, datas = append(lasts, last), append(datas, r.data)
 	}
-	q.Queue(sqlChunks, s.node, peers, seqs, counts, lasts, datas)
+	if len(peers) > 0 {
+		q.Queue(sqlChunks, s.node, peers, seqs, counts, lasts, datas)
+	}
 
 	for _, p := range order {
-		sizes := append(append([]int(nil), s.chunks[p]...),
-			len(runs[p].evs))
+		sizes := append([]int(nil), s.chunks[p]...)
+		if k := len(sizes); k > 0 && sizes[k-1] < fanIn {
+			sizes[k-1] += len(runs[p].evs)
+		} else {
+			sizes = append(sizes, len(runs[p].evs))
+		}
 		total := s.logLen[p] + uint64(len(runs[p].evs))
 		for {
 			k := len(sizes)

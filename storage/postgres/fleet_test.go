@@ -103,9 +103,9 @@ func TestFleetReaderDamagedChunks(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, dsn, 1)
 	p := node(9)
-	// Events at seconds 0 to 39: chunks at events 0 (32 events merged)
-	// and 32 to 39 (one each).
-	for i := 0; i < 40; i++ {
+	// Events at seconds 0 to 79: chunks at events 0, 32 (32 events
+	// each) and 64 (16).
+	for i := 0; i < 80; i++ {
 		b := event(p, uint64(i), i)
 		if i == 0 {
 			b.Channels = []core.ChannelRecord{{Peer: p,
@@ -117,20 +117,28 @@ func TestFleetReaderDamagedChunks(t *testing.T) {
 	require.NoError(t, err)
 	defer r.Close()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	since, now := t0.Add(34*time.Second), t0.Add(time.Minute)
-	nodes, err := r.Read(ctx, since, now)
-	require.NoError(t, err)
-	require.Len(t, nodes, 1)
-	require.Len(t, nodes[0].Peers, 1)
-	// From the event before since (33) on, then the staged one.
-	evs := nodes[0].Peers[0].Events
-	require.Len(t, evs, 8)
-	for i, ev := range evs[:7] {
-		require.Equal(t, 33+i, ev.Time.Second())
+	sec := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Second) }
+	now := sec(100)
+	for _, from := range []int{20, 70} {
+		nodes, err := r.Read(ctx, sec(from), now)
+		require.NoError(t, err)
+		require.Len(t, nodes, 1)
+		require.Len(t, nodes[0].Peers, 1)
+		// From the event before since on, then the staged one.
+		evs := nodes[0].Peers[0].Events
+		require.Len(t, evs, 80-from+2)
+		for i, ev := range evs[:len(evs)-1] {
+			require.True(t, sec(from-1+i).Equal(ev.Time))
+		}
 	}
 
-	for _, c := range []struct{ damage, undo, want string }{{
+	for _, c := range []struct {
+		from         int
+		damage, undo string
+		want         string
+	}{{
 		// A chunk of the past said to end in the window.
+		from: 70,
 		damage: `UPDATE chanfitness_logs SET last_s = last_s + 3600
 			WHERE seq = 0`,
 		undo: `UPDATE chanfitness_logs SET last_s = last_s - 3600
@@ -138,17 +146,19 @@ func TestFleetReaderDamagedChunks(t *testing.T) {
 		want: "its last event is at second",
 	}, {
 		// A chunk of the window said to end before it.
+		from: 20,
 		damage: `UPDATE chanfitness_logs SET last_s = last_s - 3600
-			WHERE seq = 36`,
+			WHERE seq = 32`,
 		undo: `UPDATE chanfitness_logs SET last_s = last_s + 3600
-			WHERE seq = 36`,
+			WHERE seq = 32`,
 		want: "its last event is at second",
 	}, {
-		damage: `DELETE FROM chanfitness_logs WHERE seq = 36`,
-		want:   "events 36 to 36 are missing",
+		from:   20,
+		damage: `DELETE FROM chanfitness_logs WHERE seq = 32`,
+		want:   "events 32 to 63 are missing",
 	}} {
 		pgtest.Exec(t, dsn, c.damage)
-		_, err := r.Read(ctx, since, now)
+		_, err := r.Read(ctx, sec(c.from), now)
 		require.ErrorIs(t, err, storage.ErrCorrupt, c.damage)
 		require.ErrorContains(t, err, "chanfitness_logs")
 		require.ErrorContains(t, err, p.String())
@@ -156,7 +166,7 @@ func TestFleetReaderDamagedChunks(t *testing.T) {
 		require.ErrorContains(t, err, c.want)
 		if c.undo != "" {
 			pgtest.Exec(t, dsn, c.undo)
-			_, err = r.Read(ctx, since, now)
+			_, err = r.Read(ctx, sec(c.from), now)
 			require.NoError(t, err)
 		}
 	}

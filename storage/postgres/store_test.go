@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -263,4 +264,34 @@ func TestNewerSchemaRefused(t *testing.T) {
 		DSN: dsn, Node: node(1)})
 	require.ErrorIs(t, err, postgres.ErrSchema)
 	require.ErrorContains(t, err, "version 99")
+}
+
+// TestAppendToDamagedChunk: a write of one event appends it to the
+// peer's newest chunk; when that chunk was removed or changed behind the
+// store's back, the write fails naming the table and the peer, and none
+// of the batch is written (its peer record neither), rather than the
+// event being lost.
+func TestAppendToDamagedChunk(t *testing.T) {
+	ctx := context.Background()
+	for _, damage := range []string{
+		`DELETE FROM chanfitness_logs WHERE seq = 32`,
+		`UPDATE chanfitness_logs SET n = n - 1,
+			data = substring(data from 15) WHERE seq = 32`,
+	} {
+		dsn := pgtest.Shared(t).NewDatabase(t)
+		s := open(t, dsn, 1)
+		p := node(9)
+		for i := 0; i < 34; i++ {
+			require.NoError(t, s.Write(ctx, event(p, uint64(i), i)))
+		}
+		pgtest.Exec(t, dsn, damage)
+		err := s.Write(ctx, event(p, 34, 34))
+		require.Error(t, err, damage)
+		require.ErrorContains(t, err, "chanfitness_logs")
+		require.ErrorContains(t, err, hex.EncodeToString(p[:]))
+		st, err := s.Load(ctx)
+		require.NoError(t, err)
+		require.Len(t, st.Peers, 1)
+		require.Equal(t, 33, st.Peers[0].LastEvent.Second(), damage)
+	}
 }
