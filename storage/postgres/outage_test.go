@@ -155,3 +155,72 @@ func TestServerRestartMidIngest(t *testing.T) {
 	require.NotNil(t, rec)
 	require.Equal(t, flaps, rec.FlapCount)
 }
+
+// TestWriteStoppedMidBatch: a write's statements go to the server in one
+// round trip, as one transaction. Held mid-batch (its first statements
+// ran, the append to the peer's chunk waits for a row lock another
+// session holds), the write either runs into its timeout or has its
+// session killed there; either way it fails. Killed, none of it is
+// stored; timed out, its session may still commit it once the lock is
+// free (the server had the whole batch): its outcome is in doubt. Either
+// way, written again, it is stored once.
+func TestWriteStoppedMidBatch(t *testing.T) {
+	ctx := context.Background()
+	for _, kill := range []bool{false, true} {
+		dsn := pgtest.Shared(t).NewDatabase(t)
+		s, err := postgres.Open(ctx, postgres.Options{DSN: dsn,
+			Node: node(1), Timeout: 2 * time.Second})
+		require.NoError(t, err)
+		p := node(7)
+		require.NoError(t, s.Write(ctx, event(p, 0, 1)))
+
+		holder, err := pgx.Connect(ctx, dsn)
+		require.NoError(t, err)
+		tx, err := holder.Begin(ctx)
+		require.NoError(t, err)
+		_, err = tx.Exec(ctx, `SELECT 1 FROM chanfitness_logs
+			FOR UPDATE`)
+		require.NoError(t, err)
+
+		b := event(p, 1, 2)
+		done := make(chan error, 1)
+		go func() { done <- s.Write(ctx, b) }()
+		if kill {
+			var pid int32
+			testproc.WaitFor(t, "the write to wait for the lock",
+				time.Minute, func() (bool, error) {
+					err := holder.QueryRow(ctx, `SELECT
+						coalesce(max(pid), 0) FROM
+						pg_stat_activity WHERE
+						application_name = 'chanfitness'
+						AND wait_event_type = 'Lock'`).
+						Scan(&pid)
+					return pid != 0, err
+				})
+			_, err = holder.Exec(ctx,
+				`SELECT pg_terminate_backend($1)`, pid)
+			require.NoError(t, err)
+		}
+		require.Error(t, <-done, "killed %v", kill)
+		require.NoError(t, tx.Rollback(ctx))
+		require.NoError(t, holder.Close(ctx))
+		st, err := s.Load(ctx)
+		require.NoError(t, err)
+		if kill {
+			require.Len(t, st.Logs[0].Events, 1)
+			require.Equal(t, 1, st.Peers[0].LastEvent.Second())
+		}
+
+		require.NoError(t, s.Write(ctx, b), "killed %v", kill)
+		require.NoError(t, s.Write(ctx, event(p, 2, 3)))
+		st, err = s.Load(ctx)
+		require.NoError(t, err)
+		require.Len(t, st.Logs, 1)
+		require.Len(t, st.Logs[0].Events, 3, "killed %v", kill)
+		for i, ev := range st.Logs[0].Events {
+			require.Equal(t, i+1, ev.Time.Second())
+		}
+		require.Equal(t, 3, st.Peers[0].LastEvent.Second())
+		require.NoError(t, s.Close())
+	}
+}
