@@ -160,10 +160,12 @@ func TestServerRestartMidIngest(t *testing.T) {
 // round trip, as one transaction. Held mid-batch (its first statements
 // ran, the append to the peer's chunk waits for a row lock another
 // session holds), the write either runs into its timeout or has its
-// session killed there; either way it fails. Killed, none of it is
-// stored; timed out, its session may still commit it once the lock is
-// free (the server had the whole batch): its outcome is in doubt. Either
-// way, written again, it is stored once.
+// session killed there; either way it fails, and its session no longer
+// holds the node's lock (a timed-out write is canceled in the server),
+// so the store connects again and writes while the row lock is still
+// held. Killed, none of it is stored; timed out, its outcome is in doubt
+// (the cancel may come after the commit). Either way, written again, it
+// is stored once.
 func TestWriteStoppedMidBatch(t *testing.T) {
 	ctx := context.Background()
 	for _, kill := range []bool{false, true} {
@@ -202,6 +204,9 @@ func TestWriteStoppedMidBatch(t *testing.T) {
 			require.NoError(t, err)
 		}
 		require.Error(t, <-done, "killed %v", kill)
+		// The row lock is still held.
+		require.NoError(t, s.Write(ctx, event(node(8), 0, 5)),
+			"killed %v", kill)
 		require.NoError(t, tx.Rollback(ctx))
 		require.NoError(t, holder.Close(ctx))
 		st, err := s.Load(ctx)
@@ -215,12 +220,13 @@ func TestWriteStoppedMidBatch(t *testing.T) {
 		require.NoError(t, s.Write(ctx, event(p, 2, 3)))
 		st, err = s.Load(ctx)
 		require.NoError(t, err)
-		require.Len(t, st.Logs, 1)
+		require.Len(t, st.Logs, 2)
 		require.Len(t, st.Logs[0].Events, 3, "killed %v", kill)
 		for i, ev := range st.Logs[0].Events {
 			require.Equal(t, i+1, ev.Time.Second())
 		}
 		require.Equal(t, 3, st.Peers[0].LastEvent.Second())
+		require.Equal(t, 5, st.Peers[1].LastEvent.Second())
 		require.NoError(t, s.Close())
 	}
 }
