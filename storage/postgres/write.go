@@ -39,16 +39,8 @@ const (
 			$4::integer[], $5::boolean[], $6::bigint[],
 			$7::integer[], $8::bigint[], $9::bigint[],
 			$10::integer[], $11::bigint[], $12::integer[],
-			$13::smallint[], $14::bigint[], $15::integer[])
-		ON CONFLICT (node, peer) DO UPDATE SET
-		tracked_s = excluded.tracked_s,
-		tracked_ns = excluded.tracked_ns, online = excluded.online,
-		state_s = excluded.state_s, state_ns = excluded.state_ns,
-		flaps = excluded.flaps, flap_s = excluded.flap_s,
-		flap_ns = excluded.flap_ns, staged_s = excluded.staged_s,
-		staged_ns = excluded.staged_ns,
-		staged_state = excluded.staged_state,
-		event_s = excluded.event_s, event_ns = excluded.event_ns`
+			$13::smallint[], $14::bigint[], $15::integer[])` +
+		sqlPeerConflict
 
 	// sqlPeer is sqlPeers for one record, the common write of one
 	// event: the server has no arrays to build and expand.
@@ -56,7 +48,10 @@ const (
 		tracked_ns, online, state_s, state_ns, flaps, flap_s, flap_ns,
 		staged_s, staged_ns, staged_state, event_s, event_ns)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
-			$13, $14, $15)
+			$13, $14, $15)` + sqlPeerConflict
+
+	// sqlPeerConflict replaces a stored peer record.
+	sqlPeerConflict = `
 		ON CONFLICT (node, peer) DO UPDATE SET
 		tracked_s = excluded.tracked_s,
 		tracked_ns = excluded.tracked_ns, online = excluded.online,
