@@ -718,6 +718,33 @@ func TestReconcileWhileConnected(t *testing.T) {
 	require.Equal(t, time.Hour, infoB.Lifetime)
 }
 
+// TestPartialSnapshotClosesNothing: a snapshot whose listing the source
+// could not read whole opens what it lists and closes nothing it leaves
+// out; a whole one then closes it.
+func TestPartialSnapshotClosesNothing(t *testing.T) {
+	tc := newTestCtx(t)
+	p, a, b := peerN(1), chanN(1), chanN(2)
+	tc.online(p)
+	tc.open(p, a)
+	tc.advance(time.Hour)
+	require.NoError(t, tc.m.Sync(tc.ctx, core.Snapshot{
+		Channels:    []core.SnapshotChannel{{Point: b, Peer: p}},
+		OnlinePeers: []core.PeerID{p},
+		Partial:     true,
+	}))
+	require.True(t, tc.info(a).Open)
+	require.True(t, tc.info(b).Open)
+	tc.restart(time.Minute)
+	require.True(t, tc.info(a).Open)
+
+	require.NoError(t, tc.m.Sync(tc.ctx, core.Snapshot{
+		Channels:    []core.SnapshotChannel{{Point: b, Peer: p}},
+		OnlinePeers: []core.PeerID{p},
+	}))
+	require.False(t, tc.info(a).Open)
+	require.True(t, tc.info(b).Open)
+}
+
 // TestShortChannelIDLater: a channel first seen without a short channel
 // id gets it from a later open event or snapshot, and keeps it across a
 // restart; a known id is never replaced.

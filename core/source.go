@@ -73,6 +73,11 @@ type Snapshot struct {
 	// closes at that time, not at the gap's end (docs/semantics.md,
 	// "History from the node's records").
 	Closed []SnapshotClose
+
+	// Partial is set when the node's listing held channels the source
+	// could not read: a channel the monitor holds open that Channels
+	// leaves out may be one of them, so it is not closed.
+	Partial bool
 }
 
 // SnapshotClose is the node's record of a channel's close.

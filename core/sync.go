@@ -64,15 +64,16 @@ func (m *Monitor) syncPeers(snap Snapshot, t int64) {
 	}
 }
 
-// syncChannels closes the channels the node no longer lists and opens
-// those it lists that the monitor does not know.
+// syncChannels closes the channels the node no longer lists (unless the
+// listing is partial) and opens those it lists that the monitor does not
+// know.
 func (m *Monitor) syncChannels(snap Snapshot, t int64) {
 	inSnap := make(map[ChannelPoint]bool, len(snap.Channels))
 	for _, sc := range snap.Channels {
 		inSnap[sc.Point] = true
 	}
 	for cp, c := range m.channels {
-		if c.open() && !inSnap[cp] {
+		if c.open() && !inSnap[cp] && !snap.Partial {
 			p := m.peers[c.rec.Peer]
 			m.log.Infof("channel %v is no longer open on the node: "+
 				"closing it", cp)

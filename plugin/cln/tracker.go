@@ -306,6 +306,9 @@ func (t *tracker) snapshot(ctx context.Context) (core.Snapshot, error) {
 		}
 	}
 
+	// At start the tracker knows no channel yet: the monitor keeps open
+	// what it holds open and the listing leaves out.
+	snap.Partial = unreadable > 0
 	for _, p := range peers {
 		if !p.Connected {
 			continue

@@ -180,6 +180,7 @@ func TestTrackerSnapshotUnreadable(t *testing.T) {
 	rpc.chans = []peerChannel{garbled}
 	snap, err = tr.snapshot(context.Background())
 	require.NoError(t, err)
+	require.True(t, snap.Partial)
 	a, _ := core.ParsePeerID(peerA)
 	b, _ := core.ParsePeerID(peerB)
 	require.ElementsMatch(t, []core.SnapshotChannel{
@@ -191,6 +192,18 @@ func TestTrackerSnapshotUnreadable(t *testing.T) {
 	rpc.chans = []peerChannel{two}
 	snap, err = tr.snapshot(context.Background())
 	require.NoError(t, err)
+	require.False(t, snap.Partial)
+	require.Equal(t, []core.SnapshotChannel{
+		{Point: point(t, txidTwo, 1), Peer: b},
+	}, snap.Channels)
+
+	// At start the tracker knows no channel: the snapshot says it is
+	// partial, so that the monitor closes none it holds open.
+	fresh := newTracker(&fakeRPC{chans: []peerChannel{garbled, two}},
+		nopLog{}, func() time.Time { return now }, nil)
+	snap, err = fresh.snapshot(context.Background())
+	require.NoError(t, err)
+	require.True(t, snap.Partial)
 	require.Equal(t, []core.SnapshotChannel{
 		{Point: point(t, txidTwo, 1), Peer: b},
 	}, snap.Channels)
