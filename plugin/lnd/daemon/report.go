@@ -90,43 +90,7 @@ func writeIndented(stdout io.Writer, body []byte, from string) error {
 func fetchReport(ctx context.Context, cfg *Config,
 	q url.Values) ([]byte, error) {
 
-	client, base, token, err := reportClient(cfg)
-	if err != nil {
-		return nil, err
-	}
-	u := base + httpapi.PathReport + "?" + q.Encode()
-
-	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("ask chanfitness-lnd at %s (is it "+
-			"running, with this --listen and --listen.insecure?): %w",
-			cfg.Listen, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxReportSize))
-	if err != nil {
-		return nil, fmt.Errorf("read report from %s: %w", cfg.Listen,
-			err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e httpapi.ErrorBody
-		if json.Unmarshal(body, &e) == nil && e.Error != "" {
-			return nil, fmt.Errorf("chanfitness-lnd at %s: %s",
-				cfg.Listen, e.Error)
-		}
-		return nil, fmt.Errorf("chanfitness-lnd at %s: %s", cfg.Listen,
-			resp.Status)
-	}
-	return body, nil
+	return askDaemon(ctx, cfg, httpapi.PathReport+"?"+q.Encode())
 }
 
 // reportClient returns the client, base URL and token with which the
