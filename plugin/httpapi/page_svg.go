@@ -21,15 +21,7 @@ func writeSVG(b *pageBuf, pt *core.PeerTimeline, tl core.Timeline,
 		b.s("</svg>")
 		return
 	}
-	start := tl.Start.UnixNano()
-	span := float64(tl.End.UnixNano() - start)
-	x := func(t time.Time) float64 {
-		if span <= 0 {
-			return 0
-		}
-		v := float64(t.UnixNano()-start) / span * svgWidth
-		return math.Min(math.Max(v, 0), svgWidth)
-	}
+	x := scale(tl, svgWidth)
 	for _, s := range pt.Segments {
 		x0, x1 := x(s.Start.Time), x(s.End.Time)
 		b.s(`<rect x=`)
@@ -89,15 +81,8 @@ func writeRowSVG(b *pageBuf, pt *core.PeerTimeline, tl core.Timeline) {
 	b.s(" ")
 	b.b = strconv.AppendInt(b.b, last.End.Unix()-t0, 36)
 	b.s(`">`)
-	start := tl.Start.UnixNano()
-	span := float64(tl.End.UnixNano() - start)
-	x := func(t time.Time) int {
-		if span <= 0 {
-			return 0
-		}
-		v := float64(t.UnixNano()-start) / span * rowWidth
-		return int(math.Round(math.Min(math.Max(v, 0), rowWidth)))
-	}
+	xf := scale(tl, rowWidth)
+	x := func(t time.Time) int { return int(math.Round(xf(t))) }
 	rect := func(class string, x0, x1 int) {
 		b.s(`<rect class=` + class + ` x=`)
 		b.b = strconv.AppendInt(b.b, int64(x0), 10)
@@ -130,21 +115,27 @@ func segLetter(state string) byte {
 	return 'm'
 }
 
-// writeMarks draws pt's channel marks on a timeline width units wide.
-// Marks at one place are drawn once, saying how many channels they
-// stand for; with points, each names its channel instead.
-func writeMarks(b *pageBuf, pt *core.PeerTimeline, tl core.Timeline,
-	points bool, width float64) {
-
+// scale returns where a time falls on tl drawn width units wide, clamped
+// to the drawing (0 for an empty timeline).
+func scale(tl core.Timeline, width float64) func(time.Time) float64 {
 	start := tl.Start.UnixNano()
 	span := float64(tl.End.UnixNano() - start)
-	x := func(t time.Time) float64 {
+	return func(t time.Time) float64 {
 		if span <= 0 {
 			return 0
 		}
 		v := float64(t.UnixNano()-start) / span * width
 		return math.Min(math.Max(v, 0), width)
 	}
+}
+
+// writeMarks draws pt's channel marks on a timeline width units wide.
+// Marks at one place are drawn once, saying how many channels they
+// stand for; with points, each names its channel instead.
+func writeMarks(b *pageBuf, pt *core.PeerTimeline, tl core.Timeline,
+	points bool, width float64) {
+
+	x := scale(tl, width)
 	// Marks are few per peer: a slice beats maps.
 	type mark struct {
 		x     float64
